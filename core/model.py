@@ -1,0 +1,192 @@
+"""The domain's nouns: categories, Pronote accounts, directory accounts, changes.
+
+Everything here is a frozen value: the reader builds them, matching compares
+them, the wizard decides on them, adapters write them. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+
+
+class Category(Enum):
+    """The six Pronote categories, in the wizard's order.
+
+    Students come before guardians: a guardian is best recognised through the
+    children already matched.
+    """
+
+    #         slug                label (fr)                   label (en)
+    ENSEIGNANTS = ("enseignants", "Enseignants", "Teachers")
+    ELEVES = ("eleves", "Élèves", "Students")
+    RESPONSABLES = ("responsables", "Responsables", "Guardians")
+    MAITRES_DE_STAGE = ("maitres_de_stage", "Maîtres de stage", "Internship supervisors")
+    INSPECTEURS = ("inspecteurs", "Inspecteurs pédagogiques", "Inspectors")
+    PERSONNELS = ("personnels", "Personnels", "Staff")
+
+    def __init__(self, slug: str, label_fr: str, label_en: str) -> None:
+        self.slug = slug
+        self.label_fr = label_fr
+        self.label_en = label_en
+
+    def label(self, lang: str = "fr") -> str:
+        return self.label_en if lang == "en" else self.label_fr
+
+    @property
+    def step(self) -> int:
+        """1-based position in the wizard ("Étape 2/6")."""
+        return CATEGORIES.index(self) + 1
+
+    @classmethod
+    def from_slug(cls, slug: str) -> Category:
+        for category in cls:
+            if category.slug == slug:
+                return category
+        raise ValueError(f"unknown category {slug!r}; expected one of {', '.join(SLUGS)}")
+
+
+CATEGORIES: tuple[Category, ...] = tuple(Category)
+SLUGS: tuple[str, ...] = tuple(c.slug for c in CATEGORIES)
+
+IDPN_PATTERN = re.compile(r"[A-Z0-9]{16}")
+UAI_PATTERN = re.compile(r"[0-9]{7}[A-Z]")
+
+
+def is_valid_idpn(value: str) -> bool:
+    """A Pronote identifier is exactly 16 upper-case letters and digits."""
+    return IDPN_PATTERN.fullmatch(value) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PronoteAccount:
+    """One person of the identifiers file."""
+
+    idpn: str
+    category: Category
+    surname: str
+    first_name: str
+    birth_date: date | None = None
+    class_name: str | None = None
+    cas_login: str | None = None
+    # The file's local key (`Ident`): how students point at their guardians.
+    file_key: str | None = None
+    # For a student: the file keys of their guardians, in file order.
+    guardian_keys: tuple[str, ...] = ()
+    # Fields the project does not interpret (CodePostal, Entreprise, ...).
+    other_fields: tuple[tuple[str, str], ...] = ()
+    # 1-based line of the record in the file, for every message about it.
+    line: int = 0
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.surname} {self.first_name}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryAccount:
+    """One account of the ENT directory, as read through the attribute mapping."""
+
+    login: str
+    surname: str
+    first_name: str
+    dn: str | None = None
+    birth_date: date | None = None
+    profiles: tuple[str, ...] = ()
+    # UAI codes of the establishments the account belongs to.
+    establishments: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    # For a guardian: the logins of their students.
+    students: tuple[str, ...] = ()
+    # Raw values of the identifier attribute, every form and establishment.
+    identifiers: tuple[str, ...] = ()
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.surname} {self.first_name}".strip()
+
+
+class ChangeKind(Enum):
+    ADD = "add"  # no value of this establishment yet
+    REPLACE = "replace"  # a different value of this establishment is stored
+    REMOVE = "remove"  # drop this establishment's value (obsolete, unlink)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierChange:
+    """One write: store (or remove) the identifier of one establishment on one account.
+
+    `previous` is what the change expects to find (the value form's idpn for
+    that establishment, or None): it lets undo restore exactly, and lets an
+    adapter refuse to overwrite something that changed under its feet.
+    """
+
+    login: str
+    uai: str
+    kind: ChangeKind
+    idpn: str | None = None
+    previous: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is ChangeKind.REMOVE:
+            if self.idpn is not None:
+                raise ValueError("a removal carries no new identifier")
+        elif self.idpn is None or not is_valid_idpn(self.idpn):
+            raise ValueError(f"invalid Pronote identifier {self.idpn!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeOutcome:
+    """What became of one change: applied, or failed with a reason a human can read."""
+
+    change: IdentifierChange
+    applied: bool
+    reason: str | None = None
+    # Machine-readable failure kind: "conflict", "not_found", "changed", "error".
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Establishment:
+    uai: str
+    name: str = ""
+
+
+@dataclass(slots=True)
+class ProfileMapping:
+    """Directory profile values -> Pronote category (from `[profiles]` in config.toml)."""
+
+    by_category: dict[Category, tuple[str, ...]] = field(default_factory=dict)
+
+    def profiles_of(self, category: Category) -> tuple[str, ...]:
+        return self.by_category.get(category, ())
+
+    def categories_of(self, profiles: tuple[str, ...]) -> set[Category]:
+        wanted = {p.casefold() for p in profiles}
+        return {
+            category
+            for category, values in self.by_category.items()
+            if any(v.casefold() in wanted for v in values)
+        }
+
+    def matches(self, account: DirectoryAccount, category: Category) -> bool:
+        mine = {p.casefold() for p in self.profiles_of(category)}
+        return any(p.casefold() in mine for p in account.profiles)
+
+
+DEFAULT_PROFILES: dict[Category, tuple[str, ...]] = {
+    Category.ENSEIGNANTS: ("National_ENS",),
+    Category.ELEVES: ("National_ELV",),
+    Category.RESPONSABLES: ("National_TUT",),
+    Category.MAITRES_DE_STAGE: ("National_MDS",),
+    Category.INSPECTEURS: ("National_INS",),
+    Category.PERSONNELS: (
+        "National_DOC",
+        "National_DIR",
+        "National_EVS",
+        "National_ETA",
+        "National_COL",
+    ),
+}
