@@ -1,0 +1,291 @@
+"""config.toml: found in CONTRACT.md's order, read with tomllib, checked key by key.
+
+Every message names the file, the line, the key and what is allowed: an admin
+fixing a configuration on a school server should not need to read this code.
+Secrets are never read from here unless the admin chose to store one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from core.errors import ConfigError
+from core.i18n import LANGUAGES
+from core.identifier_form import IdentifierForm, InvalidForm
+from core.model import DEFAULT_PROFILES, SLUGS, Category, ProfileMapping
+from core.pronote_file import (
+    DEFAULT_ELEMENTS,
+    DEFAULT_FIELDS,
+    DEFAULT_MAX_SIZE_MB,
+    DEFAULT_WRAPPERS,
+    FileSchema,
+)
+
+APP_NAME = "idpronote"
+ENV_CONFIG = "IDPRONOTE_CONFIG"
+SYSTEM_CONFIG = Path("/etc/idpronote/config.toml")
+
+DIRECTORY_KINDS = ("ldap", "csv", "ldif")
+PRESETS = ("ent", "inetorgperson", "esco")
+DIRECTORY_FIELDS = (
+    "login",
+    "nom",
+    "prenom",
+    "date_naissance",
+    "profil",
+    "uai",
+    "classes",
+    "eleves",
+    "idpronote",
+)
+LDAP_KEYS = {
+    "url": (str, list),
+    "start_tls": (bool,),
+    "ca_file": (str,),
+    "bind_dn": (str,),
+    "password_env": (str,),
+    "password_file": (str,),
+    "password": (str,),
+    "base_dn": (str, list),
+    "timeout": (int, float),
+    "receive_timeout": (int, float),
+    "page_size": (int,),
+    "size_limit": (int,),
+    "time_limit": (int,),
+}
+
+
+def config_candidates(explicit: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Where the configuration is looked for, first match wins (CONTRACT.md)."""
+    if explicit:
+        return [Path(explicit)]
+    candidates = []
+    if os.environ.get(ENV_CONFIG):
+        return [Path(os.environ[ENV_CONFIG])]
+    candidates.append(Path.cwd() / "config.toml")
+    candidates.append(Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml")
+    candidates.append(SYSTEM_CONFIG)
+    return candidates
+
+
+@dataclass
+class DirectoryConfig:
+    kind: str | None = None
+    path: Path | None = None
+    preset: str = "ent"
+    ldap: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    identifier_attribute: str = "idPronote"
+    form: IdentifierForm = field(default_factory=IdentifierForm)
+    object_class: str | None = None
+
+
+@dataclass
+class Config:
+    source: Path | None = None
+    language: str = "fr"
+    data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
+    directory: DirectoryConfig = field(default_factory=DirectoryConfig)
+    profiles: ProfileMapping = field(default_factory=lambda: ProfileMapping(dict(DEFAULT_PROFILES)))
+    file_schema: FileSchema = field(default_factory=FileSchema)
+
+
+class _Checker:
+    """Reads one parsed TOML document, with the file's text at hand for line numbers."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, table: str, key: str | None) -> int | None:
+        header = re.compile(r"^\s*\[\s*" + re.escape(table) + r"\s*\]\s*(#.*)?$") if table else None
+        in_table = table == ""
+        key_re = re.compile(r"^\s*\"?" + re.escape(key or "") + r"\"?\s*=")
+        for number, line in enumerate(self.lines, start=1):
+            if re.match(r"^\s*\[", line):
+                if header is not None and header.match(line):
+                    if key is None:
+                        return number
+                    in_table = True
+                    continue
+                in_table = False
+                continue
+            if in_table and key is not None and key_re.match(line):
+                return number
+        return None
+
+    def fail(self, table: str, key: str | None, message: str) -> ConfigError:
+        dotted = ".".join(p for p in (table, key) if p)
+        line = self.line_of(table, key)
+        where = f"{self.path}, line {line}" if line else str(self.path)
+        return ConfigError(f"{where}: {dotted}: {message}")
+
+    def table(self, data: dict[str, Any], table: str, allowed: set[str]) -> None:
+        for key in data:
+            if key not in allowed:
+                raise self.fail(
+                    table, key, f"unknown key; allowed here: {', '.join(sorted(allowed))}"
+                )
+
+    def typed(self, data: dict[str, Any], table: str, key: str, types: tuple[type, ...]) -> Any:
+        value = data[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            names = " or ".join(
+                {
+                    str: "a string",
+                    bool: "true/false",
+                    int: "a number",
+                    float: "a number",
+                    list: "a list of strings",
+                    dict: "a table",
+                }[t]
+                for t in types
+            )
+            raise self.fail(table, key, f"must be {names}, not {value!r}")
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise self.fail(table, key, "must be a list of strings")
+        return value
+
+    def strings(self, data: dict[str, Any], table: str, key: str) -> tuple[str, ...]:
+        value = self.typed(data, table, key, (str, list))
+        return (value,) if isinstance(value, str) else tuple(value)
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    """The effective configuration: the first file found, or the defaults if none."""
+    for candidate in config_candidates(explicit):
+        if candidate.is_file():
+            return read_config(candidate)
+        if explicit or (candidate == Path(os.environ.get(ENV_CONFIG, "\0"))):
+            raise ConfigError(f"{candidate}: configuration file not found")
+    return Config()
+
+
+def read_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the configuration ({error})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return parse_config(data, path, text)
+
+
+def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
+    check = _Checker(path, text)
+    check.table(data, "", {"language", "data_dir", "directory", "profiles", "file"})
+    config = Config(source=path)
+    if "language" in data:
+        language = check.typed(data, "", "language", (str,))
+        if language not in LANGUAGES:
+            raise check.fail("", "language", f"must be one of {', '.join(LANGUAGES)}")
+        config.language = language
+    if "data_dir" in data:
+        config.data_dir = _relative(path, check.typed(data, "", "data_dir", (str,)))
+    if "directory" in data:
+        config.directory = _directory(check, check.typed(data, "", "directory", (dict,)), path)
+    if "profiles" in data:
+        config.profiles = _profiles(check, check.typed(data, "", "profiles", (dict,)))
+    if "file" in data:
+        config.file_schema = _file_schema(check, check.typed(data, "", "file", (dict,)))
+    return config
+
+
+def _relative(config_path: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else config_path.parent / path
+
+
+def _directory(check: _Checker, data: dict[str, Any], path: Path) -> DirectoryConfig:
+    check.table(data, "directory", {"kind", "path", "preset", "ldap", "fields", "identifier"})
+    result = DirectoryConfig()
+    if "kind" in data:
+        kind = check.typed(data, "directory", "kind", (str,))
+        if kind not in DIRECTORY_KINDS:
+            raise check.fail("directory", "kind", f"must be one of {', '.join(DIRECTORY_KINDS)}")
+        result.kind = kind
+    if data.get("path"):
+        result.path = _relative(path, check.typed(data, "directory", "path", (str,)))
+    if result.kind in ("csv", "ldif") and result.path is None:
+        raise check.fail("directory", "path", f'is required when kind = "{result.kind}"')
+    if "preset" in data:
+        preset = check.typed(data, "directory", "preset", (str,))
+        if preset not in PRESETS:
+            raise check.fail("directory", "preset", f"must be one of {', '.join(PRESETS)}")
+        result.preset = preset
+    if "ldap" in data:
+        ldap = check.typed(data, "directory", "ldap", (dict,))
+        check.table(ldap, "directory.ldap", set(LDAP_KEYS))
+        for key, types in LDAP_KEYS.items():
+            if key in ldap:
+                check.typed(ldap, "directory.ldap", key, types)
+        result.ldap = dict(ldap)
+    if "fields" in data:
+        fields = check.typed(data, "directory", "fields", (dict,))
+        check.table(fields, "directory.fields", set(DIRECTORY_FIELDS))
+        for key in fields:
+            value = check.typed(fields, "directory.fields", key, (str,))
+            if not value.strip():
+                raise check.fail("directory.fields", key, "must not be empty")
+        result.fields = dict(fields)
+    if "identifier" in data:
+        ident = check.typed(data, "directory", "identifier", (dict,))
+        check.table(ident, "directory.identifier", {"attribute", "value", "object_class"})
+        if "attribute" in ident:
+            result.identifier_attribute = check.typed(
+                ident, "directory.identifier", "attribute", (str,)
+            )
+        if "value" in ident:
+            try:
+                result.form = IdentifierForm(
+                    check.typed(ident, "directory.identifier", "value", (str,))
+                )
+            except InvalidForm as error:
+                raise check.fail("directory.identifier", "value", str(error)) from None
+        if ident.get("object_class"):
+            result.object_class = check.typed(ident, "directory.identifier", "object_class", (str,))
+    return result
+
+
+def _profiles(check: _Checker, data: dict[str, Any]) -> ProfileMapping:
+    check.table(data, "profiles", set(SLUGS))
+    mapping = dict(DEFAULT_PROFILES)
+    for slug in data:
+        mapping[Category.from_slug(slug)] = check.strings(data, "profiles", slug)
+    return ProfileMapping(mapping)
+
+
+def _file_schema(check: _Checker, data: dict[str, Any]) -> FileSchema:
+    check.table(data, "file", {"max_size_mb", "elements", "wrappers", "fields"})
+    max_size = DEFAULT_MAX_SIZE_MB
+    if "max_size_mb" in data:
+        max_size = check.typed(data, "file", "max_size_mb", (int, float))
+        if not 0 < max_size <= 1024:
+            raise check.fail("file", "max_size_mb", "must be between 1 and 1024")
+    elements = dict(DEFAULT_ELEMENTS)
+    if "elements" in data:
+        table = check.typed(data, "file", "elements", (dict,))
+        check.table(table, "file.elements", set(SLUGS))
+        for slug in table:
+            # Site names are added to the defaults: a site declares what differs.
+            category = Category.from_slug(slug)
+            elements[category] = elements[category] + check.strings(table, "file.elements", slug)
+    wrappers = DEFAULT_WRAPPERS
+    if "wrappers" in data:
+        wrappers = wrappers + check.strings(data, "file", "wrappers")
+    fields = dict(DEFAULT_FIELDS)
+    if "fields" in data:
+        table = check.typed(data, "file", "fields", (dict,))
+        check.table(table, "file.fields", set(DEFAULT_FIELDS))
+        for key in table:
+            fields[key] = fields[key] + check.strings(table, "file.fields", key)
+    return FileSchema(elements=elements, wrappers=wrappers, fields=fields, max_size_mb=max_size)

@@ -1,0 +1,188 @@
+"""French by default, English on request: one catalogue for the CLI and the TUI.
+
+Messages are looked up by key when they are shown, not when they are made, so
+a problem found while reading the file renders in whatever language the
+report is printed in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("fr", "en")
+_language = "fr"
+
+# key: (français, English). Placeholders use str.format names.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # -- problems found in the identifiers file --------------------------------
+    "problem.missing_idpn": (
+        "{who} : aucun identifiant Pronote (IDPN) ; compte ignoré",
+        "{who}: no Pronote identifier (IDPN); record skipped",
+    ),
+    "problem.invalid_idpn": (
+        "{who} : identifiant Pronote « {idpn} » invalide (16 lettres majuscules "
+        "ou chiffres attendus) ; compte ignoré",
+        "{who}: invalid Pronote identifier '{idpn}' (16 upper-case letters or digits "
+        "expected); record skipped",
+    ),
+    "problem.duplicate_idpn_same": (
+        "{who} : identifiant {idpn} déjà vu ligne {first} pour la même personne ; doublon ignoré",
+        "{who}: identifier {idpn} already seen on line {first} for the same person; "
+        "duplicate skipped",
+    ),
+    "problem.duplicate_idpn_conflict": (
+        "{who} : identifiant {idpn} porté aussi par {others} ; aucun des deux n'est "
+        "importé, faites vérifier la base Pronote",
+        "{who}: identifier {idpn} also carried by {others}; neither is imported, "
+        "have the school check its Pronote base",
+    ),
+    "problem.unknown_guardian": (
+        "{who} : responsable Ident={key} introuvable dans le fichier ; lien ignoré",
+        "{who}: guardian Ident={key} not found in the file; link ignored",
+    ),
+    "problem.invalid_date": (
+        "{who} : date de naissance « {value} » illisible (jj/mm/aaaa ou aaaa-mm-jj) ; "
+        "importé sans date",
+        "{who}: unreadable birth date '{value}' (dd/mm/yyyy or yyyy-mm-dd); loaded without a date",
+    ),
+    "problem.unknown_element": (
+        "élément <{name}> inconnu ignoré ({count} fois) ; s'il contient des comptes, "
+        "déclarez son nom dans [file.elements] de config.toml",
+        "unknown element <{name}> ignored ({count} times); if it holds accounts, "
+        "declare its name under [file.elements] in config.toml",
+    ),
+    "problem.missing_name": (
+        "{who} : ni nom ni prénom ; seul un identifiant CAS ou un lien existant "
+        "pourra le reconnaître",
+        "{who}: neither surname nor first name; only a CAS login or an existing "
+        "link can recognise it",
+    ),
+    "problem.field_too_long": (
+        "{who} : champ {field} de {length} caractères (maximum {limit}) ; compte ignoré",
+        "{who}: field {field} is {length} characters long (maximum {limit}); record skipped",
+    ),
+    "problem.control_characters": (
+        "{who} : caractères de contrôle dans {field} (affichés échappés)",
+        "{who}: control characters in {field} (shown escaped)",
+    ),
+    "problem.duplicate_ident": (
+        "{who} : Ident={key} déjà utilisé ligne {first} ; les liens élève→responsable "
+        "vers cet Ident sont ambigus et ignorés",
+        "{who}: Ident={key} already used on line {first}; student→guardian links to "
+        "this Ident are ambiguous and ignored",
+    ),
+    "problem.encoding_mismatch": (
+        "le fichier se déclare {declared} mais son contenu est de l'UTF-8 : les noms "
+        "accentués sont mal encodés (réparés pour la comparaison)",
+        "the file declares {declared} but its content is UTF-8: accented names are "
+        "mis-encoded (repaired for comparison)",
+    ),
+    "problem.missing_uai": (
+        "le fichier n'indique pas d'UAI d'établissement ; précisez --uai",
+        "the file names no establishment UAI; pass --uai",
+    ),
+    # -- unusable files (exit 2) -------------------------------------------------
+    "file.not_found": ("{path} : fichier introuvable", "{path}: no such file"),
+    "file.not_regular": (
+        "{path} : ce n'est pas un fichier ordinaire",
+        "{path}: not a regular file",
+    ),
+    "file.unreadable": ("{path} : lecture impossible ({error})", "{path}: cannot read ({error})"),
+    "file.too_large": (
+        "{path} : {size} Mo dépasse la limite de {limit} Mo (file.max_size_mb dans "
+        "config.toml) ; un fichier d'identifiants Pronote fait quelques Mo",
+        "{path}: {size} MB exceeds the {limit} MB limit (file.max_size_mb in "
+        "config.toml); a Pronote identifiers file is a few MB",
+    ),
+    "file.empty": ("{path} : fichier vide", "{path}: empty file"),
+    "file.not_xml": (
+        "{path}, ligne {line} : XML illisible ({error}) ; réexportez le fichier depuis Pronote",
+        "{path}, line {line}: not readable XML ({error}); export the file again from Pronote",
+    ),
+    "file.dtd": (
+        "{path}, ligne {line} : le fichier déclare une DTD ou des entités ; un export "
+        "Pronote n'en contient pas, fichier refusé",
+        "{path}, line {line}: the file declares a DTD or entities; a Pronote export has "
+        "none, file refused",
+    ),
+    "file.not_utf8": (
+        "{path}, ligne {line} : octets invalides en UTF-8 et aucun encodage déclaré ; "
+        'ajoutez la déclaration (<?xml version="1.0" encoding="ISO-8859-1"?>) ou '
+        "réexportez en UTF-8",
+        "{path}, line {line}: invalid UTF-8 bytes and no declared encoding; add the "
+        'declaration (<?xml version="1.0" encoding="ISO-8859-1"?>) or export '
+        "again as UTF-8",
+    ),
+    "file.bad_encoding": (
+        "{path}, ligne {line} : octets invalides pour l'encodage déclaré {encoding} ; "
+        "la déclaration ne correspond pas au contenu",
+        "{path}, line {line}: bytes invalid in the declared encoding {encoding}; "
+        "the declaration does not match the content",
+    ),
+    "file.unknown_encoding": (
+        "{path} : encodage déclaré « {encoding} » inconnu",
+        "{path}: unknown declared encoding '{encoding}'",
+    ),
+    "file.encrypted": (
+        "{path} : export chiffré EXPORT_INDEX_EDUCATION destiné à un partenaire ; "
+        "exportez le fichier des identifiants (non chiffré) depuis le client Pronote",
+        "{path}: encrypted EXPORT_INDEX_EDUCATION partner export; export the "
+        "(unencrypted) identifiers file from the Pronote client",
+    ),
+    "file.no_accounts": (
+        "{path} : aucun compte reconnu ; si les éléments portent d'autres noms, "
+        "déclarez-les dans [file.elements] de config.toml",
+        "{path}: no account found; if the elements have other names, declare them "
+        "under [file.elements] in config.toml",
+    ),
+    # -- inspect -------------------------------------------------------------------
+    "inspect.file": ("Fichier", "File"),
+    "inspect.establishment": ("Établissement", "Establishment"),
+    "inspect.date": ("Date de l'export", "Export date"),
+    "inspect.encoding": ("Encodage", "Encoding"),
+    "inspect.counts": ("Comptes par catégorie", "Accounts per category"),
+    "inspect.total": ("Total", "Total"),
+    "inspect.problems": ("Problèmes ({count})", "Problems ({count})"),
+    "inspect.no_problem": ("Aucun problème.", "No problem."),
+    "inspect.line": ("ligne {line}", "line {line}"),
+    "inspect.unknown": ("inconnu", "unknown"),
+    # -- command line ----------------------------------------------------------------
+    "cli.internal_error": (
+        "erreur interne : {error} ; détails dans {log}",
+        "internal error: {error}; details in {log}",
+    ),
+    "cli.interrupted": ("interrompu", "interrupted"),
+    "cli.written": ("écrit dans {path}", "written to {path}"),
+    "cli.format_unsupported": (
+        "le format {format} n'existe pas pour cette commande (possibles : {allowed})",
+        "format {format} is not available for this command (allowed: {allowed})",
+    ),
+    "cli.not_yet": (
+        "la commande « {command} » n'est pas encore disponible dans cette version",
+        "command '{command}' is not available in this version yet",
+    ),
+}
+
+
+def set_language(lang: str) -> None:
+    global _language
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    _language = lang
+
+
+def language() -> str:
+    return _language
+
+
+def t(key: str, /, **params: Any) -> str:
+    """The message `key` in the current language, filled with `params`."""
+    try:
+        texts = CATALOGUE[key]
+    except KeyError:
+        return key
+    text = texts[1] if _language == "en" else texts[0]
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return text

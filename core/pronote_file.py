@@ -1,0 +1,606 @@
+"""Reading the Pronote identifiers file (FORMAT.md): tolerant of form, hard on hostility.
+
+The file comes from another system and is untrusted. It is read whole (it is
+a few MB) under a size limit, with a parser that loads no DTD, expands no
+entity and opens no network connection; a file that declares a DTD at all is
+refused. Within a sane file the reader is tolerant: element and attribute
+names in any case, fields as attributes or child elements, plural wrappers or
+not, both date forms. Bad records are reported with their line and skipped;
+the good ones still load.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import stat
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from core.errors import UnusableInput
+from core.i18n import t
+from core.model import CATEGORIES, Category, PronoteAccount, is_valid_idpn
+from core.names import InvalidDate, normalise_name, parse_date
+from core.text import fold_tag, has_unsafe_characters
+
+DEFAULT_MAX_SIZE_MB = 50
+MAX_FIELD_LENGTH = 200
+
+DEFAULT_ELEMENTS: dict[Category, tuple[str, ...]] = {
+    Category.ENSEIGNANTS: ("Professeur", "Enseignant"),
+    Category.ELEVES: ("Eleve",),
+    Category.RESPONSABLES: ("Responsable", "ResponsableLegal"),
+    Category.MAITRES_DE_STAGE: ("MaitreDeStage", "MaitreStage"),
+    Category.INSPECTEURS: ("InspecteurPedagogique", "Inspecteur"),
+    Category.PERSONNELS: ("Personnel",),
+}
+DEFAULT_WRAPPERS: tuple[str, ...] = (
+    "Professeurs",
+    "Enseignants",
+    "Eleves",
+    "Responsables",
+    "ResponsablesLegaux",
+    "MaitresDeStage",
+    "MaitresStage",
+    "InspecteursPedagogiques",
+    "Inspecteurs",
+    "Personnels",
+)
+# Field -> the names it may come under (attribute or child element).
+DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
+    "ident": ("Ident", "Id"),
+    "idpn": ("IDPN", "IdentifiantPronote", "IdPronote"),
+    "nom": ("Nom", "NomDeFamille"),
+    "prenom": ("Prenom",),
+    "date_naissance": ("DateNaissance", "DateDeNaissance", "Naissance"),
+    "classe": ("Classe",),
+    "cas_login": ("IdentifiantCAS", "LoginCAS", "IdentifiantENT"),
+}
+HEADER_FIELDS: dict[str, tuple[str, ...]] = {
+    "uai": ("UAI", "RNE", "CodeUAI"),
+    "etablissement": ("NomEtablissement", "Etablissement"),
+    "date": ("DateHeure", "DateExport", "Date"),
+}
+FIELD_KEYS = tuple(DEFAULT_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """Something wrong in the file, at a line, in words the admin can act on."""
+
+    line: int
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    message_key: str | None = None
+
+    @property
+    def message(self) -> str:
+        return t(f"problem.{self.message_key or self.kind}", **self.params)
+
+
+@dataclass(frozen=True)
+class FileSchema:
+    """The names the reader looks for; `[file]` in config.toml extends them."""
+
+    elements: dict[Category, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_ELEMENTS)
+    )
+    wrappers: tuple[str, ...] = DEFAULT_WRAPPERS
+    fields: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_FIELDS))
+    max_size_mb: float = DEFAULT_MAX_SIZE_MB
+
+    def __post_init__(self) -> None:
+        by_tag: dict[str, Category] = {}
+        for category, names in self.elements.items():
+            for name in names:
+                by_tag[fold_tag(name)] = category
+        wrappers = {fold_tag(w) for w in self.wrappers}
+        # A plural wrapper is optional and may be named after any element name.
+        wrappers |= {tag + "s" for tag in by_tag}
+        by_field: dict[str, str] = {}
+        for key, names in self.fields.items():
+            for name in names:
+                by_field[fold_tag(name)] = key
+        header = {fold_tag(n): key for key, names in HEADER_FIELDS.items() for n in names}
+        object.__setattr__(self, "_by_tag", by_tag)
+        object.__setattr__(self, "_wrappers", frozenset(wrappers))
+        object.__setattr__(self, "_by_field", by_field)
+        object.__setattr__(self, "_header", header)
+
+    def category_of(self, tag: str) -> Category | None:
+        return self._by_tag.get(tag)  # type: ignore[attr-defined]
+
+    def is_wrapper(self, tag: str) -> bool:
+        return tag in self._wrappers  # type: ignore[attr-defined]
+
+    def field_of(self, tag: str) -> str | None:
+        return self._by_field.get(tag)  # type: ignore[attr-defined]
+
+    def header_of(self, tag: str) -> str | None:
+        return self._header.get(tag)  # type: ignore[attr-defined]
+
+
+@dataclass
+class IdentifiersFile:
+    """What the file holds: the establishment, the accounts per category, the problems."""
+
+    path: Path
+    uai: str | None
+    establishment_name: str | None
+    export_date: str | None
+    encoding: str
+    accounts: dict[Category, tuple[PronoteAccount, ...]]
+    problems: list[FileProblem]
+
+    def counts(self) -> dict[str, int]:
+        return {c.slug: len(self.accounts.get(c, ())) for c in CATEGORIES}
+
+    def all_accounts(self) -> Iterable[PronoteAccount]:
+        for category in CATEGORIES:
+            yield from self.accounts.get(category, ())
+
+    def by_idpn(self) -> dict[str, PronoteAccount]:
+        return {a.idpn: a for a in self.all_accounts()}
+
+
+# -- the bytes ---------------------------------------------------------------
+
+_DECLARATION = re.compile(rb"^\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_BOMS = (
+    (codecs.BOM_UTF8, "UTF-8"),
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+_SINGLE_BYTE = {"iso8859-1", "iso8859-15", "cp1252"}
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _read_bytes(path: Path, limit_mb: float) -> bytes:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UnusableInput(t("file.not_found", path=path)) from None
+    except OSError as error:
+        raise UnusableInput(t("file.unreadable", path=path, error=error.strerror)) from None
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO or a device (/dev/zero) would block or never end.
+        raise UnusableInput(t("file.not_regular", path=path))
+    limit = int(limit_mb * 1024 * 1024)
+    if info.st_size > limit:
+        raise UnusableInput(
+            t("file.too_large", path=path, size=round(info.st_size / 2**20), limit=limit_mb)
+        )
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as error:
+        raise UnusableInput(t("file.unreadable", path=path, error=error.strerror)) from None
+    if len(data) > limit:  # grew while we looked
+        raise UnusableInput(
+            t("file.too_large", path=path, size=round(len(data) / 2**20), limit=limit_mb)
+        )
+    if not data.strip():
+        raise UnusableInput(t("file.empty", path=path))
+    return data
+
+
+def _check_encoding(path: Path, data: bytes, problems: list[FileProblem]) -> str:
+    """The encoding the file really uses, refusing any that lies about its bytes."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            bom_encoding = name
+            break
+    else:
+        bom_encoding = None
+    match = _DECLARATION.match(data) if bom_encoding in (None, "UTF-8") else None
+    declared = match.group(1).decode("ascii") if match else None
+    if declared is None:
+        encoding = bom_encoding or "UTF-8"
+        try:
+            data.decode("utf-8-sig" if encoding == "UTF-8" else encoding)
+        except UnicodeDecodeError as error:
+            if encoding == "UTF-8":
+                raise UnusableInput(
+                    t("file.not_utf8", path=path, line=_line_of(data, error.start))
+                ) from None
+            raise UnusableInput(
+                t(
+                    "file.bad_encoding",
+                    path=path,
+                    line=_line_of(data, error.start),
+                    encoding=encoding,
+                )
+            ) from None
+        return encoding
+    try:
+        codec = codecs.lookup(declared).name
+    except LookupError:
+        raise UnusableInput(t("file.unknown_encoding", path=path, encoding=declared)) from None
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError as error:
+        raise UnusableInput(
+            t("file.bad_encoding", path=path, line=_line_of(data, error.start), encoding=declared)
+        ) from None
+    if codec in _SINGLE_BYTE and not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            problems.append(FileProblem(1, "encoding_mismatch", {"declared": declared}))
+    return declared
+
+
+def _parse(path: Path, data: bytes) -> etree._ElementTree:
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        load_dtd=False,
+        dtd_validation=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        collect_ids=False,
+    )
+    try:
+        root = etree.fromstring(data, parser=parser)
+    except etree.XMLSyntaxError as error:
+        line = error.lineno or 1
+        declared = re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.I)
+        if declared and "entit" in str(error).lower():
+            line = _line_of(data, declared.start())
+            raise UnusableInput(t("file.dtd", path=path, line=line)) from None
+        raise UnusableInput(t("file.not_xml", path=path, line=line, error=error.msg)) from None
+    tree = root.getroottree()
+    docinfo = tree.docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        found = re.search(rb"<!DOCTYPE", data, re.I)
+        line = _line_of(data, found.start()) if found else 1
+        raise UnusableInput(t("file.dtd", path=path, line=line))
+    return tree
+
+
+# -- the records ---------------------------------------------------------------
+
+
+def _local(tag: object) -> str | None:
+    if not isinstance(tag, str):  # comments, entities, processing instructions
+        return None
+    return tag.rsplit("}", 1)[-1]
+
+
+@dataclass
+class _Raw:
+    category: Category
+    line: int
+    fields: dict[str, str]
+    other: list[tuple[str, str]]
+    guardian_keys: list[tuple[str, int]]
+
+
+class _Walker:
+    def __init__(self, schema: FileSchema, lines: list[bytes] | None = None) -> None:
+        self.schema = schema
+        self.lines = lines or []
+        self.raws: list[_Raw] = []
+        self.header: dict[str, str] = {}
+        self.unknown: Counter[str] = Counter()
+        self.unknown_line: dict[str, int] = {}
+
+    def walk(self, root: etree._Element) -> None:
+        for key, value in root.attrib.items():
+            header = self.schema.header_of(fold_tag(_local(key) or ""))
+            if header and value.strip():
+                self.header.setdefault(header, value.strip())
+        self._children(root)
+
+    def _children(self, element: etree._Element) -> None:
+        for child in element:
+            name = _local(child.tag)
+            if name is None:
+                continue
+            tag = fold_tag(name)
+            category = self.schema.category_of(tag)
+            if category is not None:
+                self.raws.append(self._record(child, category))
+            elif self.schema.is_wrapper(tag):
+                self._children(child)
+            elif (header := self.schema.header_of(tag)) and len(child) == 0:
+                if child.text and child.text.strip():
+                    self.header.setdefault(header, child.text.strip())
+            else:
+                self.unknown[name] += 1
+                self.unknown_line.setdefault(name, self.line_of(child))
+                # Persons inside an unknown container still load.
+                self._children(child)
+
+    def _record(self, element: etree._Element, category: Category) -> _Raw:
+        fields: dict[str, str] = {}
+        other: list[tuple[str, str]] = []
+        guardians: list[tuple[str, int]] = []
+
+        def put(name: str, value: str) -> None:
+            key = self.schema.field_of(fold_tag(name))
+            value = value.strip()
+            if key is None:
+                other.append((name, value))
+            elif key not in fields or not fields[key]:
+                fields[key] = value
+
+        for name, value in element.attrib.items():
+            local = _local(name)
+            if local:
+                put(local, value)
+        for child in element.iter():
+            if child is element:
+                continue
+            name = _local(child.tag)
+            if name is None:
+                continue
+            if self.schema.category_of(fold_tag(name)) is Category.RESPONSABLES:
+                if category is Category.ELEVES:
+                    key = self._link_key(child)
+                    if key:
+                        guardians.append((key, self.line_of(child)))
+                continue
+            parent = child.getparent()
+            in_link = parent is not None and parent is not element and self._inside_link(child)
+            if in_link or len(child):
+                continue
+            put(name, child.text or "")
+        return _Raw(category, self.line_of(element), fields, other, guardians)
+
+    def line_of(self, element: etree._Element) -> int:
+        """The line where the element's start tag begins.
+
+        libxml2 numbers an element by the line where its start tag *ends*; with
+        attributes over several lines, the admin would look one line too far.
+        """
+        end = element.sourceline or 1
+        if not self.lines:
+            return end
+        needle = b"<" + (element.prefix + ":" if element.prefix else "").encode()
+        needle += (_local(element.tag) or "").encode()
+        for number in range(min(end, len(self.lines)), max(0, end - 20), -1):
+            if needle in self.lines[number - 1]:
+                return number
+        return end
+
+    def _inside_link(self, element: etree._Element) -> bool:
+        parent = element.getparent()
+        while parent is not None:
+            name = _local(parent.tag)
+            if name and self.schema.category_of(fold_tag(name)) is Category.RESPONSABLES:
+                return True
+            parent = parent.getparent()
+        return False
+
+    def _link_key(self, link: etree._Element) -> str | None:
+        for name, value in link.attrib.items():
+            if self.schema.field_of(fold_tag(_local(name) or "")) == "ident":
+                return value.strip() or None
+        for child in link:
+            name = _local(child.tag)
+            if name and self.schema.field_of(fold_tag(name)) == "ident":
+                return (child.text or "").strip() or None
+        if len(link) == 0 and link.text and link.text.strip():
+            return link.text.strip()
+        return None
+
+
+def _who(raw: _Raw) -> str:
+    """How a record is named in messages: its names, else its file key."""
+    fields = raw.fields
+    name = " ".join(p for p in (fields.get("nom", ""), fields.get("prenom", "")) if p)
+    return name or f"Ident={fields.get('ident', '?')}"
+
+
+def _account(raw: _Raw, problems: list[FileProblem]) -> PronoteAccount | None:
+    fields = raw.fields
+    who = _who(raw)
+    for key, value in fields.items():
+        if len(value) > MAX_FIELD_LENGTH:
+            problems.append(
+                FileProblem(
+                    raw.line,
+                    "field_too_long",
+                    {
+                        "who": who[:60] + "…",
+                        "field": key,
+                        "length": len(value),
+                        "limit": MAX_FIELD_LENGTH,
+                    },
+                )
+            )
+            return None
+    idpn = fields.get("idpn", "")
+    if not idpn:
+        problems.append(FileProblem(raw.line, "missing_idpn", {"who": who}))
+        return None
+    if not is_valid_idpn(idpn):
+        problems.append(FileProblem(raw.line, "invalid_idpn", {"who": who, "idpn": idpn}))
+        return None
+    for key in ("nom", "prenom", "classe", "cas_login", "ident"):
+        if has_unsafe_characters(fields.get(key, "")):
+            problems.append(FileProblem(raw.line, "control_characters", {"who": who, "field": key}))
+    if not fields.get("nom") and not fields.get("prenom"):
+        problems.append(FileProblem(raw.line, "missing_name", {"who": who}))
+    birth = None
+    if fields.get("date_naissance"):
+        try:
+            birth = parse_date(fields["date_naissance"])
+        except InvalidDate:
+            problems.append(
+                FileProblem(
+                    raw.line, "invalid_date", {"who": who, "value": fields["date_naissance"]}
+                )
+            )
+    return PronoteAccount(
+        idpn=idpn,
+        category=raw.category,
+        surname=fields.get("nom", ""),
+        first_name=fields.get("prenom", ""),
+        birth_date=birth,
+        class_name=fields.get("classe") or None,
+        cas_login=fields.get("cas_login") or None,
+        file_key=fields.get("ident") or None,
+        guardian_keys=(),
+        other_fields=tuple(raw.other),
+        line=raw.line,
+    )
+
+
+def _same_person(a: PronoteAccount, b: PronoteAccount) -> bool:
+    return (
+        a.category is b.category
+        and normalise_name(a.surname) == normalise_name(b.surname)
+        and normalise_name(a.first_name) == normalise_name(b.first_name)
+        and a.birth_date == b.birth_date
+    )
+
+
+def _drop_duplicates(
+    accounts: list[tuple[_Raw, PronoteAccount]], problems: list[FileProblem]
+) -> list[tuple[_Raw, PronoteAccount]]:
+    """One identifier, one person: twins of one record collapse, clashes load nothing."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, (_, account) in enumerate(accounts):
+        groups[account.idpn].append(index)
+    dropped: set[int] = set()
+    for idpn, indexes in groups.items():
+        if len(indexes) == 1:
+            continue
+        first = accounts[indexes[0]][1]
+        if all(_same_person(first, accounts[i][1]) for i in indexes[1:]):
+            for i in indexes[1:]:
+                dropped.add(i)
+                account = accounts[i][1]
+                problems.append(
+                    FileProblem(
+                        account.line,
+                        "duplicate_idpn",
+                        {"who": account.display_name, "idpn": idpn, "first": first.line},
+                        message_key="duplicate_idpn_same",
+                    )
+                )
+            continue
+        # Different people under one identifier: linking either could hand one
+        # person's Pronote account to the other. Nobody gets it automatically.
+        for i in indexes:
+            dropped.add(i)
+            account = accounts[i][1]
+            others = ", ".join(
+                f"{accounts[j][1].display_name} (l. {accounts[j][1].line})"
+                for j in indexes
+                if j != i
+            )
+            problems.append(
+                FileProblem(
+                    account.line,
+                    "duplicate_idpn",
+                    {"who": account.display_name, "idpn": idpn, "others": others},
+                    message_key="duplicate_idpn_conflict",
+                )
+            )
+    return [pair for index, pair in enumerate(accounts) if index not in dropped]
+
+
+def _link_guardians(
+    loaded: list[tuple[_Raw, PronoteAccount]], problems: list[FileProblem]
+) -> list[PronoteAccount]:
+    guardian_lines: dict[str, list[int]] = defaultdict(list)
+    for _, account in loaded:
+        if account.category is Category.RESPONSABLES and account.file_key:
+            guardian_lines[account.file_key].append(account.line)
+    for key, lines in guardian_lines.items():
+        for line in lines[1:]:
+            problems.append(
+                FileProblem(
+                    line, "duplicate_ident", {"who": f"Ident={key}", "key": key, "first": lines[0]}
+                )
+            )
+    result = []
+    for raw, account in loaded:
+        if raw.guardian_keys:
+            keys = []
+            for key, link_line in raw.guardian_keys:
+                if len(guardian_lines.get(key, ())) == 1:
+                    if key not in keys:
+                        keys.append(key)
+                elif key not in guardian_lines:
+                    problems.append(
+                        FileProblem(
+                            link_line or account.line,
+                            "unknown_guardian",
+                            {"who": account.display_name, "key": key},
+                        )
+                    )
+            account = replace(account, guardian_keys=tuple(keys))
+        result.append(account)
+    return result
+
+
+def read_identifiers_file(
+    path: str | os.PathLike[str], schema: FileSchema | None = None
+) -> IdentifiersFile:
+    """Read and check the identifiers file; raise `UnusableInput` only if nothing can be used."""
+    schema = schema or FileSchema()
+    path = Path(path)
+    problems: list[FileProblem] = []
+    data = _read_bytes(path, schema.max_size_mb)
+    encoding = _check_encoding(path, data, problems)
+    tree = _parse(path, data)
+    root = tree.getroot()
+    if fold_tag(_local(root.tag) or "") == fold_tag("EXPORT_INDEX_EDUCATION"):
+        raise UnusableInput(t("file.encrypted", path=path))
+    # Byte lines are enough to find a start tag: tag names are ASCII in every
+    # encoding this reader accepts but UTF-16/32, where the search just fails.
+    walker = _Walker(schema, data.split(b"\n"))
+    root_category = schema.category_of(fold_tag(_local(root.tag) or ""))
+    if root_category is not None:  # a file of a single person, odd but legal XML
+        walker.raws.append(walker._record(root, root_category))
+    else:
+        walker.walk(root)
+    for name, count in walker.unknown.items():
+        problems.append(
+            FileProblem(
+                walker.unknown_line[name], "unknown_element", {"name": name, "count": count}
+            )
+        )
+    pairs = []
+    for raw in walker.raws:
+        account = _account(raw, problems)
+        if account is not None:
+            pairs.append((raw, account))
+    pairs = _drop_duplicates(pairs, problems)
+    accounts = _link_guardians(pairs, problems)
+    if not walker.raws:
+        raise UnusableInput(t("file.no_accounts", path=path))
+    uai = walker.header.get("uai")
+    if uai is None:
+        problems.append(FileProblem(1, "missing_uai"))
+    by_category: dict[Category, list[PronoteAccount]] = {c: [] for c in CATEGORIES}
+    for account in accounts:
+        by_category[account.category].append(account)
+    problems.sort(key=lambda p: (p.line, p.kind))
+    return IdentifiersFile(
+        path=path,
+        uai=uai.upper() if uai else None,
+        establishment_name=walker.header.get("etablissement"),
+        export_date=walker.header.get("date"),
+        encoding=encoding,
+        accounts={c: tuple(v) for c, v in by_category.items()},
+        problems=problems,
+    )
