@@ -1,0 +1,1014 @@
+"""The directory as a CSV file on disk (CONTRACT.md, "The local directory file").
+
+The file belongs to the admin, not to us: a write changes the identifier cell
+of the rows it must change and nothing else, byte for byte (other columns,
+quoting, delimiter, BOM, line endings, rows we could not read). It replaces
+the file atomically, keeps the previous one as `<name>.bak`, and never
+overwrites an edit made on disk since the file was read: it re-reads and
+decides again.
+
+Reading builds every index once (by login, by establishment, a sorted word
+list for prefix search), so search stays in the milliseconds on a 200,000-row
+academy export.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gc
+import hashlib
+import io
+import os
+import re
+import secrets
+import shutil
+import stat
+import tempfile
+import threading
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from datetime import date
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from core.errors import DirectoryError
+from core.identifier_form import IdentifierForm
+from core.model import (
+    CATEGORIES,
+    DEFAULT_PROFILES,
+    Category,
+    ChangeKind,
+    ChangeOutcome,
+    DirectoryAccount,
+    IdentifierChange,
+    ProfileMapping,
+)
+from core.names import InvalidDate, normalise_name, parse_date
+from core.text import printable
+from directory_adapters.base import DEFAULT_SEARCH_LIMIT, Directory, not_found, plan_change
+
+__all__ = ["DEFAULT_COLUMNS", "FIELDS", "CsvDirectory", "DirectoryProblem"]
+
+FIELDS = (
+    "login",
+    "nom",
+    "prenom",
+    "date_naissance",
+    "profil",
+    "uai",
+    "classes",
+    "eleves",
+    "idpronote",
+)
+DEFAULT_COLUMNS: dict[str, str] = {name: name for name in FIELDS}
+REQUIRED = ("login", "nom", "prenom")
+MULTI_VALUE_SEPARATOR = "|"
+
+_QUOTE = '"'
+_LINE_END = re.compile(r"\r\n|\n|\r")
+_TRAILING_LINE_END = re.compile(r"(?:\r\n|\n|\r)\Z")
+_NORMALISED = re.compile(r"[A-Z0-9?]+(?: [A-Z0-9?]+)*")
+# Past this, a query is not a name anyone typed.
+_MAX_QUERY = 200
+# Checking one account in Python costs about as much as putting this many ids
+# of the sorted word index into a set; it decides how a search is run.
+_CHECK_COST = 20
+# Loads bigger than this are followed by a garbage collection (see _parse).
+_COLLECT_AFTER = 20_000
+# Re-reads tolerated when the file keeps changing under a write.
+_ATTEMPTS = 3
+
+# Positions in an account row (the compact form of a DirectoryAccount).
+_LOGIN, _SURNAME, _FIRST, _BIRTH, _PROFILES, _UAIS, _CLASSES, _STUDENTS, _IDS = range(9)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryProblem:
+    """A row of the file that could not be read as given (the rest still loads)."""
+
+    line: int
+    kind: str  # "missing_login", "duplicate_login", "invalid_date"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Fingerprint:
+    size: int
+    mtime_ns: int
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How the file is written: everything a rewrite must reproduce."""
+
+    delimiter: str
+    bom: bool
+    line_terminator: str
+    header: tuple[str, ...]
+    # field name -> index of its column in the header, None when absent
+    index: Mapping[str, int | None]
+
+
+class _Index:
+    """One loaded state of the file: replaced whole on reload, patched by apply.
+
+    Accounts are numbered in (surname, first name, login) order, the order of
+    search results, so sorting ids sorts results. They are kept as plain
+    tuples and become `DirectoryAccount`s when first asked for.
+    """
+
+    __slots__ = (
+        "by_login",  # lower-case login -> id
+        "by_uai",  # UAI -> ids, ascending
+        "cache",  # id -> DirectoryAccount, filled on demand
+        "category_bits",  # id -> bit set of the Category positions
+        "duplicates",  # lower-case login -> lines, for logins read more than once
+        "holders",  # canonical identifier value -> ids storing it
+        "layout",
+        "logins",  # id -> lower-case login
+        "problems",
+        "record_of",  # id -> record number in the file (0 is the header)
+        "rows",  # id -> account row
+        "search_keys",  # id -> " SURNAME WORDS FIRST WORDS login"
+        "starts",  # record r is text[starts[r]:starts[r + 1]] of the decoded file
+        "surnames",  # id -> normalised surname (ascending, for bisect)
+        "word_ids",  # the account of each entry of `words`
+        "words",  # every search word, sorted
+    )
+
+    def account(self, i: int) -> DirectoryAccount:
+        found = self.cache[i]
+        if found is None:
+            row = self.rows[i]
+            found = self.cache[i] = DirectoryAccount(
+                login=row[_LOGIN],
+                surname=row[_SURNAME],
+                first_name=row[_FIRST],
+                birth_date=row[_BIRTH],
+                profiles=row[_PROFILES],
+                establishments=row[_UAIS],
+                classes=row[_CLASSES],
+                students=row[_STUDENTS],
+                identifiers=row[_IDS],
+            )
+        return found
+
+    def prefix_range(self, prefix: str) -> tuple[int, int]:
+        lo = bisect_left(self.words, prefix)
+        return lo, bisect_left(self.words, prefix + "\U0010ffff", lo)
+
+
+class CsvDirectory(Directory):
+    """Accounts read from a CSV file; identifiers written back into it."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        columns: Mapping[str, str] | None = None,
+        form: IdentifierForm = IdentifierForm(),  # noqa: B008 - a frozen value
+        profiles: ProfileMapping | None = None,
+        delimiter: str | None = None,
+        backup: bool = True,
+    ) -> None:
+        unknown = set(columns or ()) - set(FIELDS)
+        if unknown:
+            raise ValueError(
+                f"unknown directory fields {sorted(unknown)}; expected some of {', '.join(FIELDS)}"
+            )
+        if delimiter is not None and len(delimiter) != 1:
+            raise ValueError(f"a CSV delimiter is one character, not {delimiter!r}")
+        self.path = Path(path)
+        self.columns: dict[str, str] = {**DEFAULT_COLUMNS, **(columns or {})}
+        self.form = form
+        self.profiles = profiles if profiles is not None else ProfileMapping(dict(DEFAULT_PROFILES))
+        self.backup = backup
+        self._delimiter = delimiter
+        self._lock = threading.RLock()
+        data, self._fingerprint = self._read()
+        self._index = self._parse(data)
+
+    @property
+    def problems(self) -> list[DirectoryProblem]:
+        return self._index.problems
+
+    @property
+    def delimiter(self) -> str:
+        return self._index.layout.delimiter
+
+    def reload(self) -> None:
+        """Read the file again (after an edit made outside idpronote)."""
+        with self._lock:
+            data, fingerprint = self._read()
+            self._index = self._parse(data)
+            self._fingerprint = fingerprint
+
+    # -- reading the file ----------------------------------------------------------
+
+    def _read(self) -> tuple[bytes, _Fingerprint]:
+        try:
+            with open(self.path, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                data = handle.read()
+        except OSError as error:
+            raise DirectoryError(
+                f"cannot read the directory file {self.path}: {error.strerror or error}"
+            ) from None
+        return data, _Fingerprint(len(data), info.st_mtime_ns, _digest(data))
+
+    def _decode(self, data: bytes) -> tuple[str, bool]:
+        bom = data.startswith(codecs.BOM_UTF8)
+        body = data[len(codecs.BOM_UTF8) :] if bom else data
+        try:
+            return body.decode("utf-8"), bom
+        except UnicodeDecodeError as error:
+            line = body.count(b"\n", 0, error.start) + 1
+            raise DirectoryError(
+                f"the directory file {self.path} is not UTF-8 (line {line})",
+                hint="save it as UTF-8, e.g. 'CSV UTF-8' in a spreadsheet",
+            ) from None
+
+    def _parse(self, data: bytes) -> _Index:
+        # Hundreds of thousands of small objects, all kept: the cyclic
+        # collector would only re-scan them again and again.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            index = self._parse_text(*self._decode(data))
+        finally:
+            if collecting:
+                gc.enable()
+        # The first full collection after a load walks every new tuple once
+        # (and stops tracking them): pay it here, not in the middle of a
+        # search-as-you-type keystroke.
+        if collecting and len(index.rows) > _COLLECT_AFTER:
+            gc.collect()
+        return index
+
+    def _parse_text(self, text: str, bom: bool) -> _Index:
+        if not text.strip():
+            raise DirectoryError(
+                f"the directory file {self.path} is empty",
+                hint="expected a header line such as login;nom;prenom;uai;profil;idpronote",
+            )
+        first_line = _LINE_END.split(text, maxsplit=1)[0]
+        delimiter = self._delimiter or _detect_delimiter(first_line)
+        ending = _LINE_END.search(text)
+        position = 0
+
+        def lines() -> Iterator[str]:
+            nonlocal position
+            for line in io.StringIO(text, newline=""):
+                # The reader asks for a line only when the record needs it, so
+                # after each record `position` is where the next one starts.
+                position += len(line)
+                yield line
+
+        reader = csv.reader(lines(), delimiter=delimiter, quotechar=_QUOTE, doublequote=True)
+        try:
+            header = next(reader)
+            layout = _Layout(
+                delimiter=delimiter,
+                bom=bom,
+                line_terminator=ending.group() if ending else "\n",
+                header=tuple(header),
+                index=self._resolve_columns(header, delimiter),
+            )
+            starts = array("q", [0, position])
+            index = _Index()
+            index.layout, index.starts, index.problems = layout, starts, []
+            entries, index.duplicates = self._read_rows(
+                reader, layout, starts, index.problems, lambda: position
+            )
+        except csv.Error as error:
+            raise DirectoryError(
+                f"the directory file {self.path} cannot be read as CSV "
+                f"(line {reader.line_num}): {error}"
+            ) from None
+        self._index_rows(index, entries)
+        index.problems.sort(key=lambda problem: problem.line)
+        return index
+
+    def _resolve_columns(self, header: list[str], delimiter: str) -> dict[str, int | None]:
+        names = [cell.strip() for cell in header]
+        folded = [name.casefold() for name in names]
+        index: dict[str, int | None] = {}
+        for field_name in FIELDS:
+            wanted = self.columns[field_name]
+            if wanted in names:
+                index[field_name] = names.index(wanted)
+            elif wanted.casefold() in folded:
+                index[field_name] = folded.index(wanted.casefold())
+            else:
+                index[field_name] = None
+        missing = [name for name in REQUIRED if index[name] is None]
+        if missing:
+            wanted = ", ".join(repr(self.columns[name]) for name in missing)
+            example = ", ".join(f'{name} = "<its column>"' for name in missing)
+            raise DirectoryError(
+                f"the directory file {self.path} has no column {wanted} "
+                f"(header found: {printable(delimiter.join(names))!r})",
+                hint="if the file names it differently, map it in config.toml under "
+                f"[directory.fields]: {example}",
+            )
+        return index
+
+    def _read_rows(
+        self,
+        reader: Any,  # a csv reader, for its line_num
+        layout: _Layout,
+        starts: array,
+        problems: list[DirectoryProblem],
+        position: Callable[[], int],
+    ) -> tuple[list[tuple], dict[str, list[int]]]:
+        """One entry per readable account, (row, lower login, record, line); duplicates."""
+        width = len(layout.header)
+        # Every row is padded to the header plus one always-empty cell, which
+        # the absent optional columns read.
+        blank = [""] * (width + 1)
+        column = {k: width if v is None else v for k, v in layout.index.items()}
+        i_login, i_surname, i_first, i_birth = (
+            column[k] for k in ("login", "nom", "prenom", "date_naissance")
+        )
+        i_profiles, i_uais, i_classes, i_students, i_ids = (
+            column[k] for k in ("profil", "uai", "classes", "eleves", "idpronote")
+        )
+        # Profiles, establishments and classes repeat endlessly: one tuple each.
+        profiles_of: dict[str, tuple[str, ...]] = {}
+        uais_of: dict[str, tuple[str, ...]] = {}
+        classes_of: dict[str, tuple[str, ...]] = {}
+        names: dict[str, str] = {}
+        dates: dict[str, date | None] = {}
+        entries = []
+        lines_of: dict[str, list[int]] = {}
+        previous_line = reader.line_num
+        for cells in reader:
+            starts.append(position())
+            line = previous_line + 1
+            previous_line = reader.line_num
+            count = len(cells)
+            if count == width:
+                cells.append("")
+            else:
+                cells = cells[:width] + blank[: width + 1 - min(count, width)]
+            login = cells[i_login].strip()
+            if not login:
+                if any(cell.strip() for cell in cells):  # a blank line is no account
+                    problems.append(
+                        DirectoryProblem(
+                            line,
+                            "missing_login",
+                            f"line {line}: empty {self.columns['login']!r}; row ignored",
+                        )
+                    )
+                continue
+            raw = cells[i_profiles]
+            profiles = profiles_of.get(raw)
+            if profiles is None:
+                profiles = profiles_of[raw] = _split(raw)
+            raw = cells[i_uais]
+            uais = uais_of.get(raw)
+            if uais is None:
+                uais = uais_of[raw] = _split(raw.upper())
+            raw = cells[i_classes]
+            classes = classes_of.get(raw)
+            if classes is None:
+                classes = classes_of[raw] = _split(raw)
+            surname = cells[i_surname].strip()
+            surname = names.setdefault(surname, surname)
+            first_name = cells[i_first].strip()
+            first_name = names.setdefault(first_name, first_name)
+            raw = cells[i_birth].strip()
+            birth = dates.get(raw)
+            if birth is None and raw:
+                if raw not in dates:
+                    with suppress(InvalidDate):
+                        birth = parse_date(raw)
+                    dates[raw] = birth
+                if birth is None:
+                    problems.append(
+                        DirectoryProblem(
+                            line,
+                            "invalid_date",
+                            f"line {line}: unreadable birth date {raw!r} for {login!r} "
+                            "(dd/mm/yyyy or yyyy-mm-dd); loaded without a date",
+                        )
+                    )
+            row = (
+                login,
+                surname,
+                first_name,
+                birth,
+                profiles,
+                uais,
+                classes,
+                _split(cells[i_students]),
+                _split(cells[i_ids]),
+            )
+            lower = login.lower()
+            lines_of.setdefault(lower, []).append(line)
+            entries.append((row, lower if lower != login else login, len(starts) - 2, line))
+
+        duplicates = {key: seen for key, seen in lines_of.items() if len(seen) > 1}
+        if not duplicates:
+            return entries, duplicates
+        for key, seen in duplicates.items():
+            for line in seen:
+                others = ", ".join(str(other) for other in seen if other != line)
+                problems.append(
+                    DirectoryProblem(
+                        line,
+                        "duplicate_login",
+                        f"line {line}: login {key!r} also on line {others}; "
+                        "every row with this login is ignored until the file is fixed",
+                    )
+                )
+        # Never guess which of two rows is right: neither is read. Their date
+        # problems go too, the duplicate is what the admin must fix.
+        duplicate_lines = {line for seen in duplicates.values() for line in seen}
+        problems[:] = [
+            p for p in problems if p.kind != "invalid_date" or p.line not in duplicate_lines
+        ]
+        return [entry for entry in entries if entry[1] not in duplicates], duplicates
+
+    def _index_rows(self, index: _Index, entries: list[tuple]) -> None:
+        """Number the accounts in result order and build every lookup."""
+        normalised: dict[str, str] = {}
+
+        def norm(text: str) -> str:
+            found = normalised.get(text)
+            if found is None:
+                # normalise_name is idempotent: a name already in its output
+                # form (an upper-case ASCII surname, mostly) is its own result.
+                found = text if _NORMALISED.fullmatch(text) else normalise_name(text)
+                found = normalised[text] = normalised.setdefault(found, found)
+            return found
+
+        keys = [(norm(row[_SURNAME]), norm(row[_FIRST]), lower) for row, lower, _r, _l in entries]
+        order = sorted(range(len(entries)), key=keys.__getitem__)
+        entries = [entries[k] for k in order]
+        keys = [keys[k] for k in order]
+        del order
+        index.rows = [entry[0] for entry in entries]
+        index.cache = [None] * len(entries)
+        index.record_of = array("i", (entry[2] for entry in entries))
+        index.surnames = [key[0] for key in keys]
+        index.logins = [key[2] for key in keys]
+        index.by_login = {login: i for i, login in enumerate(index.logins)}
+        del entries
+
+        shared = {name: name for name in normalised.values()}
+        normalised.clear()
+        bits_of: dict[tuple[str, ...], int] = {}
+        category_bits = bytearray(len(keys))
+        by_uai: dict[str, list[int]] = {}
+        holders: dict[str, tuple[int, ...]] = {}
+        words: list[str] = []
+        word_ids: list[int] = []
+        search_keys: list[str] = []
+        for i, (row, (surname, first_name, login)) in enumerate(zip(index.rows, keys, strict=True)):
+            profiles = row[_PROFILES]
+            bits = bits_of.get(profiles)
+            if bits is None:
+                bits = bits_of[profiles] = _category_bits(self.profiles.categories_of(profiles))
+            category_bits[i] = bits
+            for uai in row[_UAIS]:
+                by_uai.setdefault(uai, []).append(i)
+            own = [*surname.split(), *first_name.split(), login]
+            if len(own) > 3:
+                # Words of compound names are new strings: share them. (A
+                # one-word name splits into itself, already shared.)
+                own = list(dict.fromkeys(shared.setdefault(w, w) for w in own))
+            elif len(set(own)) < len(own):
+                own = list(dict.fromkeys(own))
+            words.extend(own)
+            word_ids.extend([i] * len(own))
+            search_keys.append(" " + " ".join(own))
+            for value in row[_IDS]:
+                key = self._holder_key(value)
+                if key is not None:
+                    holders[key] = (*holders.get(key, ()), i)
+        del keys, shared
+        # Stable: the entries of one word keep ascending ids.
+        order = sorted(range(len(words)), key=words.__getitem__)
+        index.words = [words[k] for k in order]
+        index.word_ids = array("i", [word_ids[k] for k in order])
+        index.search_keys = search_keys
+        index.category_bits = category_bits
+        index.holders = holders
+        index.by_uai = {uai: array("i", ids) for uai, ids in by_uai.items()}
+
+    def _holder_key(self, value: str) -> str | None:
+        """The canonical spelling of a value of our form, None for any other value."""
+        parsed = self.form.parse(value)
+        if parsed is None:
+            return None
+        uai, idpn = parsed
+        canonical = self.form.format(uai or "", idpn)
+        return value if value == canonical else canonical
+
+    # -- the Directory protocol: reading -------------------------------------------
+
+    def describe(self) -> str:
+        return f"CSV {self.path}: {len(self._index.rows)} accounts"
+
+    def get(self, login: str) -> DirectoryAccount | None:
+        index = self._index
+        i = index.by_login.get(login.strip().lower())
+        return None if i is None else index.account(i)
+
+    def accounts(self, uai: str, category: Category | None = None) -> list[DirectoryAccount]:
+        index = self._index
+        ids = index.by_uai.get(uai.strip().upper(), ())
+        if category is None:
+            return [index.account(i) for i in ids]
+        bit = _category_bit(category)
+        bits = index.category_bits
+        return [index.account(i) for i in ids if bits[i] & bit]
+
+    def holders(self, idpn: str, uai: str) -> list[DirectoryAccount]:
+        """Accounts storing `idpn` for `uai` in this form, whatever their establishments."""
+        index = self._index
+        key = self.form.format(uai.strip().upper(), idpn)
+        return [index.account(i) for i in sorted(index.holders.get(key, ()))]
+
+    def search(
+        self,
+        text: str,
+        *,
+        uai: str | None = None,
+        category: Category | None = None,
+        limit: int = DEFAULT_SEARCH_LIMIT,
+    ) -> list[DirectoryAccount]:
+        index = self._index
+        query = " ".join(str(text).split())[:_MAX_QUERY]
+        if not query or limit <= 0 or not index.rows:
+            return []
+        normalised = " ".join(normalise_name(query).split())
+        words = _significant(normalised.split())
+        login_prefix: str | None = query.lower()
+        if len(words) == 1 and words[0].lower() == login_prefix:
+            login_prefix = None  # the word's own login lookup covers it
+        universe = None
+        if uai is not None:
+            uai = uai.strip().upper()
+            universe = index.by_uai.get(uai)
+            if not universe:
+                return []
+        found = _Search(index, words, login_prefix, category, uai, universe, limit)
+        if normalised:
+            found.exact = (
+                bisect_left(index.surnames, normalised),
+                bisect_right(index.surnames, normalised),
+            )
+        return [index.account(i) for i in found.run()]
+
+    # -- the Directory protocol: writing -------------------------------------------
+
+    def apply(self, changes: Sequence[IdentifierChange]) -> list[ChangeOutcome]:
+        changes = list(changes)
+        if not changes:
+            return []
+        with self._lock:
+            try:
+                if self._changed_on_disk_quick():
+                    self.reload()
+                for _attempt in range(_ATTEMPTS):
+                    outcomes, new_values, new_holders = self._plan(changes)
+                    if not new_values:
+                        return outcomes
+                    data, fingerprint = self._read()
+                    if fingerprint.digest != self._fingerprint.digest:
+                        # Someone edited the file since we read it: their edit
+                        # wins, and every change is decided again against it.
+                        self._index = self._parse(data)
+                        self._fingerprint = fingerprint
+                        continue
+                    return self._write(data, outcomes, new_values, new_holders)
+                reason = f"{self.path} kept changing while writing; try again"
+            except DirectoryError as error:
+                reason = str(error)
+            return [_failed(change, reason) for change in changes]
+
+    def _changed_on_disk_quick(self) -> bool:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return False  # reading it just below reports the error
+        return (info.st_size, info.st_mtime_ns) != (
+            self._fingerprint.size,
+            self._fingerprint.mtime_ns,
+        )
+
+    def _plan(
+        self, changes: list[IdentifierChange]
+    ) -> tuple[list[ChangeOutcome], dict[int, tuple[str, ...]], dict[str, tuple[int, ...]]]:
+        """Decide every change against the file plus the earlier changes of the batch."""
+        index = self._index
+        new_values: dict[int, tuple[str, ...]] = {}
+        new_holders: dict[str, tuple[int, ...]] = {}
+        outcomes: list[ChangeOutcome] = []
+        for change in changes:
+            i = index.by_login.get(change.login.strip().lower())
+            if i is None:
+                outcomes.append(self._missing(index, change))
+                continue
+            values = new_values.get(i, index.rows[i][_IDS])
+            others: list[str] = []
+            if change.kind is not ChangeKind.REMOVE and change.idpn is not None:
+                key = self.form.format(change.uai.strip().upper(), change.idpn)
+                ids = new_holders.get(key, index.holders.get(key, ()))
+                # An account never conflicts with itself, whatever the case of
+                # the login the change was made with.
+                others = [index.rows[j][_LOGIN] for j in ids if j != i]
+            planned, outcome = plan_change(self.form, values, change, others)
+            if planned is None or outcome is not None:
+                outcomes.append(outcome or _failed(change, "nothing to write"))
+                continue
+            before = {k for k in map(self._holder_key, values) if k is not None}
+            after = {k for k in map(self._holder_key, planned) if k is not None}
+            for key in before - after:
+                ids = new_holders.get(key, index.holders.get(key, ()))
+                new_holders[key] = tuple(j for j in ids if j != i)
+            for key in after - before:
+                ids = new_holders.get(key, index.holders.get(key, ()))
+                new_holders[key] = (*ids, i)
+            new_values[i] = planned
+            outcomes.append(ChangeOutcome(change, applied=True))
+        return outcomes, new_values, new_holders
+
+    def _missing(self, index: _Index, change: IdentifierChange) -> ChangeOutcome:
+        lines = index.duplicates.get(change.login.strip().lower())
+        if not lines:
+            return not_found(change)
+        where = ", ".join(map(str, lines))
+        return ChangeOutcome(
+            change,
+            applied=False,
+            failure="not_found",
+            reason=f"login {change.login!r} is on several lines of {self.path} ({where}); "
+            "fix the file so that it appears once",
+        )
+
+    def _write(
+        self,
+        data: bytes,
+        outcomes: list[ChangeOutcome],
+        new_values: dict[int, tuple[str, ...]],
+        new_holders: dict[str, tuple[int, ...]],
+    ) -> list[ChangeOutcome]:
+        index = self._index
+        layout = index.layout
+        starts = index.starts
+        text, _bom = self._decode(data)
+        column = layout.index["idpronote"]
+        edits: dict[int, str] = {}
+        if column is None:
+            # No identifier column yet: add it at the end of the header; the
+            # rows that get a value are padded up to it, the others stay short.
+            column = len(layout.header)
+            edits[0] = _set_cell(
+                text[starts[0] : starts[1]], column, self.columns["idpronote"], layout.delimiter
+            )
+        for i, values in new_values.items():
+            record = index.record_of[i]
+            edits[record] = _set_cell(
+                text[starts[record] : starts[record + 1]],
+                column,
+                MULTI_VALUE_SEPARATOR.join(values),
+                layout.delimiter,
+            )
+        pieces: list[str] = []
+        done = 0
+        for record in sorted(edits):
+            pieces.append(text[done : starts[record]])
+            pieces.append(edits[record])
+            done = starts[record + 1]
+        pieces.append(text[done:])
+        output = (codecs.BOM_UTF8 if layout.bom else b"") + "".join(pieces).encode("utf-8")
+        try:
+            mtime_ns = self._replace_file(output)
+        except OSError as error:
+            reason = f"could not write {self.path}: {error.strerror or error}; nothing was changed"
+            return [_failed(outcome.change, reason) for outcome in outcomes]
+
+        # On disk now: bring memory in line.
+        self._fingerprint = _Fingerprint(len(output), mtime_ns, _digest(output))
+        for i, values in new_values.items():
+            index.rows[i] = (*index.rows[i][:_IDS], values)
+            index.cache[i] = None
+        for key, ids in new_holders.items():
+            if ids:
+                index.holders[key] = ids
+            else:
+                index.holders.pop(key, None)
+        growth = {r: len(edit) - (starts[r + 1] - starts[r]) for r, edit in edits.items()}
+        shift = 0
+        for record in range(min(edits) + 1, len(starts)):
+            shift += growth.get(record - 1, 0)
+            starts[record] += shift
+        if layout.index["idpronote"] is None:
+            header = (*layout.header, self.columns["idpronote"])
+            index.layout = replace(
+                layout, header=header, index={**layout.index, "idpronote": column}
+            )
+        return outcomes
+
+    def _replace_file(self, output: bytes) -> int:
+        """Write `output` in place of the file, atomically; the new mtime_ns."""
+        # Through a symbolic link: replace the file it points to, not the link.
+        path = Path(os.path.realpath(self.path))
+        info = os.stat(path)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(output)
+                stream.flush()
+                with suppress(PermissionError):
+                    if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+                        os.fchown(stream.fileno(), info.st_uid, info.st_gid)
+                os.fchmod(stream.fileno(), stat.S_IMODE(info.st_mode))
+                os.fsync(stream.fileno())
+            if self.backup:
+                self._keep_backup(path)
+            os.replace(temporary, path)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(temporary)
+            raise
+        _fsync_directory(path.parent)
+        return os.stat(path).st_mtime_ns
+
+    def _keep_backup(self, path: Path) -> None:
+        backup = path.with_name(path.name + ".bak")
+        staging = path.with_name(f".{path.name}.bak.{secrets.token_hex(4)}")
+        try:
+            try:
+                os.link(path, staging)  # the previous file itself, no copy
+            except OSError:
+                shutil.copy2(path, staging)
+            os.replace(staging, backup)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(staging)
+            raise
+
+
+class _Search:
+    """One search, run one of two ways.
+
+    *Collect*: take the ids of the rarest query word from the sorted word
+    index (cheap, in C), narrow them with the other words, sort, and check
+    the rest in order until `limit`. *Walk*: go through the accounts (or an
+    establishment's accounts) in result order and check each one, stopping
+    at `limit`; better when the rarest word still matches half the directory
+    ("m") or when the establishment is small.
+    """
+
+    def __init__(
+        self,
+        index: _Index,
+        words: list[str],
+        login_prefix: str | None,
+        category: Category | None,
+        uai: str | None,
+        universe: Sequence[int] | None,
+        limit: int,
+    ) -> None:
+        self.index = index
+        self.bit = _category_bit(category) if category is not None else 0
+        self.login_prefix = login_prefix
+        self.uai = uai
+        self.universe = universe
+        self.limit = limit
+        self.exact = (0, 0)  # ids of the accounts whose surname is the whole query
+        # (search-key patterns, ranges of the word index, entries), rarest first
+        self.words = []
+        for word in words:
+            ranges = [index.prefix_range(w) for w in dict.fromkeys([word, word.lower()])]
+            patterns = (" " + word, " " + word.lower())
+            self.words.append((patterns, ranges, sum(hi - lo for lo, hi in ranges)))
+        self.words.sort(key=lambda entry: entry[2])
+        self.login_range = index.prefix_range(login_prefix) if login_prefix else (0, 0)
+
+    def run(self) -> list[int]:
+        rarest = self.words[0][2] if self.words else 0
+        logins = self.login_range[1] - self.login_range[0]
+        if rarest + logins == 0:
+            return []
+        if self.universe is not None and len(self.universe) * _CHECK_COST <= rarest + logins:
+            return self.walk(budget=len(self.universe)) or []
+        if self.universe is None and rarest * 8 > len(self.index.rows):
+            found = self.walk(budget=max(2000, (rarest + logins) // _CHECK_COST))
+            if found is not None:
+                return found
+        return self.collect()
+
+    def matches(self, i: int) -> bool:
+        index = self.index
+        if self.bit and not index.category_bits[i] & self.bit:
+            return False
+        if self.words:
+            key = index.search_keys[i]
+            if all(upper in key or lower in key for (upper, lower), _, _ in self.words):
+                return True
+        return self.login_prefix is not None and index.logins[i].startswith(self.login_prefix)
+
+    def walk(self, budget: int) -> list[int] | None:
+        """Accounts in result order, checked one by one; None past the budget."""
+        first, last = self.exact
+        universe = self.universe
+        if universe is None:
+            total = len(self.index.rows)
+            ordered: Iterator[int] = chain(range(first, last), range(first), range(last, total))
+        else:
+            lo, hi = bisect_left(universe, first), bisect_left(universe, last)
+            ordered = chain(
+                (universe[k] for k in range(lo, hi)),
+                (universe[k] for k in range(lo)),
+                (universe[k] for k in range(hi, len(universe))),
+            )
+        found: list[int] = []
+        matches = self.matches
+        for checked, i in enumerate(ordered):
+            if checked >= budget:
+                return None
+            if matches(i):
+                found.append(i)
+                if len(found) >= self.limit:
+                    break
+        return found
+
+    def collect(self) -> list[int]:
+        """Candidates from the word index, narrowed in C, then checked in order."""
+        index = self.index
+        ids = index.word_ids
+        candidates: set[int] = set()
+        unchecked = []  # patterns of the words the candidates were not narrowed by
+        if self.words and self.words[0][2]:
+            _, ranges, _ = self.words[0]
+            for lo, hi in ranges:
+                candidates.update(ids[lo:hi])
+            for patterns, ranges, count in self.words[1:]:
+                if count > 4 * len(candidates):
+                    unchecked.append(patterns)  # cheaper to check the few left
+                    continue
+                narrowed: set[int] = set()
+                for lo, hi in ranges:
+                    narrowed.update(ids[lo:hi])
+                candidates &= narrowed
+        lo, hi = self.login_range
+        by_login = {i for i in ids[lo:hi] if index.logins[i].startswith(self.login_prefix)}
+        candidates |= by_login
+        if self.universe is not None:
+            if len(self.universe) <= len(candidates):
+                candidates &= set(self.universe)
+            else:
+                rows = index.rows
+                candidates = {i for i in candidates if self.uai in rows[i][_UAIS]}
+        ordered = sorted(candidates)
+        first, last = self.exact
+        lo, hi = bisect_left(ordered, first), bisect_left(ordered, last)
+        found: list[int] = []
+        bits, bit, keys = index.category_bits, self.bit, index.search_keys
+        for i in chain(ordered[lo:hi], ordered[:lo], ordered[hi:]):
+            if bit and not bits[i] & bit:
+                continue
+            if unchecked and i not in by_login:
+                key = keys[i]
+                if not all(upper in key or lower in key for upper, lower in unchecked):
+                    continue
+            found.append(i)
+            if len(found) >= self.limit:
+                break
+        return found
+
+
+def _split(raw: str) -> tuple[str, ...]:
+    """The values of a multi-valued cell, stripped, empty ones dropped."""
+    raw = raw.strip()
+    if not raw:
+        return ()
+    if MULTI_VALUE_SEPARATOR not in raw:
+        return (raw,)
+    return tuple(v for v in (p.strip() for p in raw.split(MULTI_VALUE_SEPARATOR)) if v)
+
+
+def _significant(words: list[str]) -> list[str]:
+    """The query words that say something: a word that starts another is implied by it."""
+    unique = list(dict.fromkeys(words))
+    return [w for w in unique if not any(o != w and o.startswith(w) for o in unique)]
+
+
+def _category_bit(category: Category) -> int:
+    return 1 << CATEGORIES.index(category)
+
+
+def _category_bits(categories: set[Category]) -> int:
+    bits = 0
+    for category in categories:
+        bits |= _category_bit(category)
+    return bits
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=20).digest()
+
+
+def _failed(change: IdentifierChange, reason: str) -> ChangeOutcome:
+    return ChangeOutcome(change, applied=False, failure="error", reason=reason)
+
+
+def _detect_delimiter(header_line: str) -> str:
+    """`;` or `,`, whichever the header uses more (`;` when it uses neither)."""
+    semicolons, commas = header_line.count(";"), header_line.count(",")
+    return "," if commas > semicolons else ";"
+
+
+def _cell_spans(body: str, delimiter: str) -> list[tuple[int, int]] | None:
+    """Where each raw cell of one record lies, quotes included; None if unsure."""
+    spans = []
+    position = 0
+    while True:
+        start = position
+        if body.startswith(_QUOTE, position):
+            scan = position + 1
+            while True:
+                close = body.find(_QUOTE, scan)
+                if close < 0:
+                    return None
+                if body.startswith(_QUOTE, close + 1):
+                    scan = close + 2
+                    continue
+                break
+            position = close + 1
+        end = body.find(delimiter, position)
+        if end < 0:
+            spans.append((start, len(body)))
+            return spans
+        spans.append((start, end))
+        position = end + 1
+
+
+def _set_cell(record: str, column: int, value: str, delimiter: str) -> str:
+    """`record` (one CSV record, line ending included) with one cell replaced.
+
+    Every other byte stays as it was: the cells around it keep their quoting.
+    If the record is too odd for that, it is written again whole with the
+    csv module; either way the result is read back to prove it says the same.
+    """
+    ending = _TRAILING_LINE_END.search(record)
+    terminator = ending.group() if ending else ""
+    body = record[: len(record) - len(terminator)]
+    old = _read_back(record, delimiter) or []
+    expected = [*old, *[""] * (column + 1 - len(old))]
+    expected[column] = value
+
+    spans = _cell_spans(body, delimiter) if old else []
+    if spans is not None and len(spans) == len(old):
+        quoted = column < len(spans) and body.startswith(_QUOTE, spans[column][0])
+        if quoted or any(c in value for c in (delimiter, _QUOTE, "\r", "\n")):
+            cell = _QUOTE + value.replace(_QUOTE, _QUOTE * 2) + _QUOTE
+        else:
+            cell = value
+        if column < len(spans):
+            start, end = spans[column]
+            candidate = body[:start] + cell + body[end:] + terminator
+        else:
+            padding = delimiter * (column - len(spans) + (1 if spans else 0))
+            candidate = body + padding + cell + terminator
+        if _read_back(candidate, delimiter) == expected:
+            return candidate
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator=terminator).writerow(expected)
+    candidate = buffer.getvalue()
+    if _read_back(candidate, delimiter) != expected:  # pragma: no cover - csv round trip
+        raise DirectoryError(f"cannot write the identifier cell of record {record!r}")
+    return candidate
+
+
+def _read_back(record: str, delimiter: str) -> list[str] | None:
+    rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter))
+    return rows[0] if len(rows) == 1 else None
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable; best effort, as some file systems refuse it."""
+    try:
+        handle = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
