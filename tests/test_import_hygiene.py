@@ -1,0 +1,63 @@
+"""core/ never imports Textual; headless commands never load it (they must start fast)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_core_and_adapters_never_import_textual_or_the_tui():
+    offenders = []
+    for package in ("core", "directory_adapters"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for name in imported_modules(path):
+                if name.split(".")[0] in ("textual", "tui", "rich"):
+                    offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []
+
+
+def test_core_does_not_import_adapters():
+    # Data flows one way: the adapters know the core, the core knows no adapter.
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / "core").rglob("*.py"))
+        for name in imported_modules(path)
+        if name.startswith("directory_adapters")
+    ]
+    assert offenders == []
+
+
+def test_headless_inspect_does_not_load_textual(tmp_path):
+    code = (
+        "import sys\n"
+        "from tui.cli import main\n"
+        "try:\n"
+        "    main(['inspect', sys.argv[1]])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('textual' in sys.modules)\n"
+    )
+    export = ROOT / "tui" / "demo" / "identifiants.xml"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(export)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr

@@ -1,0 +1,201 @@
+"""`idpronote`: one command-line frame for every command (CONTRACT.md).
+
+The frame owns what every command shares: the common options, the language,
+the configuration, where output goes, and the exit status. No traceback ever
+reaches the terminal: a user error is one line on stderr and status 2; an
+internal error is one line pointing at a log file that holds the details.
+
+Nothing here imports Textual: `inspect`, `match` and `apply` must start fast
+and run on servers where nobody looks at a screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+from core import i18n
+from core.config import Config, load_config
+from core.errors import IdpronoteError
+from core.i18n import t
+from core.model import UAI_PATTERN
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+class UsageError(IdpronoteError):
+    """Bad usage: exit 2 with the reason."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"idpronote: {message} (idpronote --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+@dataclass
+class Context:
+    """What a command gets: its arguments and the effective configuration."""
+
+    args: argparse.Namespace
+    config: Config
+
+    @property
+    def format(self) -> str:
+        return self.args.format or "text"
+
+    def require_format(self, *allowed: str) -> str:
+        if self.format not in allowed:
+            raise UsageError(
+                t("cli.format_unsupported", format=self.format, allowed=", ".join(allowed))
+            )
+        return self.format
+
+    @property
+    def uai(self) -> str | None:
+        return self.args.uai
+
+    def emit(self, text: str) -> None:
+        """Write the command's result to --output (created 0600) or stdout."""
+        if not text.endswith("\n"):
+            text += "\n"
+        if self.args.output and self.args.output != "-":
+            write_private(Path(self.args.output), text)
+            print(t("cli.written", path=self.args.output), file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Reports hold personal data: readable by their owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+Handler = Callable[[Context], int]
+
+
+def _uai(value: str) -> str:
+    value = value.strip().upper()
+    if not UAI_PATTERN.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"invalid UAI {value!r}: 7 digits and a letter, e.g. 0441234A"
+        )
+    return value
+
+
+def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> _Parser:
+    common = _Parser(add_help=False)
+    group = common.add_argument_group("common options")
+    group.add_argument("--config", metavar="PATH", help="configuration file (see README)")
+    group.add_argument("--lang", choices=i18n.LANGUAGES, help="language of the output")
+    group.add_argument(
+        "--format", choices=("text", "json", "csv"), help="output format (default: text)"
+    )
+    group.add_argument("--output", metavar="PATH", help="write the result here (mode 0600)")
+    if uai:
+        group.add_argument("--uai", type=_uai, help="establishment code, e.g. 0441234A")
+    if directory:
+        group.add_argument(
+            "--directory-file",
+            metavar="PATH",
+            help="use this CSV or LDIF directory file instead of the configured directory",
+        )
+    if mode:
+        group.add_argument("--mode", choices=("complet", "partiel"), default=None)
+    return common
+
+
+def build_parser() -> tuple[_Parser, dict[str, Handler]]:
+    from tui.commands import inspect
+
+    parser = _Parser(
+        prog="idpronote",
+        description="Import Pronote identifiers into an ENT directory.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    handlers: dict[str, Handler] = {}
+
+    p = sub.add_parser(
+        "inspect",
+        parents=[_common(directory=False)],
+        help="read an identifiers file: counts per category and every problem",
+    )
+    p.add_argument("file", metavar="FILE", help="the identifiers file exported from Pronote")
+    handlers["inspect"] = inspect.run
+    return parser, handlers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser, handlers = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        config = load_config(getattr(args, "config", None))
+        i18n.set_language(args.lang or config.language)
+        return handlers[args.command](Context(args, config))
+    except IdpronoteError as error:
+        sys.stderr.write(f"idpronote: {_one_line(str(error))}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write(f"idpronote: {t('cli.interrupted')}\n")
+        return 130
+    except BrokenPipeError:
+        # `idpronote inspect f | head`: the reader left, nothing to report.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except SystemExit:
+        raise
+    except Exception as error:
+        log = _log_internal_error(error)
+        sys.stderr.write(
+            f"idpronote: {t('cli.internal_error', error=type(error).__name__, log=log)}\n"
+        )
+        return EXIT_USAGE
+
+
+def _one_line(text: str) -> str:
+    from core.text import printable
+
+    return printable(" ".join(text.split()))
+
+
+def _log_internal_error(error: BaseException) -> Path | str:
+    """Keep the traceback for the developers, out of the admin's terminal."""
+    import platformdirs
+
+    try:
+        directory = Path(platformdirs.user_log_dir("idpronote"))
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = directory / "errors.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
+            handle.write("".join(traceback.format_exception(error)))
+        return path
+    except OSError:
+        return "stderr"
+
+
+def fail(message: str) -> NoReturn:
+    raise UsageError(message)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

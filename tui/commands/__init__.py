@@ -1,0 +1,1 @@
+"""The headless commands: each drives the core and prints a report."""

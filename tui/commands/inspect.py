@@ -1,0 +1,92 @@
+"""`idpronote inspect FILE`: what the identifiers file holds and what is wrong with it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import TYPE_CHECKING, Any
+
+from core.errors import UnusableInput
+from core.i18n import language, t
+from core.model import CATEGORIES
+from core.pronote_file import IdentifiersFile, read_identifiers_file
+from core.text import json_dumps, printable, spreadsheet_cell
+
+if TYPE_CHECKING:
+    from tui.cli import Context
+
+
+def run(ctx: Context) -> int:
+    fmt = ctx.require_format("text", "json", "csv")
+    result = read_identifiers_file(ctx.args.file, ctx.config.file_schema)
+    if ctx.uai and result.uai and ctx.uai != result.uai:
+        raise UnusableInput(
+            f"{ctx.args.file}: this file is for establishment {result.uai}, not {ctx.uai}"
+        )
+    if fmt == "json":
+        ctx.emit(json_dumps(as_json(result, ctx.uai)))
+    elif fmt == "csv":
+        ctx.emit(as_csv(result))
+    else:
+        ctx.emit(as_text(result, ctx.uai))
+    return 1 if result.problems else 0
+
+
+def as_json(result: IdentifiersFile, uai: str | None = None) -> dict[str, Any]:
+    """Exactly the shape CONTRACT.md shows."""
+    return {
+        "uai": result.uai or uai,
+        "etablissement": result.establishment_name,
+        "date": result.export_date,
+        "encoding": result.encoding,
+        "counts": result.counts(),
+        "problems": [
+            {"line": p.line, "kind": p.kind, "message": p.message} for p in result.problems
+        ],
+    }
+
+
+def as_csv(result: IdentifiersFile) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["line", "kind", "message"])
+    for p in result.problems:
+        writer.writerow([p.line, p.kind, spreadsheet_cell(p.message)])
+    return out.getvalue()
+
+
+def as_text(result: IdentifiersFile, uai: str | None = None) -> str:
+    lines = []
+    labels = {
+        "file": t("inspect.file"),
+        "est": t("inspect.establishment"),
+        "date": t("inspect.date"),
+        "enc": t("inspect.encoding"),
+    }
+    width = max(len(v) for v in labels.values())
+    unknown = t("inspect.unknown")
+    establishment = result.uai or uai or unknown
+    if result.establishment_name:
+        establishment += f" — {result.establishment_name}"
+    for key, value in (
+        ("file", str(result.path)),
+        ("est", establishment),
+        ("date", result.export_date or unknown),
+        ("enc", result.encoding),
+    ):
+        lines.append(f"{labels[key]:<{width}} : {printable(value)}")
+    lines.append("")
+    lines.append(t("inspect.counts"))
+    counts = result.counts()
+    for category in CATEGORIES:
+        lines.append(f"  {category.label(language()):<26} {counts[category.slug]:>7}")
+    lines.append(f"  {t('inspect.total'):<26} {sum(counts.values()):>7}")
+    lines.append("")
+    if not result.problems:
+        lines.append(t("inspect.no_problem"))
+    else:
+        lines.append(t("inspect.problems", count=len(result.problems)))
+        for p in result.problems:
+            where = t("inspect.line", line=p.line)
+            lines.append(f"  {where:<12} {p.kind:<20} {printable(p.message)}")
+    return "\n".join(lines)
