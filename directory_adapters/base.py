@@ -114,7 +114,7 @@ def plan_change(
     target = set() if change.kind is ChangeKind.REMOVE else {change.idpn}
     if stored == target:
         return None, ChangeOutcome(change, applied=True, reason="already in effect")
-    holders = sorted(h for h in other_holders if h != change.login)
+    holders = sorted(h for h in other_holders if h.casefold() != change.login.casefold())
     if change.kind is not ChangeKind.REMOVE and holders:
         return None, ChangeOutcome(
             change,

@@ -42,3 +42,9 @@ def test_stale_previous_is_refused():
     add_over_existing = IdentifierChange("j", UAI, ChangeKind.ADD, idpn=A)
     _, outcome = plan_change(FORM, [f"{UAI}${B}"], add_over_existing)
     assert outcome.failure == "changed"
+
+
+def test_the_account_itself_is_no_conflict_whatever_the_case():
+    change = IdentifierChange("JDupont", UAI, ChangeKind.ADD, idpn=A)
+    values, outcome = plan_change(FORM, [], change, other_holders=["jdupont"])
+    assert outcome is None and values == (f"{UAI}${A}",)
