@@ -19,7 +19,7 @@ import platformdirs
 from core.errors import ConfigError
 from core.i18n import LANGUAGES
 from core.identifier_form import IdentifierForm, InvalidForm
-from core.model import DEFAULT_PROFILES, SLUGS, Category, ProfileMapping
+from core.model import DEFAULT_PROFILES, DIRECTORY_FIELDS, SLUGS, Category, ProfileMapping
 from core.pronote_file import (
     DEFAULT_ELEMENTS,
     DEFAULT_FIELDS,
@@ -34,17 +34,6 @@ SYSTEM_CONFIG = Path("/etc/idpronote/config.toml")
 
 DIRECTORY_KINDS = ("ldap", "csv", "ldif")
 PRESETS = ("ent", "inetorgperson", "esco")
-DIRECTORY_FIELDS = (
-    "login",
-    "nom",
-    "prenom",
-    "date_naissance",
-    "profil",
-    "uai",
-    "classes",
-    "eleves",
-    "idpronote",
-)
 LDAP_KEYS = {
     "url": (str, list),
     "start_tls": (bool,),
@@ -66,13 +55,13 @@ def config_candidates(explicit: str | os.PathLike[str] | None = None) -> list[Pa
     """Where the configuration is looked for, first match wins (CONTRACT.md)."""
     if explicit:
         return [Path(explicit)]
-    candidates = []
     if os.environ.get(ENV_CONFIG):
         return [Path(os.environ[ENV_CONFIG])]
-    candidates.append(Path.cwd() / "config.toml")
-    candidates.append(Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml")
-    candidates.append(SYSTEM_CONFIG)
-    return candidates
+    return [
+        Path.cwd() / "config.toml",
+        Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml",
+        SYSTEM_CONFIG,
+    ]
 
 
 @dataclass
@@ -160,10 +149,13 @@ class _Checker:
 
 def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     """The effective configuration: the first file found, or the defaults if none."""
+    # A path the admin named (--config, $IDPRONOTE_CONFIG) must exist; the
+    # usual places are only looked at.
+    named = bool(explicit or os.environ.get(ENV_CONFIG))
     for candidate in config_candidates(explicit):
         if candidate.is_file():
             return read_config(candidate)
-        if explicit or (candidate == Path(os.environ.get(ENV_CONFIG, "\0"))):
+        if named:
             raise ConfigError(f"{candidate}: configuration file not found")
     return Config()
 

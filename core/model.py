@@ -85,6 +85,21 @@ class PronoteAccount:
         return f"{self.surname} {self.first_name}".strip()
 
 
+# The fields of a directory account, named as CONTRACT.md's CSV columns and
+# the keys of `[directory.fields]` in config.toml.
+DIRECTORY_FIELDS: tuple[str, ...] = (
+    "login",
+    "nom",
+    "prenom",
+    "date_naissance",
+    "profil",
+    "uai",
+    "classes",
+    "eleves",
+    "idpronote",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DirectoryAccount:
     """One account of the ENT directory, as read through the attribute mapping."""

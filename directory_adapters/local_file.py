@@ -41,6 +41,7 @@ from core.identifier_form import IdentifierForm
 from core.model import (
     CATEGORIES,
     DEFAULT_PROFILES,
+    DIRECTORY_FIELDS,
     Category,
     ChangeKind,
     ChangeOutcome,
@@ -54,17 +55,7 @@ from directory_adapters.base import DEFAULT_SEARCH_LIMIT, Directory, not_found, 
 
 __all__ = ["DEFAULT_COLUMNS", "FIELDS", "CsvDirectory", "DirectoryProblem"]
 
-FIELDS = (
-    "login",
-    "nom",
-    "prenom",
-    "date_naissance",
-    "profil",
-    "uai",
-    "classes",
-    "eleves",
-    "idpronote",
-)
+FIELDS = DIRECTORY_FIELDS
 DEFAULT_COLUMNS: dict[str, str] = {name: name for name in FIELDS}
 REQUIRED = ("login", "nom", "prenom")
 MULTI_VALUE_SEPARATOR = "|"

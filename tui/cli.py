@@ -193,9 +193,5 @@ def _log_internal_error(error: BaseException) -> Path | str:
         return "stderr"
 
 
-def fail(message: str) -> NoReturn:
-    raise UsageError(message)
-
-
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
