@@ -71,8 +71,9 @@ class DirectoryConfig:
     preset: str = "ent"
     ldap: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
-    identifier_attribute: str = "idPronote"
-    form: IdentifierForm = field(default_factory=IdentifierForm)
+    # None: as the preset says (directory_adapters/mapping.py resolves them).
+    identifier_attribute: str | None = None
+    value_form: str | None = None
     object_class: str | None = None
 
 
@@ -237,13 +238,14 @@ def _directory(check: _Checker, data: dict[str, Any], path: Path) -> DirectoryCo
                 ident, "directory.identifier", "attribute", (str,)
             )
         if "value" in ident:
+            value = check.typed(ident, "directory.identifier", "value", (str,))
             try:
-                result.form = IdentifierForm(
-                    check.typed(ident, "directory.identifier", "value", (str,))
-                )
+                IdentifierForm(value)
             except InvalidForm as error:
                 raise check.fail("directory.identifier", "value", str(error)) from None
-        if ident.get("object_class"):
+            result.value_form = value
+        if "object_class" in ident:
+            # "" says explicitly: never add an object class.
             result.object_class = check.typed(ident, "directory.identifier", "object_class", (str,))
     return result
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from core.config import Config
 from core.errors import ConfigError
 from directory_adapters.base import Directory
+from directory_adapters.mapping import AttributeMapping
 
 
 def directory_kind(path: Path) -> str:
@@ -32,7 +33,10 @@ def open_directory(config: Config, directory_file: str | Path | None = None) -> 
         from directory_adapters.local_file import CsvDirectory
 
         return CsvDirectory(
-            path, columns=settings.fields, form=settings.form, profiles=config.profiles
+            path,
+            columns=settings.fields,
+            form=AttributeMapping.from_settings(settings).form,
+            profiles=config.profiles,
         )
     raise ConfigError(
         f"directory kind {kind!r} is not available in this version yet; use a CSV "

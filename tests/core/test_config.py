@@ -22,7 +22,7 @@ def write(path: Path, text: str) -> Path:
 def test_shipped_config_is_valid():
     config = read_config(ROOT / "config.toml")
     assert config.language == "fr"
-    assert config.directory.form.template == "{uai}${idpn}"
+    assert config.directory.value_form == "{uai}${idpn}"
 
 
 def test_lookup_order(tmp_path, monkeypatch):
@@ -105,7 +105,7 @@ idpn = ["IdentPronote"]
     assert config.data_dir == tmp_path / "data"
     assert config.directory.path == tmp_path / "annuaire.csv"
     assert config.directory.fields == {"login": "uid"}
-    assert config.directory.form.template == "PRONOTE${idpn}"
+    assert config.directory.value_form == "PRONOTE${idpn}"
     assert config.profiles.profiles_of(Category.ELEVES) == ("ELEVE",)
     assert config.profiles.profiles_of(Category.ENSEIGNANTS) == ("National_ENS",)
     assert config.file_schema.max_size_mb == 5
