@@ -19,6 +19,7 @@ import platformdirs
 from core.errors import ConfigError
 from core.i18n import LANGUAGES
 from core.identifier_form import IdentifierForm, InvalidForm
+from core.matching import MatchSettings
 from core.model import DEFAULT_PROFILES, DIRECTORY_FIELDS, SLUGS, Category, ProfileMapping
 from core.pronote_file import (
     DEFAULT_ELEMENTS,
@@ -85,6 +86,7 @@ class Config:
     directory: DirectoryConfig = field(default_factory=DirectoryConfig)
     profiles: ProfileMapping = field(default_factory=lambda: ProfileMapping(dict(DEFAULT_PROFILES)))
     file_schema: FileSchema = field(default_factory=FileSchema)
+    matching: MatchSettings = field(default_factory=MatchSettings)
 
 
 class _Checker:
@@ -175,7 +177,7 @@ def read_config(path: Path) -> Config:
 
 def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     check = _Checker(path, text)
-    check.table(data, "", {"language", "data_dir", "directory", "profiles", "file"})
+    check.table(data, "", {"language", "data_dir", "directory", "profiles", "file", "matching"})
     config = Config(source=path)
     if "language" in data:
         language = check.typed(data, "", "language", (str,))
@@ -190,6 +192,8 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         config.profiles = _profiles(check, check.typed(data, "", "profiles", (dict,)))
     if "file" in data:
         config.file_schema = _file_schema(check, check.typed(data, "", "file", (dict,)))
+    if "matching" in data:
+        config.matching = _matching(check, check.typed(data, "", "matching", (dict,)))
     return config
 
 
@@ -248,6 +252,27 @@ def _directory(check: _Checker, data: dict[str, Any], path: Path) -> DirectoryCo
             # "" says explicitly: never add an object class.
             result.object_class = check.typed(ident, "directory.identifier", "object_class", (str,))
     return result
+
+
+_MATCHING_RANGES = {
+    "fuzzy_threshold": (70, 100),
+    "fuzzy_margin": (0, 50),
+    "candidates": (1, 50),
+}
+
+
+def _matching(check: _Checker, data: dict[str, Any]) -> MatchSettings:
+    check.table(data, "matching", set(_MATCHING_RANGES))
+    values: dict[str, Any] = {}
+    for key, (low, high) in _MATCHING_RANGES.items():
+        if key in data:
+            value = check.typed(
+                data, "matching", key, (int,) if key == "candidates" else (int, float)
+            )
+            if not low <= value <= high:
+                raise check.fail("matching", key, f"must be between {low} and {high}")
+            values[key] = value
+    return MatchSettings(**values)
 
 
 def _profiles(check: _Checker, data: dict[str, Any]) -> ProfileMapping:

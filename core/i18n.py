@@ -157,6 +157,142 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "le format {format} n'existe pas pour cette commande (possibles : {allowed})",
         "format {format} is not available for this command (allowed: {allowed})",
     ),
+    # -- why matching decided what it did (core/matching.py) ----------------------
+    "why.already_linked": (
+        "l'annuaire porte déjà cet identifiant pour l'établissement",
+        "the directory already stores this identifier for the establishment",
+    ),
+    "why.cas_login": (
+        "l'identifiant CAS du fichier est ce compte, et les noms concordent",
+        "the file's CAS login is this account, and the names agree",
+    ),
+    "why.remembered": (
+        "lien fait à la main lors d'un import précédent",
+        "linked by hand in an earlier import",
+    ),
+    "why.exact": (
+        "mêmes nom, prénom et date de naissance, uniques des deux côtés",
+        "same surname, first name and birth date, unique on both sides",
+    ),
+    "why.exact_name": (
+        "mêmes nom et prénom, uniques des deux côtés (pas de date de naissance d'un côté)",
+        "same surname and first name, unique on both sides (no birth date on one side)",
+    ),
+    "why.guardian_children": (
+        "mêmes nom et prénom, et rattaché dans l'annuaire à un enfant reconnu",
+        "same names, and linked in the directory to a recognised child",
+    ),
+    "why.fuzzy": (
+        "noms très proches (un champ identique, l'autre à une faute près), même date, "
+        "sans concurrent",
+        "very close names (one field equal, the other one typo away), same date, no rival",
+    ),
+    "why.married_name": (
+        "même prénom, seul responsable de ce prénom rattaché à l'enfant reconnu "
+        "(nom d'usage différent)",
+        "same first name, the only guardian of that name linked to the recognised child "
+        "(another surname in use)",
+    ),
+    "why.stored_twice": (
+        "cet identifiant est déjà porté par plusieurs comptes : {accounts}",
+        "this identifier is already stored on several accounts: {accounts}",
+    ),
+    "why.stored_elsewhere": (
+        "l'identifiant est porté par {holder} mais l'identifiant CAS désigne {cas}",
+        "the identifier is stored on {holder} but the CAS login names {cas}",
+    ),
+    "why.cas_names_disagree": (
+        "l'identifiant CAS désigne {login} ({name}), dont les noms ne concordent pas",
+        "the CAS login names {login} ({name}), whose names do not agree",
+    ),
+    "why.account_taken": (
+        "le compte {login} porte déjà un autre identifiant de l'établissement ({stored})",
+        "account {login} already stores another identifier of the establishment ({stored})",
+    ),
+    "why.same_names_dates": (
+        "plusieurs comptes ont les mêmes nom, prénom et date de naissance",
+        "several accounts have the same surname, first name and birth date",
+    ),
+    "why.same_names": (
+        "plusieurs comptes ont les mêmes nom et prénom, sans date pour les départager",
+        "several accounts have the same names and no date to tell them apart",
+    ),
+    "why.same_names_children": (
+        "plusieurs responsables de mêmes noms sont rattachés aux enfants",
+        "several guardians of the same names are linked to the children",
+    ),
+    "why.twice_in_file": (
+        "une autre fiche Pronote désigne le même compte (doublon dans Pronote ?)",
+        "another Pronote record points at the same account (a duplicate in Pronote?)",
+    ),
+    "why.already_claimed": (
+        "le compte le plus proche est déjà relié à une autre fiche de cette étape",
+        "the closest account is already linked to another record of this step",
+    ),
+    "why.near_date": (
+        "un autre compte de nom proche a une date de naissance à une faute près",
+        "another account with a close name has a birth date one typo away",
+    ),
+    "why.close_candidates": (
+        "plusieurs comptes proches, aucun ne se détache nettement",
+        "several close accounts, none clearly ahead",
+    ),
+    "why.lost_letters": (
+        "le nom a des lettres illisibles dans le fichier : à relier à la main",
+        "the name has unreadable letters in the file: link it by hand",
+    ),
+    "why.date_differs": (
+        "mêmes noms, mais dates de naissance différentes",
+        "same names, but different birth dates",
+    ),
+    "why.no_child": (
+        "un responsable de mêmes noms existe, mais aucun de ses enfants n'a été reconnu "
+        "pour le confirmer",
+        "a guardian of the same names exists, but none of their children was recognised "
+        "to confirm it",
+    ),
+    "why.uncertain": (
+        "des comptes ressemblants, aucun certain",
+        "similar accounts, none certain",
+    ),
+    "why.no_candidate": (
+        "aucun compte de l'établissement ne ressemble",
+        "no account of the establishment looks like it",
+    ),
+    "why.conflict": ("conflit", "conflict"),
+    "why.ambiguous": ("ambigu", "ambiguous"),
+    "why.duplicate_in_file": ("doublon dans le fichier", "duplicate in the file"),
+    # -- idpronote match ----------------------------------------------------------------
+    "match.other_uai": (
+        "{file} : ce fichier est celui de l'établissement {file_uai}, pas de {uai}",
+        "{file}: this file is for establishment {file_uai}, not {uai}",
+    ),
+    "match.no_uai": (
+        "{file} : le fichier ne dit pas son établissement ; précisez --uai",
+        "{file}: the file does not name its establishment; pass --uai",
+    ),
+    "match.heading": (
+        "Rapprochement automatique — établissement {uai}, mode {mode}, fichier {file}",
+        "Automatic reconciliation — establishment {uai}, mode {mode}, file {file}",
+    ),
+    "match.col_step": ("Étape", "Step"),
+    "match.col_recognised": ("reconnus", "recognised"),
+    "match.col_unrecognised": ("non reconnus", "unrecognised"),
+    "match.col_obsolete": ("obsolètes", "obsolete"),
+    "match.by_rule": ("Reconnus, par règle :", "Recognised, by rule:"),
+    "match.unrecognised_in": (
+        "Non reconnus et obsolètes — {step} :",
+        "Unrecognised and obsolete — {step}:",
+    ),
+    "match.candidates": ("à examiner : {logins}", "look at: {logins}"),
+    "match.obsolete_reason": (
+        "identifiant de l'établissement absent du fichier",
+        "identifier of the establishment no longer in the file",
+    ),
+    "match.nothing_written": (
+        "Simulation : rien n'a été écrit ({seconds} s).",
+        "Dry run: nothing was written ({seconds} s).",
+    ),
     "cli.not_yet": (
         "la commande « {command} » n'est pas encore disponible dans cette version",
         "command '{command}' is not available in this version yet",

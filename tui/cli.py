@@ -120,7 +120,7 @@ def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> 
 
 
 def build_parser() -> tuple[_Parser, dict[str, Handler]]:
-    from tui.commands import inspect
+    from tui.commands import inspect, match
 
     parser = _Parser(
         prog="idpronote",
@@ -136,6 +136,14 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     )
     p.add_argument("file", metavar="FILE", help="the identifiers file exported from Pronote")
     handlers["inspect"] = inspect.run
+
+    p = sub.add_parser(
+        "match",
+        parents=[_common(mode=True)],
+        help="dry run: the automatic reconciliation of every step, nothing written",
+    )
+    p.add_argument("file", metavar="FILE", help="the identifiers file exported from Pronote")
+    handlers["match"] = match.run
     return parser, handlers
 
 

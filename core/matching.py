@@ -1,0 +1,844 @@
+"""Automatic reconciliation: one decision per Pronote account, and why.
+
+Precision before recall. A Pronote account is recognised only on evidence
+that cannot point at someone else: an identifier already stored, the CAS
+login the file carries, a link the admin made before, or names and birth
+date that are unique on both sides. Anything weaker is shown to the admin
+as candidates, never written. Every decision carries its rule and a reason
+the wizard and the reports show.
+
+Rules, strongest first (CONTRACT.md names them in the report):
+
+- ``already_linked``: the directory already stores this identifier for this
+  establishment, on one account.
+- ``cas_login``: the file's IdentifiantCAS is a directory login of the
+  category whose names agree (disagreeing names are a ``conflict``).
+- ``remembered``: a manual link made in an earlier import.
+- ``exact``: same surname, first name and birth date, unique on both sides;
+  ``exact_name`` when one side has no birth date (never for guardians).
+- ``guardian_children``: a guardian of the same names linked in the
+  directory to one of the children the students' step recognised.
+- ``fuzzy``: one name field equal, the other close (a typo, accents, a
+  compound or swapped name, a married name through the children), dates
+  equal where both have one, unique with a clear margin.
+
+Never automatic: ``ambiguous`` (several candidates fit as well),
+``duplicate_in_file`` (two Pronote accounts for one directory account),
+``conflict`` (the identifier is stored elsewhere, or the CAS login's names
+disagree), ``account_taken`` (the account holds another identifier of the
+establishment that the file still uses, or any in partial mode),
+``date_differs`` (names agree, birth dates do not), ``lost_letters`` (a name
+with unreadable letters), ``uncertain`` and ``no_candidate``.
+
+Scale: directory accounts of other establishments are never looked at;
+the rest is dictionary lookups on normalised keys (birth date, compact
+names), and the only n x m scoring, the candidates of unrecognised accounts,
+runs vectorised in rapidfuzz.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from core.i18n import t
+from core.identifier_form import IdentifierForm
+from core.model import (
+    CATEGORIES,
+    Category,
+    DirectoryAccount,
+    ProfileMapping,
+    PronoteAccount,
+)
+from core.names import has_lost_letters, name_parts, normalise_name
+
+__all__ = [
+    "RECOGNISED_RULES",
+    "UNRECOGNISED_RULES",
+    "Decision",
+    "MatchSettings",
+    "ObsoleteLink",
+    "Reconciliation",
+    "StepMatch",
+]
+
+RECOGNISED_RULES = (
+    "already_linked",
+    "cas_login",
+    "remembered",
+    "exact",
+    "exact_name",
+    "guardian_children",
+    "fuzzy",
+)
+UNRECOGNISED_RULES = (
+    "conflict",
+    "duplicate_in_file",
+    "account_taken",
+    "ambiguous",
+    "date_differs",
+    "lost_letters",
+    "uncertain",
+    "no_candidate",
+)
+
+MODES = ("complet", "partiel")
+
+# Endings that turn a first name into another person's: LOUIS/LOUISE,
+# MICHEL/MICHELE, DANIEL/DANIELLE, JEAN/JEANNE, CHRISTIAN/CHRISTIANE.
+_GENDER_ENDINGS = ("E", "LE", "NE", "TE", "A", "INE", "ETTE")
+_COMPOUND_SCORE = 92.0
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSettings:
+    """The thresholds of `[matching]` in config.toml."""
+
+    # The differing name field must score at least this (rapidfuzz ratio, 0..100).
+    fuzzy_threshold: float = 80.0
+    # ... and beat the second-best candidate by this much.
+    fuzzy_margin: float = 10.0
+    # How many candidates an unrecognised account lists.
+    candidates: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What matching decided for one Pronote account."""
+
+    pronote: PronoteAccount
+    recognised: bool
+    rule: str
+    login: str | None = None
+    score: int | None = None
+    candidates: tuple[str, ...] = ()
+    # The reason, as an i18n key under "why." and its parameters.
+    why: str = ""
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def status(self) -> str:
+        return "recognised" if self.recognised else "unrecognised"
+
+    def explain(self) -> str:
+        return t("why." + (self.why or self.rule), **dict(self.params))
+
+
+@dataclass(frozen=True, slots=True)
+class ObsoleteLink:
+    """An identifier stored for the establishment that the file no longer holds."""
+
+    account: DirectoryAccount
+    idpn: str
+
+
+@dataclass
+class StepMatch:
+    """The decisions of one step (one category)."""
+
+    category: Category
+    decisions: list[Decision]
+    obsolete: list[ObsoleteLink] = field(default_factory=list)
+
+    @property
+    def recognised(self) -> list[Decision]:
+        return [d for d in self.decisions if d.recognised]
+
+    @property
+    def unrecognised(self) -> list[Decision]:
+        return [d for d in self.decisions if not d.recognised]
+
+
+# -- prepared forms -------------------------------------------------------------------------
+
+
+def _compact(text: str) -> str:
+    return "".join(normalise_name(text).split())
+
+
+@dataclass(slots=True)
+class _Person:
+    """A name prepared once for comparison (either side)."""
+
+    surname: str  # compact normalised: "LEGALL", "MARTINDUPONT"
+    first_name: str
+    parts: frozenset[str]  # surname words without particles
+    given: tuple[str, ...]  # first-name words
+    birth: date | None
+    lost: bool
+
+    @classmethod
+    def of(cls, surname: str, first_name: str, birth: date | None) -> _Person:
+        return cls(
+            surname=_compact(surname),
+            first_name=_compact(first_name),
+            parts=frozenset(name_parts(surname)),
+            given=tuple(normalise_name(first_name).split()),
+            birth=birth,
+            lost=has_lost_letters(surname) or has_lost_letters(first_name),
+        )
+
+    @property
+    def names(self) -> tuple[str, str]:
+        return self.surname, self.first_name
+
+    @property
+    def full(self) -> str:
+        return f"{self.surname} {self.first_name}"
+
+
+def _surname_score(a: _Person, b: _Person) -> float:
+    if a.surname == b.surname:
+        return 100.0
+    if a.parts and a.parts == b.parts:  # DUPONT MARTIN / MARTIN DUPONT
+        return 100.0
+    shared = a.parts & b.parts
+    if shared and (a.parts <= b.parts or b.parts <= a.parts) and max(map(len, shared)) >= 3:
+        return _COMPOUND_SCORE  # MARTIN-DUPONT / MARTIN
+    return fuzz.ratio(a.surname, b.surname)
+
+
+def _gender_variant(a: str, b: str) -> bool:
+    short, long_ = sorted((a, b), key=len)
+    return bool(short) and long_.startswith(short) and long_[len(short) :] in _GENDER_ENDINGS
+
+
+def _first_name_score(a: _Person, b: _Person) -> float:
+    if a.first_name == b.first_name:
+        return 100.0
+    if _gender_variant(a.first_name, b.first_name):
+        return 0.0  # LOUIS is not LOUISE, however close the letters
+    if a.given and b.given and a.given[0] == b.given[0]:
+        return _COMPOUND_SCORE  # MARIE / MARIE CLAIRE
+    return fuzz.ratio(a.first_name, b.first_name)
+
+
+def _dates_compatible(a: date | None, b: date | None) -> bool:
+    return a is None or b is None or a == b
+
+
+def _near_date(a: date | None, b: date | None) -> bool:
+    """One component away, or day and month swapped: a typo of one another."""
+    if a is None or b is None or a == b:
+        return False
+    same = (a.year == b.year) + (a.month == b.month) + (a.day == b.day)
+    swapped = a.year == b.year and a.day == b.month and a.month == b.day
+    return same == 2 or swapped
+
+
+# -- the reconciliation ----------------------------------------------------------------------
+
+
+class Reconciliation:
+    """Matching for one establishment: its directory accounts, its file, six steps.
+
+    `accounts` are the establishment's directory accounts (every category);
+    `stored` maps an identifier to the accounts storing it for the
+    establishment (by default computed from `accounts`, pass a wider one to
+    see holders outside it); `remembered` maps identifiers to the logins the
+    admin linked them to in earlier imports.
+    """
+
+    def __init__(
+        self,
+        uai: str,
+        accounts: Sequence[DirectoryAccount],
+        *,
+        form: IdentifierForm,
+        profiles: ProfileMapping,
+        mode: str = "complet",
+        settings: MatchSettings | None = None,
+        stored: Mapping[str, Sequence[DirectoryAccount]] | None = None,
+        remembered: Mapping[str, str] | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self.uai = uai.upper()
+        self.form = form
+        self.profiles = profiles
+        self.mode = mode
+        self.settings = settings or MatchSettings()
+        self.remembered = dict(remembered or {})
+        self.accounts = list(accounts)
+        self._by_login = {a.login.casefold(): a for a in self.accounts}
+        self._stored_of: dict[str, tuple[str, ...]] = {
+            a.login.casefold(): tuple(form.idpns_for(a.identifiers, self.uai))
+            for a in self.accounts
+        }
+        if stored is None:
+            holders: dict[str, list[DirectoryAccount]] = defaultdict(list)
+            for account in self.accounts:
+                for idpn in self._stored_of[account.login.casefold()]:
+                    holders[idpn].append(account)
+            stored = holders
+        self.stored = stored
+        self._people: dict[str, _Person] = {}
+
+    @classmethod
+    def from_directory(
+        cls,
+        directory: Any,
+        uai: str,
+        *,
+        mode: str = "complet",
+        settings: MatchSettings | None = None,
+        remembered: Mapping[str, str] | None = None,
+    ) -> Reconciliation:
+        """Read the establishment's accounts from a `Directory` adapter (any kind)."""
+        return cls(
+            uai,
+            directory.accounts(uai),
+            form=directory.form,
+            profiles=directory.profiles,
+            mode=mode,
+            settings=settings,
+            remembered=remembered,
+        )
+
+    def person(self, account: DirectoryAccount) -> _Person:
+        key = account.login.casefold()
+        found = self._people.get(key)
+        if found is None:
+            found = _Person.of(account.surname, account.first_name, account.birth_date)
+            self._people[key] = found
+        return found
+
+    def candidates_of(self, category: Category) -> list[DirectoryAccount]:
+        return [a for a in self.accounts if self.profiles.matches(a, category)]
+
+    # -- whole file ------------------------------------------------------------------------
+
+    def run(
+        self,
+        file_accounts: Mapping[Category, Sequence[PronoteAccount]],
+        categories: Iterable[Category] = CATEGORIES,
+    ) -> list[StepMatch]:
+        """Every step in the wizard's order, students feeding their guardians."""
+        in_file = {p.idpn for accounts in file_accounts.values() for p in accounts}
+        students = file_accounts.get(Category.ELEVES, ())
+        steps = []
+        student_logins: dict[str, str] = {}
+        for category in categories:
+            step = self.step(
+                category,
+                file_accounts.get(category, ()),
+                in_file=in_file,
+                children=_children_of(students, student_logins),
+            )
+            if category is Category.ELEVES:
+                student_logins = {
+                    d.pronote.file_key: d.login
+                    for d in step.decisions
+                    if d.recognised and d.pronote.file_key and d.login
+                }
+            steps.append(step)
+        return steps
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def step(
+        self,
+        category: Category,
+        pronote: Sequence[PronoteAccount],
+        *,
+        in_file: set[str] | None = None,
+        children: Mapping[str, Sequence[str]] | None = None,
+    ) -> StepMatch:
+        """Decide every account of one category.
+
+        `in_file` is every identifier of the file (all categories), for
+        obsolete links and stale identifiers; `children` maps a guardian's
+        file key to the logins of their recognised children.
+        """
+        if in_file is None:
+            in_file = {p.idpn for p in pronote}
+        work = _Step(self, category, list(pronote), in_file, children or {})
+        decisions = work.decide()
+        return StepMatch(category, decisions, self._obsolete(category, in_file, decisions))
+
+    def _obsolete(
+        self, category: Category, in_file: set[str], decisions: list[Decision]
+    ) -> list[ObsoleteLink]:
+        if self.mode != "complet":
+            return []
+        recognised = {d.login.casefold() for d in decisions if d.recognised and d.login}
+        found = []
+        for account in self.candidates_of(category):
+            if account.login.casefold() in recognised:
+                continue  # its stale value is replaced by the new link
+            for idpn in self._stored_of[account.login.casefold()]:
+                if idpn not in in_file:
+                    found.append(ObsoleteLink(account, idpn))
+        return sorted(found, key=lambda o: (o.account.surname, o.account.first_name, o.idpn))
+
+    # -- helpers for _Step -------------------------------------------------------------------
+
+    def stored_for(self, account: DirectoryAccount) -> tuple[str, ...]:
+        return self._stored_of.get(account.login.casefold(), ())
+
+    def by_login(self, login: str | None) -> DirectoryAccount | None:
+        return None if not login else self._by_login.get(login.strip().casefold())
+
+
+def _children_of(
+    students: Sequence[PronoteAccount], logins: Mapping[str, str]
+) -> dict[str, list[str]]:
+    children: dict[str, list[str]] = defaultdict(list)
+    for student in students:
+        login = logins.get(student.file_key or "")
+        if login:
+            for key in student.guardian_keys:
+                children[key].append(login)
+    return children
+
+
+class _Step:
+    """The working state of one step: indexes on both sides, then the rules in order."""
+
+    def __init__(
+        self,
+        owner: Reconciliation,
+        category: Category,
+        pronote: list[PronoteAccount],
+        in_file: set[str],
+        children: Mapping[str, Sequence[str]],
+    ) -> None:
+        self.owner = owner
+        self.category = category
+        self.pronote = pronote
+        self.in_file = in_file
+        self.children = children
+        self.settings = owner.settings
+        self.candidates = owner.candidates_of(category)
+        self.position = {a.login.casefold(): j for j, a in enumerate(self.candidates)}
+        self.is_candidate = self.position.keys()
+        self.p_people = [_Person.of(p.surname, p.first_name, p.birth_date) for p in pronote]
+        self.d_people = [owner.person(a) for a in self.candidates]
+        self.by_names: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.by_date: dict[date, list[int]] = defaultdict(list)
+        self.by_surname: dict[str, list[int]] = defaultdict(list)
+        for j, person in enumerate(self.d_people):
+            self.by_names[person.names].append(j)
+            self.by_surname[person.surname].append(j)
+            for part in person.parts:
+                if part != person.surname:
+                    self.by_surname[part].append(j)
+            if person.birth is not None:
+                self.by_date[person.birth].append(j)
+        self.p_by_names: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for i, person in enumerate(self.p_people):
+            self.p_by_names[person.names].append(i)
+
+    # -- availability -------------------------------------------------------------------------
+
+    def taken_by_other(self, j: int, idpn: str) -> bool:
+        """Does candidate j hold another identifier of the establishment we must not replace?"""
+        stored = self.owner.stored_for(self.candidates[j])
+        others = [s for s in stored if s != idpn]
+        if not others:
+            return False
+        if self.owner.mode == "partiel":
+            return True  # partial mode never replaces anything
+        return any(s in self.in_file for s in others)
+
+    # -- the rules ---------------------------------------------------------------------------
+
+    def decide(self) -> list[Decision]:
+        decisions: list[Decision | None] = [self.strong(i) for i in range(len(self.pronote))]
+        claimed = {d.login.casefold() for d in decisions if d is not None and d.recognised}
+        for i, decision in enumerate(decisions):
+            if decision is None:
+                decisions[i] = self.weak(i, claimed)
+        final = [d for d in decisions if d is not None]
+        self.widen_candidates(final)
+        return self.one_to_one(final)
+
+    def widen_candidates(self, decisions: list[Decision]) -> None:
+        """Candidates for the unrecognised beyond their block: one vectorised pass."""
+        todo = [
+            n
+            for n, d in enumerate(decisions)
+            if d.rule in ("uncertain", "no_candidate", "lost_letters")
+        ]
+        if not todo or not self.candidates:
+            return
+        index = {id(p): i for i, p in enumerate(self.pronote)}
+        queries = [self.p_people[index[id(decisions[n].pronote)]].full for n in todo]
+        choices = [person.full for person in self.d_people]
+        limit = self.settings.candidates
+        for n, top in zip(todo, candidate_scores(queries, choices, limit), strict=True):
+            d = decisions[n]
+            ranked = sorted((-score, self.candidates[j].login) for j, score in top if score >= 70)
+            extra = [login for _, login in ranked]
+            logins = tuple(dict.fromkeys((*d.candidates, *extra)))[:limit]
+            rule = "uncertain" if d.rule == "no_candidate" and logins else d.rule
+            decisions[n] = replace(d, rule=rule, candidates=logins)
+
+    def strong(self, i: int) -> Decision | None:
+        """already_linked, cas_login, remembered, exact: evidence that names one account."""
+        p = self.pronote[i]
+        for rule in (self.already_linked, self.cas_login, self.remembered, self.exact):
+            decision = rule(i, p)
+            if decision is not None:
+                return decision
+        return None
+
+    def already_linked(self, i: int, p: PronoteAccount) -> Decision | None:
+        holders = list(self.owner.stored.get(p.idpn, ()))
+        if not holders:
+            return None
+        logins = tuple(sorted({h.login for h in holders}))
+        if len(logins) > 1:
+            return Decision(
+                p,
+                False,
+                "conflict",
+                candidates=logins,
+                why="stored_twice",
+                params=(("accounts", ", ".join(logins)),),
+            )
+        holder = holders[0]
+        cas = self.owner.by_login(p.cas_login)
+        if cas is not None and cas.login.casefold() != holder.login.casefold():
+            return Decision(
+                p,
+                False,
+                "conflict",
+                candidates=(cas.login, holder.login),
+                why="stored_elsewhere",
+                params=(("holder", holder.login), ("cas", cas.login)),
+            )
+        return Decision(p, True, "already_linked", holder.login, 100, (holder.login,))
+
+    def cas_login(self, i: int, p: PronoteAccount) -> Decision | None:
+        account = self.owner.by_login(p.cas_login)
+        if account is None or account.login.casefold() not in self.is_candidate:
+            return None
+        if not self.names_agree(self.p_people[i], self.owner.person(account)):
+            return Decision(
+                p,
+                False,
+                "conflict",
+                candidates=(account.login,),
+                why="cas_names_disagree",
+                params=(("login", account.login), ("name", account.display_name)),
+            )
+        j = self.index_of(account)
+        if self.taken_by_other(j, p.idpn):
+            return self.taken(p, account)
+        return Decision(p, True, "cas_login", account.login, 100, (account.login,))
+
+    def remembered(self, i: int, p: PronoteAccount) -> Decision | None:
+        account = self.owner.by_login(self.owner.remembered.get(p.idpn))
+        if account is None or account.login.casefold() not in self.is_candidate:
+            return None
+        if self.taken_by_other(self.index_of(account), p.idpn):
+            return self.taken(p, account)
+        return Decision(p, True, "remembered", account.login, 100, (account.login,))
+
+    def exact(self, i: int, p: PronoteAccount) -> Decision | None:
+        person = self.p_people[i]
+        if person.lost or not person.surname:
+            return None
+        same = self.by_names.get(person.names, [])
+        if not same:
+            return None
+        if person.birth is None:
+            if self.category is Category.RESPONSABLES:
+                return None  # guardians are recognised through their children
+            fitting = same
+        else:
+            fitting = [j for j in same if self.d_people[j].birth in (person.birth, None)]
+            dated = [j for j in fitting if self.d_people[j].birth == person.birth]
+            fitting = dated or fitting
+        if not fitting:
+            return None  # same names, other dates: left to the weak rules
+        logins = self.logins(fitting)
+        if len(fitting) > 1:
+            return Decision(p, False, "ambiguous", candidates=logins, why="same_names_dates")
+        twins = [k for k in self.p_by_names[person.names] if k != i]
+        if any(_dates_compatible(self.p_people[k].birth, person.birth) for k in twins):
+            return Decision(p, False, "duplicate_in_file", candidates=logins, why="twice_in_file")
+        j = fitting[0]
+        target = self.d_people[j]
+        hazard = self.near_date_hazard(person, j)
+        if hazard:
+            return Decision(p, False, "ambiguous", candidates=(logins[0], *hazard), why="near_date")
+        if self.taken_by_other(j, p.idpn):
+            return self.taken(p, self.candidates[j])
+        rule = "exact" if person.birth is not None and target.birth is not None else "exact_name"
+        return Decision(p, True, rule, logins[0], 100, logins)
+
+    def near_date_hazard(self, person: _Person, chosen: int) -> tuple[str, ...]:
+        """Other candidates with close names and a birth date one typo away."""
+        if person.birth is None:
+            return ()
+        found = []
+        for j in self.block(person):
+            if j == chosen:
+                continue
+            other = self.d_people[j]
+            if _near_date(person.birth, other.birth) and self.close_names(person, other):
+                found.append(self.candidates[j].login)
+        return tuple(sorted(found))
+
+    def logins(self, indexes: Iterable[int]) -> tuple[str, ...]:
+        """Candidates' logins in a stable order, whatever the directory's order."""
+        return tuple(sorted(self.candidates[j].login for j in indexes))
+
+    def weak(self, i: int, claimed: set[str]) -> Decision:
+        """Guardians through their children, then fuzzy; otherwise the reason and candidates."""
+        p = self.pronote[i]
+        person = self.p_people[i]
+        if self.category is Category.RESPONSABLES:
+            decision = self.through_children(i, p, claimed)
+            if decision is not None:
+                return decision
+        elif not person.lost:
+            decision = self.fuzzy(i, p, claimed)
+            if decision is not None:
+                return decision
+        return self.unrecognised(i, p)
+
+    def through_children(self, i: int, p: PronoteAccount, claimed: set[str]) -> Decision | None:
+        kids = {k.casefold() for k in self.children.get(p.file_key or "", ())}
+        if not kids:
+            return None
+        person = self.p_people[i]
+        linked = [
+            j
+            for j, account in enumerate(self.candidates)
+            if kids & {s.casefold() for s in account.students}
+        ]
+        if not linked:
+            return None
+        if person.lost:
+            logins = self.logins(linked)
+            return Decision(p, False, "lost_letters", candidates=logins)
+        same = [j for j in linked if self.d_people[j].names == person.names]
+        if len(same) == 1:
+            return self.accept(p, same[0], claimed, "guardian_children", 100)
+        if len(same) > 1:
+            logins = self.logins(same)
+            return Decision(p, False, "ambiguous", candidates=logins, why="same_names_children")
+        # Married names, typos: the same first name, unique among the children's
+        # guardians on both sides.
+        first = [j for j in linked if self.d_people[j].first_name == person.first_name]
+        siblings = self.fellow_guardians(i, kids)
+        if len(first) != 1 or any(
+            self.p_people[k].first_name == person.first_name for k in siblings
+        ):
+            return None
+        j = first[0]
+        score = _surname_score(person, self.d_people[j])
+        return self.accept(p, j, claimed, "fuzzy", int(score), why="married_name")
+
+    def fellow_guardians(self, i: int, kids: set[str]) -> list[int]:
+        """Other guardians of the file who share one of these recognised children."""
+        out = []
+        for k, other in enumerate(self.pronote):
+            if k != i:
+                theirs = {c.casefold() for c in self.children.get(other.file_key or "", ())}
+                if theirs & kids:
+                    out.append(k)
+        return out
+
+    def fuzzy(self, i: int, p: PronoteAccount, claimed: set[str]) -> Decision | None:
+        person = self.p_people[i]
+        threshold = self.settings.fuzzy_threshold
+        scored = []
+        for j in self.block(person):
+            other = self.d_people[j]
+            if not _dates_compatible(person.birth, other.birth) or other.lost:
+                continue
+            if person.birth is None and other.birth is None and self.category_needs_date():
+                continue
+            surname = _surname_score(person, other)
+            first = _first_name_score(person, other)
+            swapped = person.surname == other.first_name and person.first_name == other.surname
+            if swapped:
+                surname = first = 100.0
+            if min(surname, first) < threshold or max(surname, first) < 100.0:
+                continue  # one field must be equal, the other close
+            scored.append(((surname + first) / 2, j))
+        if not scored:
+            return None
+        scored.sort(key=lambda x: (-x[0], self.candidates[x[1]].login))
+        best, j = scored[0]
+        rivals = [s for s, k in scored[1:] if best - s < self.settings.fuzzy_margin]
+        if rivals:
+            logins = tuple(self.candidates[k].login for _, k in scored[: 1 + len(rivals)])
+            return Decision(p, False, "ambiguous", candidates=logins, why="close_candidates")
+        hazard = self.near_date_hazard(person, j)
+        if hazard:
+            return Decision(
+                p,
+                False,
+                "ambiguous",
+                candidates=(self.candidates[j].login, *hazard),
+                why="near_date",
+            )
+        return self.accept(p, j, claimed, "fuzzy", int(best))
+
+    def category_needs_date(self) -> bool:
+        """Students and teachers have dates on both sides: two missing dates prove nothing."""
+        return self.category in (Category.ELEVES, Category.ENSEIGNANTS)
+
+    def accept(
+        self, p: PronoteAccount, j: int, claimed: set[str], rule: str, score: int, why: str = ""
+    ) -> Decision:
+        account = self.candidates[j]
+        if account.login.casefold() in claimed:
+            return Decision(
+                p, False, "duplicate_in_file", candidates=(account.login,), why="already_claimed"
+            )
+        if self.taken_by_other(j, p.idpn):
+            return self.taken(p, account)
+        claimed.add(account.login.casefold())
+        return Decision(p, True, rule, account.login, score, (account.login,), why=why)
+
+    def taken(self, p: PronoteAccount, account: DirectoryAccount) -> Decision:
+        stored = ", ".join(self.owner.stored_for(account))
+        return Decision(
+            p,
+            False,
+            "account_taken",
+            candidates=(account.login,),
+            params=(("login", account.login), ("stored", stored)),
+        )
+
+    def unrecognised(self, i: int, p: PronoteAccount) -> Decision:
+        person = self.p_people[i]
+        block = self.block(person)
+        same_names = [j for j in self.by_names.get(person.names, [])]
+        limit = self.settings.candidates
+        if person.lost:
+            logins = self.ranked(person, block)[:limit]
+            return Decision(p, False, "lost_letters", candidates=logins)
+        if same_names:
+            logins = self.logins(same_names)[:limit]
+            if self.category is Category.RESPONSABLES:
+                return Decision(p, False, "uncertain", candidates=logins, why="no_child")
+            if len(same_names) > 1 and person.birth is None:
+                return Decision(p, False, "ambiguous", candidates=logins, why="same_names")
+            return Decision(p, False, "date_differs", candidates=logins)
+        logins = self.ranked(person, block)[:limit]
+        if not logins:
+            return Decision(p, False, "no_candidate")
+        return Decision(p, False, "uncertain", candidates=logins)
+
+    # -- blocking and ranking ----------------------------------------------------------------
+
+    def block(self, person: _Person) -> list[int]:
+        """Candidates worth comparing: same date, same surname or surname part, same names."""
+        found: dict[int, None] = {}
+        if person.birth is not None:
+            found.update(dict.fromkeys(self.by_date.get(person.birth, ())))
+        for key in (person.surname, *person.parts):
+            found.update(dict.fromkeys(self.by_surname.get(key, ())))
+        if person.birth is None or self.category is Category.RESPONSABLES:
+            found.update(dict.fromkeys(self.by_names.get(person.names, ())))
+        return list(found)
+
+    def ranked(self, person: _Person, block: list[int]) -> tuple[str, ...]:
+        scores = [
+            (fuzz.ratio(person.full, self.d_people[j].full), self.candidates[j].login)
+            for j in block
+        ]
+        scores = [s for s in scores if s[0] >= 50]
+        scores.sort(key=lambda s: (-s[0], s[1]))
+        return tuple(login for _, login in scores)
+
+    def close_names(self, a: _Person, b: _Person) -> bool:
+        return min(_surname_score(a, b), _first_name_score(a, b)) >= self.settings.fuzzy_threshold
+
+    def names_agree(self, a: _Person, b: _Person) -> bool:
+        """For a CAS login: the login is the evidence, names only must not contradict it."""
+        if a.names == b.names:
+            return True
+        surname = _surname_score(a, b)
+        first = _first_name_score(a, b)
+        if a.lost or b.lost:
+            return first >= 60 and surname >= 60
+        return min(surname, first) >= 75 or (first == 100 and bool(a.parts & b.parts))
+
+    def index_of(self, account: DirectoryAccount) -> int:
+        return self.position[account.login.casefold()]
+
+    # -- links are one-to-one ------------------------------------------------------------------
+
+    def one_to_one(self, decisions: list[Decision]) -> list[Decision]:
+        by_login: dict[str, list[int]] = defaultdict(list)
+        for n, d in enumerate(decisions):
+            if d.recognised and d.login:
+                by_login[d.login.casefold()].append(n)
+        for indexes in by_login.values():
+            if len(indexes) < 2:
+                continue
+            keep = [n for n in indexes if decisions[n].rule == "already_linked"]
+            keep = keep[:1] if len(keep) == 1 else []
+            for n in indexes:
+                if n in keep:
+                    continue
+                d = decisions[n]
+                decisions[n] = replace(
+                    d,
+                    recognised=False,
+                    rule="duplicate_in_file",
+                    login=None,
+                    score=None,
+                    why="twice_in_file",
+                )
+        return decisions
+
+
+def candidate_scores(
+    queries: Sequence[str], choices: Sequence[str], limit: int, workers: int = -1
+) -> list[list[tuple[int, float]]]:
+    """Top `limit` (index, score) of `choices` for each query, vectorised with cdist."""
+    if not queries or not choices:
+        return [[] for _ in queries]
+    import numpy as np  # only here: matching without candidates never needs it
+
+    matrix = process.cdist(queries, choices, scorer=fuzz.ratio, dtype=np.uint8, workers=workers)
+    k = min(limit, len(choices))
+    kth = -np.partition(-matrix.astype(np.int16), k - 1, axis=1)[:, k - 1]
+    out = []
+    for row, floor in zip(matrix, kth, strict=True):
+        # Every choice tied with the k-th score, then a stable cut: ties never
+        # depend on the directory's order.
+        picks = np.nonzero(row >= max(int(floor), 1))[0]
+        ranked = sorted(((int(c), float(row[c])) for c in picks), key=lambda x: (-x[1], x[0]))
+        out.append(ranked)
+    return out
+
+
+def summary(steps: Iterable[StepMatch]) -> dict[str, int]:
+    steps = list(steps)
+    return {
+        "recognised": sum(len(s.recognised) for s in steps),
+        "unrecognised": sum(len(s.unrecognised) for s in steps),
+        "obsolete": sum(len(s.obsolete) for s in steps),
+    }
+
+
+def decision_json(decision: Decision, written: bool = False) -> dict[str, Any]:
+    """One account of CONTRACT.md's report."""
+    p = decision.pronote
+    return {
+        "idpn": p.idpn,
+        "nom": p.surname,
+        "prenom": p.first_name,
+        "date_naissance": p.birth_date.isoformat() if p.birth_date else None,
+        "status": decision.status,
+        "rule": decision.rule,
+        "account": decision.login,
+        "score": decision.score,
+        "candidates": list(decision.candidates),
+        "written": written,
+    }

@@ -1,0 +1,393 @@
+"""Each matching rule, and each case that must never be linked automatically.
+
+Fixtures are written by hand, a few people each, so that every test says
+exactly which evidence is present and which is missing.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.identifier_form import IdentifierForm
+from core.matching import MatchSettings, Reconciliation
+from core.model import DEFAULT_PROFILES, Category, DirectoryAccount, ProfileMapping, PronoteAccount
+
+UAI = "0441234A"
+FORM = IdentifierForm()
+PROFILES = ProfileMapping(dict(DEFAULT_PROFILES))
+ELV, ENS, TUT, MDS = "National_ELV", "National_ENS", "National_TUT", "National_MDS"
+
+_ids = iter(range(10**6))
+
+
+def idpn(n: int | None = None) -> str:
+    n = next(_ids) if n is None else n
+    return f"ID{n:014d}"
+
+
+def pro(
+    surname: str,
+    first: str,
+    born: date | None = None,
+    *,
+    category: Category = Category.ELEVES,
+    ident: str | None = None,
+    cas: str | None = None,
+    key: str | None = None,
+    guardians: tuple[str, ...] = (),
+) -> PronoteAccount:
+    return PronoteAccount(
+        idpn=ident or idpn(),
+        category=category,
+        surname=surname,
+        first_name=first,
+        birth_date=born,
+        cas_login=cas,
+        file_key=key,
+        guardian_keys=guardians,
+    )
+
+
+def acc(
+    login: str,
+    surname: str,
+    first: str,
+    born: date | None = None,
+    *,
+    profile: str = ELV,
+    uai: str = UAI,
+    stores: tuple[str, ...] = (),
+    students: tuple[str, ...] = (),
+) -> DirectoryAccount:
+    return DirectoryAccount(
+        login=login,
+        surname=surname,
+        first_name=first,
+        birth_date=born,
+        profiles=(profile,),
+        establishments=(uai,),
+        students=students,
+        identifiers=tuple(FORM.format(UAI, i) for i in stores),
+    )
+
+
+def match(
+    pronote: list[PronoteAccount],
+    directory: list[DirectoryAccount],
+    *,
+    mode: str = "complet",
+    remembered: dict[str, str] | None = None,
+    category: Category = Category.ELEVES,
+):
+    r = Reconciliation(
+        UAI, directory, form=FORM, profiles=PROFILES, mode=mode, remembered=remembered
+    )
+    return r.step(category, pronote)
+
+
+def one(pronote, directory, **kw):
+    (decision,) = match([pronote], directory, **kw).decisions
+    return decision
+
+
+D1 = date(2011, 5, 12)
+
+
+# -- the rules ------------------------------------------------------------------------------
+
+
+def test_already_linked():
+    p = pro("DUPONT", "Jean", D1)
+    d = one(p, [acc("jd", "MARTIN", "Paul", stores=(p.idpn,))])
+    assert (d.recognised, d.rule, d.login) == (True, "already_linked", "jd")
+
+
+def test_already_linked_on_two_accounts_is_a_conflict():
+    p = pro("DUPONT", "Jean", D1)
+    d = one(
+        p, [acc("a", "DUPONT", "Jean", D1, stores=(p.idpn,)), acc("b", "X", "Y", stores=(p.idpn,))]
+    )
+    assert (d.recognised, d.rule) == (False, "conflict")
+    assert set(d.candidates) == {"a", "b"}
+
+
+def test_stored_on_one_account_while_cas_login_names_another_is_a_conflict():
+    p = pro("DUPONT", "Jean", D1, cas="jean.dupont")
+    directory = [
+        acc("other", "DURAND", "Luc", stores=(p.idpn,)),
+        acc("jean.dupont", "DUPONT", "Jean", D1),
+    ]
+    d = one(p, directory)
+    assert (d.recognised, d.rule) == (False, "conflict")
+
+
+def test_cas_login_with_agreeing_names():
+    p = pro("DUPONT", "Jean", None, cas="JD42")
+    d = one(p, [acc("jd42", "Dupont", "Jean", D1), acc("x", "DUPONT", "Jean", D1)])
+    assert (d.recognised, d.rule, d.login) == (True, "cas_login", "jd42")
+
+
+def test_cas_login_with_disagreeing_names_is_a_conflict():
+    p = pro("DUPONT", "Louis", D1, cas="louise.dupont")
+    d = one(p, [acc("louise.dupont", "DUPONT", "Louise", D1)])
+    assert (d.recognised, d.rule, d.candidates) == (False, "conflict", ("louise.dupont",))
+
+
+def test_cas_login_of_another_category_is_not_evidence():
+    p = pro("DUPONT", "Jean", D1, cas="jdupont")
+    d = one(p, [acc("jdupont", "DUPONT", "Jean", D1, profile=ENS)])
+    assert not d.recognised
+
+
+def test_remembered_manual_link():
+    p = pro("TOTALLY", "Different", D1)
+    d = one(p, [acc("kept", "MARTIN", "Sophie", D1)], remembered={p.idpn: "KEPT"})
+    assert (d.recognised, d.rule, d.login) == (True, "remembered", "kept")
+
+
+def test_exact_names_and_date_across_accents_case_and_date_forms():
+    p = pro("D'ARTAGNAN-MÉRINE", "Zoé", D1)
+    d = one(p, [acc("z", "d artagnan merine", "ZOE", D1), acc("o", "D'ARTAGNAN", "Zoé", D1)])
+    assert (d.recognised, d.rule, d.login) == (True, "exact", "z")
+
+
+def test_exact_name_without_dates_for_a_supervisor():
+    p = pro("LAQUET", "Xavier", category=Category.MAITRES_DE_STAGE)
+    d = one(p, [acc("xl", "LAQUET", "Xavier", profile=MDS)], category=Category.MAITRES_DE_STAGE)
+    assert (d.recognised, d.rule) == (True, "exact_name")
+
+
+def test_guardian_through_recognised_children():
+    child = pro("MARTIN", "Léa", D1, key="s1", guardians=("g1",))
+    guardian = pro("MARTIN", "Sophie", category=Category.RESPONSABLES, key="g1")
+    directory = [
+        acc("lea", "MARTIN", "Léa", D1),
+        acc("sophie", "MARTIN", "Sophie", profile=TUT, students=("lea",)),
+        acc("sophie2", "MARTIN", "Sophie", profile=TUT, students=("someone",)),
+    ]
+    r = Reconciliation(UAI, directory, form=FORM, profiles=PROFILES)
+    steps = r.run({Category.ELEVES: [child], Category.RESPONSABLES: [guardian]})
+    (g,) = steps[2].decisions
+    assert (g.recognised, g.rule, g.login) == (True, "guardian_children", "sophie")
+
+
+def test_guardian_with_a_married_name_through_children():
+    child = pro("MARTIN", "Léa", D1, key="s1", guardians=("g1", "g2"))
+    mother = pro("MARTIN", "Sophie", category=Category.RESPONSABLES, key="g1")
+    father = pro("MARTIN", "Paul", category=Category.RESPONSABLES, key="g2")
+    directory = [
+        acc("lea", "MARTIN", "Léa", D1),
+        acc("sophie.durand", "DURAND", "Sophie", profile=TUT, students=("lea",)),
+        acc("paul", "MARTIN", "Paul", profile=TUT, students=("lea",)),
+    ]
+    r = Reconciliation(UAI, directory, form=FORM, profiles=PROFILES)
+    steps = r.run({Category.ELEVES: [child], Category.RESPONSABLES: [mother, father]})
+    by_name = {d.pronote.first_name: d for d in steps[2].decisions}
+    assert (by_name["Sophie"].rule, by_name["Sophie"].login) == ("fuzzy", "sophie.durand")
+    assert by_name["Sophie"].why == "married_name"
+    assert (by_name["Paul"].rule, by_name["Paul"].login) == ("guardian_children", "paul")
+
+
+def test_guardian_without_a_recognised_child_is_never_linked_on_names():
+    guardian = pro("MARTIN", "Sophie", category=Category.RESPONSABLES, key="g1")
+    d = one(
+        guardian,
+        [acc("sophie", "MARTIN", "Sophie", profile=TUT)],
+        category=Category.RESPONSABLES,
+    )
+    assert (d.recognised, d.rule, d.candidates) == (False, "uncertain", ("sophie",))
+
+
+def test_fuzzy_typo_in_surname_same_date():
+    p = pro("BOULANGER", "Camille", D1)
+    d = one(p, [acc("cb", "BOULENGER", "Camille", D1)])
+    assert (d.recognised, d.rule, d.login) == (True, "fuzzy", "cb")
+
+
+def test_fuzzy_compound_surname():
+    p = pro("MARTIN-DUPONT", "Hugo", D1)
+    d = one(p, [acc("hm", "MARTIN", "Hugo", D1)])
+    assert (d.recognised, d.rule) == (True, "fuzzy")
+
+
+def test_fuzzy_swapped_names():
+    p = pro("CAMILLE", "BERNARD", D1)
+    d = one(p, [acc("cb", "BERNARD", "Camille", D1)])
+    assert (d.recognised, d.rule) == (True, "fuzzy")
+
+
+# -- never automatic --------------------------------------------------------------------------
+
+
+def test_boy_and_girl_twins_never_cross():
+    # Louis is not in the directory; Louise is, with the same surname and date.
+    p = pro("DUPONT", "Louis", D1)
+    d = one(p, [acc("louise", "DUPONT", "Louise", D1)])
+    assert not d.recognised
+    assert "louise" in d.candidates
+
+
+def test_same_names_and_date_are_ambiguous():
+    p = pro("MARTIN", "Lucas", D1)
+    d = one(p, [acc("a", "MARTIN", "Lucas", D1), acc("b", "MARTIN", "Lucas", D1)])
+    assert (d.recognised, d.rule, set(d.candidates)) == (False, "ambiguous", {"a", "b"})
+
+
+def test_two_close_candidates_are_ambiguous():
+    p = pro("BOULANGER", "Camille", D1)
+    d = one(p, [acc("a", "BOULENGER", "Camille", D1), acc("b", "BOULANGIER", "Camille", D1)])
+    assert (d.recognised, d.rule) == (False, "ambiguous")
+
+
+def test_duplicate_in_file_never_shares_an_account():
+    a = pro("DUREVAL", "Ambre", D1)
+    b = pro("DUREVAL", "Ambre", D1)
+    step = match([a, b], [acc("ambre", "DUREVAL", "Ambre", D1)])
+    assert [d.rule for d in step.decisions] == ["duplicate_in_file", "duplicate_in_file"]
+    assert not step.recognised
+
+
+def test_duplicate_in_file_keeps_the_existing_link():
+    a = pro("DUREVAL", "Ambre", D1)
+    b = pro("DUREVAL", "Ambre", D1)
+    step = match([a, b], [acc("ambre", "DUREVAL", "Ambre", D1, stores=(a.idpn,))])
+    rules = {d.pronote.idpn: d.rule for d in step.decisions}
+    assert rules == {a.idpn: "already_linked", b.idpn: "duplicate_in_file"}
+
+
+def test_mistyped_date_landing_on_a_homonym_is_withheld():
+    # The file's date matches account "b" exactly, but "a" has the same names
+    # and a date one component away: a typo in one system is as likely.
+    p = pro("MARTIN", "Lucas", date(2011, 5, 12))
+    directory = [
+        acc("a", "MARTIN", "Lucas", date(2011, 5, 13)),
+        acc("b", "MARTIN", "Lucas", date(2011, 5, 12)),
+    ]
+    d = one(p, directory)
+    assert (d.recognised, d.rule) == (False, "ambiguous")
+
+
+def test_swapped_day_and_month_is_not_a_match():
+    p = pro("MARTIN", "Lucas", date(2011, 5, 7))
+    d = one(p, [acc("a", "MARTIN", "Lucas", date(2011, 7, 5))])
+    assert (d.recognised, d.rule, d.candidates) == (False, "date_differs", ("a",))
+
+
+def test_lost_letters_are_candidates_never_evidence():
+    p = pro("ACCOLEE", "M$rine", D1)
+    d = one(p, [acc("m", "ACCOLEE", "Mérine", D1)])
+    assert (d.recognised, d.rule) == (False, "lost_letters")
+    assert d.candidates == ("m",)
+
+
+def test_identifier_stored_elsewhere_blocks_partial_mode():
+    p = pro("MARTIN", "Lucas", D1)
+    d = one(p, [acc("a", "MARTIN", "Lucas", D1, stores=(idpn(),))], mode="partiel")
+    assert (d.recognised, d.rule) == (False, "account_taken")
+
+
+def test_stale_identifier_is_replaced_in_complete_mode_only_if_not_in_file():
+    p = pro("MARTIN", "Lucas", D1)
+    stale = idpn()
+    d = one(p, [acc("a", "MARTIN", "Lucas", D1, stores=(stale,))])
+    assert (d.recognised, d.rule) == (True, "exact")
+    other = pro("DURAND", "Eva", D1)
+    step = match([p, other], [acc("a", "MARTIN", "Lucas", D1, stores=(other.idpn,))])
+    assert step.decisions[0].rule == "account_taken"
+
+
+def test_no_candidate():
+    d = one(pro("ZYX", "Quentin", D1), [acc("a", "MARTIN", "Lucas", date(2001, 1, 1))])
+    assert (d.recognised, d.rule, d.candidates) == (False, "no_candidate", ())
+
+
+def test_other_establishments_and_profiles_are_never_candidates():
+    p = pro("MARTIN", "Lucas", D1)
+    d = one(
+        p,
+        [
+            acc("t", "MARTIN", "Lucas", D1, profile=ENS),
+        ],
+    )
+    assert not d.recognised
+    r = Reconciliation(UAI, [], form=FORM, profiles=PROFILES)
+    assert r.step(Category.ELEVES, [p]).decisions[0].rule == "no_candidate"
+
+
+def test_obsolete_only_in_complete_mode():
+    gone = idpn()
+    directory = [acc("left", "PARTI", "Jean", D1, stores=(gone,))]
+    assert [(o.account.login, o.idpn) for o in match([], directory).obsolete] == [("left", gone)]
+    assert match([], directory, mode="partiel").obsolete == []
+
+
+def test_each_decision_explains_itself_in_both_languages():
+    from core.i18n import set_language
+
+    p = pro("DUPONT", "Louis", D1)
+    d = one(p, [acc("louise", "DUPONT", "Louise", D1)])
+    set_language("fr")
+    french = d.explain()
+    set_language("en")
+    assert french and d.explain() and french != d.explain()
+    assert not d.explain().startswith("why.")
+
+
+def test_settings_tighten_fuzzy():
+    p = pro("BOULANGER", "Camille", D1)
+    strict = Reconciliation(
+        UAI,
+        [acc("cb", "BOULENGER", "Camille", D1)],
+        form=FORM,
+        profiles=PROFILES,
+        settings=MatchSettings(fuzzy_threshold=95),
+    )
+    assert not strict.step(Category.ELEVES, [p]).decisions[0].recognised
+
+
+# -- order never matters ------------------------------------------------------------------------
+
+_SURNAMES = ["MARTIN", "MARTINS", "DUPONT", "DUPOND", "LE GALL", "LEGALL", "MARTIN DUPONT"]
+_FIRST = ["Louis", "Louise", "Léa", "Lea", "Jean", "Jeanne", "Camille"]
+_DATES = [date(2011, 5, 12), date(2011, 12, 5), date(2011, 5, 13), None]
+
+
+@st.composite
+def populations(draw):
+    people = draw(
+        st.lists(
+            st.tuples(st.sampled_from(_SURNAMES), st.sampled_from(_FIRST), st.sampled_from(_DATES)),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    pronote, directory = [], []
+    for n, (surname, first, born) in enumerate(people):
+        where = draw(st.sampled_from(["both", "file", "directory"]))
+        if where in ("both", "file"):
+            pronote.append(pro(surname, first, born, ident=idpn(900000 + n)))
+        if where in ("both", "directory"):
+            directory.append(acc(f"u{n}", surname, first, born))
+    seed = draw(st.integers(0, 1000))
+    return pronote, directory, seed
+
+
+@settings(max_examples=150, deadline=None)
+@given(populations())
+def test_shuffling_the_file_or_the_directory_never_changes_a_decision(case):
+    pronote, directory, seed = case
+    rng = random.Random(seed)
+
+    def decide(p, d):
+        step = match(p, d)
+        return {x.pronote.idpn: (x.rule, x.login, frozenset(x.candidates)) for x in step.decisions}
+
+    before = decide(pronote, directory)
+    p2, d2 = pronote[:], directory[:]
+    rng.shuffle(p2)
+    rng.shuffle(d2)
+    assert decide(p2, d2) == before

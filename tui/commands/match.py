@@ -1,0 +1,195 @@
+"""`idpronote match FILE`: the automatic reconciliation of every step, nothing written."""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+import time
+from typing import TYPE_CHECKING, Any
+
+from core.errors import UnusableInput
+from core.i18n import language, t
+from core.matching import Reconciliation, StepMatch, decision_json, summary
+from core.pronote_file import IdentifiersFile, read_identifiers_file
+from core.text import json_dumps, printable, spreadsheet_cell
+
+if TYPE_CHECKING:
+    from tui.cli import Context
+
+
+def establishment(ctx: Context, result: IdentifiersFile) -> str:
+    """The UAI to work on: --uai, else the file's; they must agree."""
+    if ctx.uai and result.uai and ctx.uai != result.uai:
+        raise UnusableInput(
+            t("match.other_uai", file=ctx.args.file, file_uai=result.uai, uai=ctx.uai)
+        )
+    uai = ctx.uai or result.uai
+    if not uai:
+        raise UnusableInput(t("match.no_uai", file=ctx.args.file))
+    return uai
+
+
+def run(ctx: Context) -> int:
+    from directory_adapters import open_directory
+
+    fmt = ctx.require_format("text", "json", "csv")
+    mode = ctx.args.mode or "complet"
+    started = time.perf_counter()
+    result = read_identifiers_file(ctx.args.file, ctx.config.file_schema)
+    uai = establishment(ctx, result)
+    with open_directory(ctx.config, ctx.args.directory_file) as directory:
+        reconciliation = Reconciliation.from_directory(
+            directory, uai, mode=mode, settings=ctx.config.matching
+        )
+        steps = reconciliation.run(result.accounts)
+    report = as_json(str(ctx.args.file), uai, mode, steps)
+    if fmt == "json":
+        ctx.emit(json_dumps(report))
+    elif fmt == "csv":
+        ctx.emit(as_csv(steps))
+    else:
+        ctx.emit(as_text(result, uai, mode, steps, time.perf_counter() - started))
+    return 1 if report["summary"]["unrecognised"] else 0
+
+
+def as_json(
+    file: str, uai: str, mode: str, steps: list[StepMatch], session: str | None = None
+) -> dict[str, Any]:
+    """CONTRACT.md's report of `match` and `apply`."""
+    return {
+        "uai": uai,
+        "mode": mode,
+        "file": file,
+        "session": session,
+        "steps": [
+            {
+                "category": step.category.slug,
+                "accounts": [decision_json(d) for d in step.decisions],
+                "obsolete": [{"account": o.account.login, "idpn": o.idpn} for o in step.obsolete],
+            }
+            for step in steps
+        ],
+        "summary": summary(steps),
+    }
+
+
+CSV_HEADER = (
+    "etape",
+    "categorie",
+    "idpn",
+    "nom",
+    "prenom",
+    "date_naissance",
+    "statut",
+    "regle",
+    "compte",
+    "score",
+    "candidats",
+    "raison",
+)
+
+
+def as_csv(steps: list[StepMatch]) -> str:
+    """One row per account, safe to open in a spreadsheet (no cell runs as a formula)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for step in steps:
+        for d in step.decisions:
+            p = d.pronote
+            row = (
+                step.category.step,
+                step.category.slug,
+                p.idpn,
+                p.surname,
+                p.first_name,
+                p.birth_date.isoformat() if p.birth_date else "",
+                d.status,
+                d.rule,
+                d.login or "",
+                "" if d.score is None else d.score,
+                " ".join(d.candidates),
+                d.explain(),
+            )
+            writer.writerow([spreadsheet_cell(str(v)) for v in row])
+        for o in step.obsolete:
+            writer.writerow(
+                [
+                    spreadsheet_cell(str(v))
+                    for v in (
+                        step.category.step,
+                        step.category.slug,
+                        o.idpn,
+                        o.account.surname,
+                        o.account.first_name,
+                        "",
+                        "obsolete",
+                        "obsolete",
+                        o.account.login,
+                        "",
+                        "",
+                        t("match.obsolete_reason"),
+                    )
+                ]
+            )
+    return out.getvalue()
+
+
+def as_text(
+    result: IdentifiersFile, uai: str, mode: str, steps: list[StepMatch], seconds: float
+) -> str:
+    lang = language()
+    lines = [t("match.heading", uai=uai, mode=mode, file=printable(str(result.path)))]
+    lines.append("")
+    lines.append(
+        f"  {t('match.col_step'):<28}{t('match.col_recognised'):>12}"
+        f"{t('match.col_unrecognised'):>14}{t('match.col_obsolete'):>10}"
+    )
+    for step in steps:
+        label = f"{step.category.step}. {step.category.label(lang)}"
+        lines.append(
+            f"  {label:<28}{len(step.recognised):>12}{len(step.unrecognised):>14}"
+            f"{len(step.obsolete):>10}"
+        )
+    totals = summary(steps)
+    lines.append(
+        f"  {t('inspect.total'):<28}{totals['recognised']:>12}{totals['unrecognised']:>14}"
+        f"{totals['obsolete']:>10}"
+    )
+    rules: dict[str, int] = {}
+    for step in steps:
+        for d in step.recognised:
+            rules[d.rule] = rules.get(d.rule, 0) + 1
+    if rules:
+        lines.append("")
+        lines.append(t("match.by_rule"))
+        for rule, count in sorted(rules.items(), key=lambda x: -x[1]):
+            lines.append(f"  {rule:<18}{count:>6}")
+            lines.extend(_wrap(t("why." + rule), 6))
+    for step in steps:
+        if not step.unrecognised and not step.obsolete:
+            continue
+        lines.append("")
+        lines.append(t("match.unrecognised_in", step=step.category.label(lang)))
+        for d in step.unrecognised:
+            p = d.pronote
+            who = printable(f"{p.surname} {p.first_name}")[:30]
+            born = p.birth_date.strftime("%d/%m/%Y") if p.birth_date else "—"
+            lines.append(f"  {who:<30} {born:<10} {p.idpn}  {d.rule}")
+            detail = d.explain()
+            if d.candidates:
+                detail += " — " + t("match.candidates", logins=", ".join(d.candidates[:3]))
+            lines.extend(_wrap(printable(detail), 6))
+        for o in step.obsolete:
+            who = printable(o.account.display_name)[:30]
+            lines.append(f"  {who:<30} {o.account.login:<20} {o.idpn}  obsolete")
+    lines.append("")
+    lines.append(t("match.nothing_written", seconds=f"{seconds:.1f}"))
+    return "\n".join(lines)
+
+
+def _wrap(text: str, indent: int, width: int = 80) -> list[str]:
+    """Reports are read on 80-column terminals."""
+    pad = " " * indent
+    return textwrap.wrap(text, width=width, initial_indent=pad, subsequent_indent=pad) or [pad]
