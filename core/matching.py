@@ -278,6 +278,7 @@ class Reconciliation:
             stored = holders
         self.stored = stored
         self._people: dict[str, _Person] = {}
+        self._by_category: dict[Category, list[DirectoryAccount]] | None = None
 
     @classmethod
     def from_directory(
@@ -309,7 +310,20 @@ class Reconciliation:
         return found
 
     def candidates_of(self, category: Category) -> list[DirectoryAccount]:
-        return [a for a in self.accounts if self.profiles.matches(a, category)]
+        """The establishment's accounts with one of the category's profiles (cached)."""
+        if self._by_category is None:
+            by_category: dict[Category, list[DirectoryAccount]] = defaultdict(list)
+            seen: dict[tuple[str, ...], set[Category]] = {}
+            for account in self.accounts:
+                categories = seen.get(account.profiles)
+                if categories is None:
+                    categories = seen[account.profiles] = self.profiles.categories_of(
+                        account.profiles
+                    )
+                for each in categories:
+                    by_category[each].append(account)
+            self._by_category = by_category
+        return self._by_category.get(category, [])
 
     # -- whole file ------------------------------------------------------------------------
 
@@ -430,6 +444,17 @@ class _Step:
                     self.by_surname[part].append(j)
             if person.birth is not None:
                 self.by_date[person.birth].append(j)
+        # Guardians by child, on both sides: directory links, and the file's
+        # guardians of each recognised child.
+        self.guardians_of_student: dict[str, list[int]] = defaultdict(list)
+        if category is Category.RESPONSABLES:
+            for j, account in enumerate(self.candidates):
+                for student in account.students:
+                    self.guardians_of_student[student.casefold()].append(j)
+        self.file_guardians_of: dict[str, list[int]] = defaultdict(list)
+        for i, p in enumerate(pronote):
+            for kid in children.get(p.file_key or "", ()):
+                self.file_guardians_of[kid.casefold()].append(i)
         self.p_by_names: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i, person in enumerate(self.p_people):
             self.p_by_names[person.names].append(i)
@@ -610,11 +635,7 @@ class _Step:
         if not kids:
             return None
         person = self.p_people[i]
-        linked = [
-            j
-            for j, account in enumerate(self.candidates)
-            if kids & {s.casefold() for s in account.students}
-        ]
+        linked = sorted({j for kid in kids for j in self.guardians_of_student.get(kid, ())})
         if not linked:
             return None
         if person.lost:
@@ -640,13 +661,7 @@ class _Step:
 
     def fellow_guardians(self, i: int, kids: set[str]) -> list[int]:
         """Other guardians of the file who share one of these recognised children."""
-        out = []
-        for k, other in enumerate(self.pronote):
-            if k != i:
-                theirs = {c.casefold() for c in self.children.get(other.file_key or "", ())}
-                if theirs & kids:
-                    out.append(k)
-        return out
+        return sorted({k for kid in kids for k in self.file_guardians_of.get(kid, ()) if k != i})
 
     def fuzzy(self, i: int, p: PronoteAccount, claimed: set[str]) -> Decision | None:
         person = self.p_people[i]

@@ -14,8 +14,15 @@ def directory_kind(path: Path) -> str:
     return "ldif" if path.suffix.lower() == ".ldif" else "csv"
 
 
-def open_directory(config: Config, directory_file: str | Path | None = None) -> Directory:
-    """The directory the configuration (or `--directory-file`) names."""
+def open_directory(
+    config: Config, directory_file: str | Path | None = None, *, only_uai: str | None = None
+) -> Directory:
+    """The directory the configuration (or `--directory-file`) names.
+
+    `only_uai` asks for a read-only view of one establishment, which a
+    dry run needs and which a large local file loads much faster; adapters
+    that cannot restrict themselves ignore it.
+    """
     settings = config.directory
     if directory_file is not None:
         path = Path(directory_file)
@@ -37,6 +44,7 @@ def open_directory(config: Config, directory_file: str | Path | None = None) -> 
             columns=settings.fields,
             form=AttributeMapping.from_settings(settings).form,
             profiles=config.profiles,
+            only_uai=only_uai,
         )
     raise ConfigError(
         f"directory kind {kind!r} is not available in this version yet; use a CSV "

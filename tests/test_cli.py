@@ -166,3 +166,87 @@ def test_console_script_runs_as_a_process(tmp_path):
     )
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["counts"]["eleves"] == 1
+
+
+# -- idpronote match ------------------------------------------------------------------------
+
+DEMO_DIRECTORY = DEMO.parent / "annuaire.csv"
+ACCOUNT_KEYS = {
+    "idpn", "nom", "prenom", "date_naissance", "status", "rule", "account", "score",
+    "candidates", "written",
+}  # fmt: skip
+
+
+def test_match_json_is_the_contract_and_agrees_with_the_ground_truth(capsys):
+    code, out, _ = run(
+        ["match", str(DEMO), "--directory-file", str(DEMO_DIRECTORY), "--format", "json"], capsys
+    )
+    report = json.loads(out)
+    assert code == 1  # some accounts are left for a human
+    assert set(report) == {"uai", "mode", "file", "session", "steps", "summary"}
+    assert (report["uai"], report["mode"], report["session"]) == ("0441234A", "complet", None)
+    assert [s["category"] for s in report["steps"]] == [
+        "enseignants", "eleves", "responsables", "maitres_de_stage", "inspecteurs", "personnels",
+    ]  # fmt: skip
+    truth = json.loads((DEMO.parent / "truth.json").read_text(encoding="utf-8"))["records"]
+    recognised = 0
+    for step in report["steps"]:
+        assert set(step) == {"category", "accounts", "obsolete"}
+        for account in step["accounts"]:
+            assert set(account) == ACCOUNT_KEYS
+            assert account["written"] is False
+            if account["status"] == "recognised":
+                recognised += 1
+                assert account["account"] == truth[account["idpn"]]["login"]
+            else:
+                assert account["account"] is None
+    assert recognised == report["summary"]["recognised"] > 300
+
+
+def test_match_csv_is_formula_safe_and_one_row_per_account(tmp_path, capsys):
+    export = tmp_path / "export.xml"
+    export.write_text(
+        MINI.replace('Nom="ACCOLEE&#x9b;2J&#x202e;"', 'Nom="=HYPERLINK(1)"'), encoding="utf-8"
+    )
+    directory = tmp_path / "annuaire.csv"
+    directory.write_text(
+        "login;nom;prenom;date_naissance;profil;uai;classes;eleves;idpronote\n"
+        "@evil;+SUM;-1;;National_ELV;0441234A;;;\n",
+        encoding="utf-8",
+    )
+    _, out, _ = run(
+        ["match", str(export), "--directory-file", str(directory), "--format", "csv"], capsys
+    )
+    rows = out.strip().split("\r\n")
+    assert len(rows) == 2
+    for cell in rows[1].split(";"):
+        assert not cell.startswith(("=", "+", "-", "@")), rows[1]
+
+
+def test_match_text_french_by_default_english_on_request(capsys):
+    argv = ["match", str(DEMO), "--directory-file", str(DEMO_DIRECTORY)]
+    _, french, _ = run(argv, capsys)
+    _, english, _ = run([*argv, "--lang", "en"], capsys)
+    assert "Étape" in french and "rien n'a été écrit" in french
+    assert "Step" in english and "nothing was written" in english
+    assert all(len(line) <= 80 for line in english.splitlines()[1:])
+
+
+def test_match_partial_mode_lists_no_obsolete(capsys):
+    argv = ["match", str(DEMO), "--directory-file", str(DEMO_DIRECTORY), "--format", "json"]
+    _, out, _ = run([*argv, "--mode", "partiel"], capsys)
+    assert json.loads(out)["summary"]["obsolete"] == 0
+    _, out, _ = run(argv, capsys)
+    assert json.loads(out)["summary"]["obsolete"] > 0
+
+
+def test_match_refuses_another_establishment(capsys):
+    code, _, err = run(
+        ["match", str(DEMO), "--directory-file", str(DEMO_DIRECTORY), "--uai", "0359999Z"], capsys
+    )
+    assert code == 2 and "0441234A" in err and len(err.strip().splitlines()) == 1
+
+
+def test_match_without_a_directory_says_what_to_do(capsys):
+    code, _, err = run(["match", str(DEMO)], capsys)
+    assert code == 2 and "--directory-file" in err

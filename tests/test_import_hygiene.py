@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,19 +44,29 @@ def test_core_does_not_import_adapters():
     assert offenders == []
 
 
-def test_headless_inspect_does_not_load_textual(tmp_path):
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["inspect", "{export}"],
+        ["match", "{export}", "--directory-file", "{directory}", "--format", "json"],
+    ],
+)
+def test_headless_commands_do_not_load_textual(tmp_path, argv):
+    demo = ROOT / "tui" / "demo"
+    argv = [
+        a.format(export=demo / "identifiants.xml", directory=demo / "annuaire.csv") for a in argv
+    ]
     code = (
         "import sys\n"
         "from tui.cli import main\n"
         "try:\n"
-        "    main(['inspect', sys.argv[1]])\n"
+        f"    main({argv!r})\n"
         "except SystemExit:\n"
         "    pass\n"
         "print('textual' in sys.modules)\n"
     )
-    export = ROOT / "tui" / "demo" / "identifiants.xml"
     result = subprocess.run(
-        [sys.executable, "-c", code, str(export)],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -38,7 +38,7 @@ def run(ctx: Context) -> int:
     started = time.perf_counter()
     result = read_identifiers_file(ctx.args.file, ctx.config.file_schema)
     uai = establishment(ctx, result)
-    with open_directory(ctx.config, ctx.args.directory_file) as directory:
+    with open_directory(ctx.config, ctx.args.directory_file, only_uai=uai) as directory:
         reconciliation = Reconciliation.from_directory(
             directory, uai, mode=mode, settings=ctx.config.matching
         )
