@@ -205,7 +205,12 @@ def _surname_score(a: _Person, b: _Person) -> float:
 
 def _gender_variant(a: str, b: str) -> bool:
     short, long_ = sorted((a, b), key=len)
-    return bool(short) and long_.startswith(short) and long_[len(short) :] in _GENDER_ENDINGS
+    if not short or not long_.startswith(short):
+        return False
+    ending = long_[len(short) :]
+    if len(ending) == 1 and ending == short[-1] and ending != "E":
+        return False  # MILA / MILAA: a doubled letter (RENE / RENEE is a pair, though)
+    return ending in _GENDER_ENDINGS
 
 
 def _first_name_score(a: _Person, b: _Person) -> float:
@@ -642,22 +647,66 @@ class _Step:
             logins = self.logins(linked)
             return Decision(p, False, "lost_letters", candidates=logins)
         same = [j for j in linked if self.d_people[j].names == person.names]
-        if len(same) == 1:
-            return self.accept(p, same[0], claimed, "guardian_children", 100)
         if len(same) > 1:
             logins = self.logins(same)
             return Decision(p, False, "ambiguous", candidates=logins, why="same_names_children")
-        # Married names, typos: the same first name, unique among the children's
-        # guardians on both sides.
-        first = [j for j in linked if self.d_people[j].first_name == person.first_name]
-        siblings = self.fellow_guardians(i, kids)
-        if len(first) != 1 or any(
-            self.p_people[k].first_name == person.first_name for k in siblings
-        ):
+        if len(same) == 1:
+            if self.duplicate_guardian(i, same[0]):
+                return Decision(
+                    p, False, "duplicate_in_file", candidates=self.logins(same), why="twice_in_file"
+                )
+            return self.accept(p, same[0], claimed, "guardian_children", 100)
+        return self.close_guardian(i, p, linked, kids, claimed)
+
+    def duplicate_guardian(self, i: int, j: int) -> bool:
+        """Another guardian of the file with the same names and no family of their own.
+
+        Homonym parents of two families are told apart by their children; a
+        same-named record whose children lead to no other account may be
+        the same person entered twice in Pronote: the admin decides which.
+        """
+        for k in self.p_by_names.get(self.p_people[i].names, ()):
+            if k == i:
+                continue
+            theirs = {c.casefold() for c in self.children.get(self.pronote[k].file_key or "", ())}
+            elsewhere = {
+                x
+                for kid in theirs
+                for x in self.guardians_of_student.get(kid, ())
+                if x != j and self.d_people[x].names == self.p_people[i].names
+            }
+            if not elsewhere:
+                return True
+        return False
+
+    def close_guardian(
+        self, i: int, p: PronoteAccount, linked: list[int], kids: set[str], claimed: set[str]
+    ) -> Decision | None:
+        """Typos and married names among the children's guardians: one field equal.
+
+        The candidate must be the only one of the children's guardians that
+        fits, and no other guardian of those children in the file may fit it.
+        """
+        person = self.p_people[i]
+        threshold = self.settings.fuzzy_threshold
+        fitting = []
+        for j in linked:
+            other = self.d_people[j]
+            first = _first_name_score(person, other)
+            surname = _surname_score(person, other)
+            if first == 100.0 or (surname == 100.0 and first >= threshold):
+                fitting.append((j, first, surname))
+        if len(fitting) != 1:
             return None
-        j = first[0]
-        score = _surname_score(person, self.d_people[j])
-        return self.accept(p, j, claimed, "fuzzy", int(score), why="married_name")
+        j, first, surname = fitting[0]
+        target = self.d_people[j]
+        for k in self.fellow_guardians(i, kids):
+            fellow = self.p_people[k]
+            if _first_name_score(fellow, target) >= threshold:
+                return None
+        why = "married_name" if first == 100.0 and surname < threshold else ""
+        score = int(min(first, surname) if not why else first)
+        return self.accept(p, j, claimed, "fuzzy", score, why=why)
 
     def fellow_guardians(self, i: int, kids: set[str]) -> list[int]:
         """Other guardians of the file who share one of these recognised children."""

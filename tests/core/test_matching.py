@@ -391,3 +391,63 @@ def test_shuffling_the_file_or_the_directory_never_changes_a_decision(case):
     rng.shuffle(p2)
     rng.shuffle(d2)
     assert decide(p2, d2) == before
+
+
+def _family(directory_guardians, file_guardians):
+    child = pro("MARTIN", "Léa", D1, key="s1", guardians=tuple(g.file_key for g in file_guardians))
+    directory = [acc("lea", "MARTIN", "Léa", D1), *directory_guardians]
+    r = Reconciliation(UAI, directory, form=FORM, profiles=PROFILES)
+    steps = r.run({Category.ELEVES: [child], Category.RESPONSABLES: file_guardians})
+    return {d.pronote.file_key: d for d in steps[2].decisions}
+
+
+def test_guardian_first_name_typo_through_children():
+    mother = pro("MARTIN", "Audrey", category=Category.RESPONSABLES, key="g1")
+    decisions = _family(
+        [acc("aadrey", "MARTIN", "Aadrey", profile=TUT, students=("lea",))], [mother]
+    )
+    assert (decisions["g1"].rule, decisions["g1"].login) == ("fuzzy", "aadrey")
+
+
+def test_guardian_typo_never_crosses_to_the_other_parent():
+    # Jean and Jeanne: the file's Jean must not take Jeanne's account.
+    father = pro("MARTIN", "Jean", category=Category.RESPONSABLES, key="g1")
+    decisions = _family(
+        [acc("jeanne", "MARTIN", "Jeanne", profile=TUT, students=("lea",))], [father]
+    )
+    assert not decisions["g1"].recognised
+
+
+def test_guardian_entered_twice_in_pronote_goes_to_a_human():
+    first = pro("MARTIN", "Paul", category=Category.RESPONSABLES, key="g1")
+    again = pro("MARTIN", "Paul", category=Category.RESPONSABLES, key="g9")
+    decisions = _family(
+        [acc("paul", "MARTIN", "Paul", profile=TUT, students=("lea",))], [first, again]
+    )
+    assert decisions["g1"].rule == "duplicate_in_file"
+    assert not decisions["g9"].recognised
+
+
+def test_doubled_letter_is_a_typo_but_gendered_endings_are_not():
+    assert one(pro("DUPONT", "Mila", D1), [acc("m", "DUPONT", "Milaa", D1)]).recognised
+    assert not one(pro("DUPONT", "René", D1), [acc("r", "DUPONT", "Renée", D1)]).recognised
+    assert not one(pro("DUPONT", "Paul", D1), [acc("p", "DUPONT", "Paula", D1)]).recognised
+
+
+def test_homonym_parents_of_two_families_are_told_apart_by_their_children():
+    kid_a = pro("MARTIN", "Léa", D1, key="a", guardians=("ga",))
+    kid_b = pro("DURAND", "Tom", date(2012, 1, 1), key="b", guardians=("gb",))
+    parent_a = pro("MARTIN", "Sophie", category=Category.RESPONSABLES, key="ga")
+    parent_b = pro("MARTIN", "Sophie", category=Category.RESPONSABLES, key="gb")
+    directory = [
+        acc("lea", "MARTIN", "Léa", D1),
+        acc("tom", "DURAND", "Tom", date(2012, 1, 1)),
+        acc("sophie.a", "MARTIN", "Sophie", profile=TUT, students=("lea",)),
+        acc("sophie.b", "MARTIN", "Sophie", profile=TUT, students=("tom",)),
+    ]
+    r = Reconciliation(UAI, directory, form=FORM, profiles=PROFILES)
+    steps = r.run({Category.ELEVES: [kid_a, kid_b], Category.RESPONSABLES: [parent_a, parent_b]})
+    assert {d.pronote.file_key: d.login for d in steps[2].decisions} == {
+        "ga": "sophie.a",
+        "gb": "sophie.b",
+    }

@@ -1,0 +1,345 @@
+"""How right and how fast automatic reconciliation is, on data with a ground truth.
+
+    .venv/bin/python bench/match.py [--only a|b] [--others 990000] [--keep DIR]
+
+Two sets, both from bench/datagen.py (every hard case of DOMAIN.md at the
+rates its docstring gives), each then made harder on purpose (below):
+
+(a) a collège of 600 students against its own directory;
+(b) a lycée of 3,000 students (about 10,000 Pronote accounts) against a
+    regional directory of about 1,000,000 accounts in one CSV.
+
+Adversarial cases added on top, at known counts, with their labels:
+
+- ``twin_missing``: one of a pair of twins has no directory account; the
+  other twin, same surname and birth date, is the closest account there is.
+- ``homonym_near_date``: a second directory account with the same names and
+  a birth date one component away (a different person, or a typo?).
+- ``homonym_elsewhere``: the same names and date in another establishment.
+- ``cas_wrong``: the file's IdentifiantCAS is another student's login.
+
+For each category it prints: wrong automatic links (must be 0), recall among
+the accounts that can be matched with certainty (see `certain()`), the hard
+cases correctly withheld, then the wall time and peak memory of
+``idpronote match`` as a process (start, load and report included) and how
+the time splits (start, file, directory load, blocking, rules, candidates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.datagen import generate  # noqa: E402
+
+# Records no matcher can link with certainty from the file and the directory.
+UNCERTAIN = {
+    "same_name_same_date",
+    "duplicate_in_pronote",
+    "lost_letter",
+    "date_typo",
+    "swapped_day_month",
+    "not_in_directory",
+    "twin_missing",
+    "homonym_near_date",
+    "cas_wrong",
+}
+# Records a careful matcher must withhold (or link only on stored/CAS evidence).
+HARD = {"same_name_same_date", "duplicate_in_pronote", "twin_missing", "homonym_near_date"}
+STRONG_EVIDENCE = {"cas_login", "already_linked"}
+FIRST_NAME_VARIANTS = {"Louis": "Louise", "Michel": "Michèle", "Pascal": "Pascale"}
+
+
+# -- adversarial cases ----------------------------------------------------------------------
+
+
+def harden(folder: Path, seed: int, count: int) -> Counter:
+    """Add the adversarial cases to a generated set, in place; returns their counts."""
+    from lxml import etree
+
+    rng = random.Random(seed)
+    truth_path = folder / "truth.json"
+    truth = json.loads(truth_path.read_text(encoding="utf-8"))
+    records = truth["records"]
+    csv_path = folder / "annuaire.csv"
+    lines = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    by_login = {row.split(";", 1)[0]: n for n, row in enumerate(rows)}
+    tree = etree.parse(str(folder / "identifiants.xml"))
+    elements = {e.get("IDPN"): e for e in tree.iter() if e.get("IDPN")}
+    uai = truth["uai"]
+    plain = [
+        idpn
+        for idpn, r in records.items()
+        if r["category"] == "eleves" and r["login"] and not r["labels"]
+    ]
+    rng.shuffle(plain)
+    added: Counter = Counter()
+    removed: set[int] = set()
+    extra: list[str] = []
+
+    def fields(login: str) -> list[str]:
+        return rows[by_login[login]].rstrip("\r\n").split(";")
+
+    # twin_missing: drop one twin's account.
+    twins = [i for i, r in records.items() if "twins" in r["labels"] and r["login"]]
+    for idpn in twins[: max(1, count // 2)]:
+        login = records[idpn]["login"]
+        if login in by_login and by_login[login] not in removed:
+            removed.add(by_login[login])
+            records[idpn]["login"] = None
+            records[idpn]["labels"].append("twin_missing")
+            added["twin_missing"] += 1
+    for n in range(count):
+        # homonym_near_date
+        idpn = plain.pop()
+        cells = fields(records[idpn]["login"])
+        if cells[3]:
+            y, m, d = (int(x) for x in _iso(cells[3]).split("-"))
+            d = d + 1 if d < 28 else d - 1
+            clone = [f"homonym.{n}", *cells[1:3], f"{y:04d}-{m:02d}-{d:02d}", *cells[4:7], "", ""]
+            extra.append(";".join(clone) + "\n")
+            records[idpn]["labels"].append("homonym_near_date")
+            added["homonym_near_date"] += 1
+        # homonym_elsewhere
+        idpn = plain.pop()
+        cells = fields(records[idpn]["login"])
+        clone = [f"elsewhere.{n}", *cells[1:5], "0359999Z", "", "", ""]
+        extra.append(";".join(clone) + "\n")
+        records[idpn]["labels"].append("homonym_elsewhere")
+        added["homonym_elsewhere"] += 1
+        # cas_wrong
+        idpn, other = plain.pop(), plain.pop()
+        elements[idpn].set("IdentifiantCAS", records[other]["login"])
+        records[idpn]["labels"].append("cas_wrong")
+        added["cas_wrong"] += 1
+    body = [row for n, row in enumerate(rows) if n not in removed]
+    csv_path.write_text(header + "".join(body) + "".join(extra), encoding="utf-8")
+    tree.write(str(folder / "identifiants.xml"), encoding="UTF-8", xml_declaration=True)
+    truth_path.write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    assert uai
+    return added
+
+
+def _iso(text: str) -> str:
+    if "/" in text:
+        d, m, y = text.split("/")
+        return f"{y}-{m}-{d}"
+    return text
+
+
+# -- scoring the decisions ------------------------------------------------------------------
+
+
+def certain(truth: dict, students_of: dict[str, set[str]], file_children: dict) -> set[str]:
+    """Identifiers whose person can be found with certainty.
+
+    A record with a directory account and none of the UNCERTAIN labels; a
+    guardian only with stored or CAS evidence, or through one of their
+    children who is certain and linked to them in the directory.
+    """
+    records = truth["records"]
+    found = set()
+    for idpn, r in records.items():
+        if not r["login"] or UNCERTAIN & set(r["labels"]) or r["category"] == "responsables":
+            continue
+        found.add(idpn)
+    for idpn, r in records.items():
+        if r["category"] != "responsables" or not r["login"] or UNCERTAIN & set(r["labels"]):
+            continue
+        if STRONG_EVIDENCE & set(r["labels"]):
+            found.add(idpn)
+            continue
+        kids = {records[k]["login"] for k in file_children.get(idpn, ()) if k in found}
+        if kids & students_of.get(r["login"], set()):
+            found.add(idpn)
+    return found
+
+
+def evaluate(folder: Path, report: dict) -> list[dict]:
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    records = truth["records"]
+    from core.pronote_file import read_identifiers_file
+    from directory_adapters.local_file import CsvDirectory
+
+    export = read_identifiers_file(folder / "identifiants.xml")
+    directory = CsvDirectory(folder / "annuaire.csv", only_uai=truth["uai"])
+    students_of = {
+        a.login: set(a.students) for a in directory.accounts(truth["uai"]) if a.students
+    }
+    key_to_idpn = {p.file_key: p.idpn for p in export.all_accounts() if p.file_key}
+    file_children: dict[str, list[str]] = defaultdict(list)
+    for student in export.all_accounts():
+        for key in student.guardian_keys:
+            if key in key_to_idpn:
+                file_children[key_to_idpn[key]].append(student.idpn)
+    sure = certain(truth, students_of, file_children)
+    rows = []
+    for step in report["steps"]:
+        stats = Counter()
+        for account in step["accounts"]:
+            idpn = account["idpn"]
+            r = records[idpn]
+            stats["accounts"] += 1
+            linked = account["status"] == "recognised"
+            if linked:
+                stats["recognised"] += 1
+                if account["account"] != r["login"]:
+                    stats["wrong"] += 1
+                    print(f"  WRONG {idpn} {account} truth={r}")
+            if idpn in sure:
+                stats["certain"] += 1
+                stats["certain_found"] += linked and account["account"] == r["login"]
+            if HARD & set(r["labels"]):
+                stats["hard"] += 1
+                correct_strong = linked and account["rule"] in ("already_linked", "cas_login")
+                stats["hard_withheld"] += (not linked) or (
+                    correct_strong and account["account"] == r["login"]
+                )
+        rows.append({"category": step["category"], **stats})
+    return rows
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def run_match(folder: Path) -> tuple[dict, float, int]:
+    """`idpronote match` as a process: (report, wall seconds, peak RSS in KiB)."""
+    out = folder / "report.json"
+    argv = [
+        sys.executable,
+        "-m",
+        "tui",
+        "match",
+        str(folder / "identifiants.xml"),
+        "--directory-file",
+        str(folder / "annuaire.csv"),
+        "--format",
+        "json",
+        "--output",
+        str(out),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"idpronote match failed on {folder}")
+    return json.loads(out.read_text(encoding="utf-8")), wall, usage.ru_maxrss
+
+
+def split(folder: Path) -> dict[str, float]:
+    """Where the time goes, measured in a fresh process."""
+    code = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import tui.cli, core.matching as m
+from core.pronote_file import read_identifiers_file
+from directory_adapters.local_file import CsvDirectory
+t1 = time.perf_counter()
+spent = {"blocking": 0.0, "candidates": 0.0}
+def timed(name, fn):
+    def wrapper(*a, **k):
+        s = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[name] += time.perf_counter() - s
+    return wrapper
+m._Step.__init__ = timed("blocking", m._Step.__init__)
+m.candidate_scores = timed("candidates", m.candidate_scores)
+folder = sys.argv[1]
+export = read_identifiers_file(folder + "/identifiants.xml")
+t2 = time.perf_counter()
+directory = CsvDirectory(folder + "/annuaire.csv", only_uai=export.uai)
+t3 = time.perf_counter()
+steps = m.Reconciliation.from_directory(directory, export.uai).run(export.accounts)
+t4 = time.perf_counter()
+rules = t4 - t3 - spent["blocking"] - spent["candidates"]
+print(json.dumps({"imports": t1 - t0, "file": t2 - t1, "directory": t3 - t2,
+                  "blocking": spent["blocking"], "rules": rules,
+                  "candidates": spent["candidates"]}))
+"""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(result.stdout)
+    figures["interpreter"] = time.perf_counter() - started - sum(figures.values())
+    return figures
+
+
+def show(title: str, folder: Path, added: Counter, generated: float) -> None:
+    report, wall, rss = run_match(folder)
+    rows = evaluate(folder, report)
+    print(f"\n{title}")
+    print(f"  data generated in {generated:.1f} s; adversarial cases: {dict(added)}")
+    header = (
+        f"  {'category':<18}{'accounts':>9}{'auto':>7}{'wrong':>7}"
+        f"{'certain':>9}{'recall':>8}{'hard':>6}{'withheld':>10}"
+    )
+    print(header)
+    total = Counter()
+    for row in rows:
+        total.update({k: v for k, v in row.items() if k != "category"})
+        _line(row["category"], row)
+    _line("total", total)
+    print(
+        f"  idpronote match: {wall:.2f} s wall, {rss / 1024:.0f} MiB peak "
+        "(process start, file, directory load and JSON report included)"
+    )
+    figures = split(folder)
+    parts = ", ".join(f"{k} {v:.2f} s" for k, v in figures.items())
+    print(f"  split: {parts}")
+
+
+def _line(name: str, row) -> None:
+    certain_n = row.get("certain", 0)
+    recall = 100.0 * row.get("certain_found", 0) / certain_n if certain_n else 100.0
+    print(
+        f"  {name:<18}{row.get('accounts', 0):>9}{row.get('recognised', 0):>7}"
+        f"{row.get('wrong', 0):>7}{certain_n:>9}{recall:>7.1f}%{row.get('hard', 0):>6}"
+        f"{row.get('hard_withheld', 0):>10}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("a", "b"))
+    parser.add_argument("--others", type=int, default=990_000, help="(b) other accounts")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--keep", type=Path, help="write the data here and keep it")
+    args = parser.parse_args()
+    base = args.keep or Path(tempfile.mkdtemp(prefix="idpronote-match-"))
+    sets = [
+        ("a", "(a) collège, 600 students, its own directory", 600, 0, 6),
+        ("b", f"(b) lycée, 3,000 students, {args.others:,} other accounts", 3000, args.others, 20),
+    ]
+    for key, title, students, others, adversarial in sets:
+        if args.only and args.only != key:
+            continue
+        folder = base / key
+        started = time.perf_counter()
+        generate(folder, seed=args.seed, students=students, other_accounts=others)
+        added = harden(folder, args.seed, adversarial)
+        show(title, folder, added, time.perf_counter() - started)
+    print(f"\ndata in {base}")
+
+
+if __name__ == "__main__":
+    main()
