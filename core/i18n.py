@@ -293,6 +293,34 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Simulation : rien n'a été écrit ({seconds} s).",
         "Dry run: nothing was written ({seconds} s).",
     ),
+    # -- search, linked, unlink ----------------------------------------------------------
+    "search.count": ("{count} compte(s) pour « {query} »", "{count} account(s) for '{query}'"),
+    "linked.count": (
+        "{count} identifiant(s) importé(s) pour l'établissement {uai}",
+        "{count} identifier(s) imported for establishment {uai}",
+    ),
+    "unlink.no_account": (
+        "aucun compte « {login} » dans l'annuaire",
+        "no account '{login}' in the directory",
+    ),
+    "unlink.nothing": (
+        "aucun identifiant de cet établissement n'est stocké ; rien à retirer",
+        "no identifier of this establishment is stored; nothing to remove",
+    ),
+    "unlink.confirm": (
+        "Retirer l'identifiant {idpn} du compte {login} pour {uai} ?",
+        "Remove identifier {idpn} from account {login} for {uai}?",
+    ),
+    "unlink.cancelled": ("annulé ; rien n'a été écrit", "cancelled; nothing was written"),
+    "unlink.done": ("identifiant retiré", "identifier removed"),
+    "unlink.needs_yes": (
+        "pas de terminal pour confirmer : ajoutez --yes pour retirer l'identifiant",
+        "no terminal to confirm on: add --yes to remove the identifier",
+    ),
+    "cli.uai_required": (
+        "précisez l'établissement avec --uai (ex. --uai 0441234A)",
+        "name the establishment with --uai (e.g. --uai 0441234A)",
+    ),
     "cli.not_yet": (
         "la commande « {command} » n'est pas encore disponible dans cette version",
         "command '{command}' is not available in this version yet",

@@ -25,7 +25,7 @@ from core import i18n
 from core.config import Config, load_config
 from core.errors import IdpronoteError
 from core.i18n import t
-from core.model import UAI_PATTERN
+from core.model import SLUGS, UAI_PATTERN
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -120,7 +120,7 @@ def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> 
 
 
 def build_parser() -> tuple[_Parser, dict[str, Handler]]:
-    from tui.commands import inspect, match
+    from tui.commands import directory, inspect, match
 
     parser = _Parser(
         prog="idpronote",
@@ -144,6 +144,26 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     )
     p.add_argument("file", metavar="FILE", help="the identifiers file exported from Pronote")
     handlers["match"] = match.run
+
+    p = sub.add_parser(
+        "search", parents=[_common()], help="search the directory as the wizard's dialog does"
+    )
+    p.add_argument("query", metavar="QUERY", help="name(s) or login, each word a prefix")
+    p.add_argument("--category", choices=SLUGS, help="only the profiles of this category")
+    p.add_argument("--limit", type=int, default=50, help="at most this many results (50)")
+    handlers["search"] = directory.search
+
+    p = sub.add_parser(
+        "linked", parents=[_common()], help="the identifiers already imported for an establishment"
+    )
+    handlers["linked"] = directory.linked
+
+    p = sub.add_parser(
+        "unlink", parents=[_common()], help="remove an account's identifier for an establishment"
+    )
+    p.add_argument("account", metavar="ACCOUNT", help="the directory login")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    handlers["unlink"] = directory.unlink
     return parser, handlers
 
 

@@ -1,0 +1,122 @@
+"""`idpronote search`, `linked` and `unlink` on a CSV directory (LDAP and LDIF: tests/ldap)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "tui" / "demo" / "annuaire.csv"
+
+
+@pytest.fixture(autouse=True)
+def no_site_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("IDPRONOTE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture
+def directory(tmp_path) -> Path:
+    path = tmp_path / "annuaire.csv"
+    shutil.copy(DEMO, path)
+    return path
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_search_json_is_the_contract(directory, capsys):
+    code, out, _ = run(
+        ["search", "barmas", "--directory-file", str(directory), "--format", "json"], capsys
+    )
+    result = json.loads(out)
+    assert code == 0 and result["query"] == "barmas"
+    assert {r["login"] for r in result["results"]} >= {"anne.barmas", "hugo.barmas"}
+    first = result["results"][0]
+    assert set(first) == {
+        "login", "nom", "prenom", "date_naissance", "profils", "uai", "classes", "idpronote",
+    }  # fmt: skip
+
+
+def test_search_filters_by_category_and_escapes_nothing_into_a_match(directory, capsys):
+    _, out, _ = run(
+        ["search", "barmas", "--category", "eleves", "--directory-file", str(directory),
+         "--format", "json"],
+        capsys,
+    )  # fmt: skip
+    assert all(r["profils"] == ["National_ELV"] for r in json.loads(out)["results"])
+    for hostile in ("*)(uid=*", "*", "\\", "(", "\x00"):
+        _, out, _ = run(
+            ["search", hostile, "--directory-file", str(directory), "--format", "json"], capsys
+        )
+        assert json.loads(out)["results"] == []
+    # Punctuation separates words, as in a name: "a*b" is the words "a" and "b".
+    _, star, _ = run(
+        ["search", "a*b", "--directory-file", str(directory), "--format", "json"], capsys
+    )
+    _, space, _ = run(
+        ["search", "a b", "--directory-file", str(directory), "--format", "json"], capsys
+    )
+    assert json.loads(star)["results"] == json.loads(space)["results"]
+
+
+def test_linked_lists_the_establishments_identifiers(directory, capsys):
+    code, out, _ = run(
+        ["linked", "--uai", "0441234A", "--directory-file", str(directory), "--format", "json"],
+        capsys,
+    )
+    result = json.loads(out)
+    assert code == 0 and result["uai"] == "0441234A"
+    assert len(result["accounts"]) == 60
+    assert set(result["accounts"][0]) == {"login", "nom", "prenom", "idpn"}
+
+
+def test_linked_needs_an_establishment(directory, capsys):
+    code, _, err = run(["linked", "--directory-file", str(directory)], capsys)
+    assert code == 2 and "--uai" in err
+
+
+def test_unlink_removes_only_that_establishments_value(directory, capsys):
+    text = directory.read_text(encoding="utf-8")
+    text = text.replace("david.durand;DURAND;David", "david.durand;DURAND;David", 1)
+    argv = ["--uai", "0441234A", "--directory-file", str(directory)]
+    _, out, _ = run(["linked", *argv, "--format", "json"], capsys)
+    before = {a["login"]: a["idpn"] for a in json.loads(out)["accounts"]}
+    code, out, _ = run(["unlink", "david.durand", *argv, "--yes", "--format", "json"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["applied"] and result["idpn"] == before["david.durand"]
+    _, out, _ = run(["linked", *argv, "--format", "json"], capsys)
+    after = {a["login"]: a["idpn"] for a in json.loads(out)["accounts"]}
+    assert after == {k: v for k, v in before.items() if k != "david.durand"}
+    # Again: nothing left to remove, and nothing else touched.
+    code, out, _ = run(["unlink", "david.durand", *argv, "--yes", "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["idpn"] is None
+
+
+def test_unlink_without_a_terminal_asks_for_yes(directory, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    before = directory.read_bytes()
+    code, _, err = run(
+        ["unlink", "david.durand", "--uai", "0441234A", "--directory-file", str(directory)], capsys
+    )
+    assert code == 2 and "--yes" in err
+    assert directory.read_bytes() == before
+
+
+def test_unlink_unknown_account(directory, capsys):
+    code, _, err = run(
+        ["unlink", "nobody", "--uai", "0441234A", "--directory-file", str(directory), "--yes"],
+        capsys,
+    )
+    assert code == 2 and "nobody" in err

@@ -1,0 +1,198 @@
+"""`idpronote search`, `linked` and `unlink`: the directory as the wizard sees it.
+
+They work on every adapter (LDAP, LDIF, CSV) through the `Directory`
+protocol, with the same search the wizard's dialog runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from typing import TYPE_CHECKING, Any
+
+from core.errors import UnusableInput
+from core.i18n import t
+from core.model import Category, ChangeKind, DirectoryAccount, IdentifierChange
+from core.text import json_dumps, printable, spreadsheet_cell
+
+if TYPE_CHECKING:
+    from directory_adapters.base import Directory
+    from tui.cli import Context
+
+
+def _open(ctx: Context) -> Directory:
+    from directory_adapters import open_directory
+
+    return open_directory(ctx.config, ctx.args.directory_file)
+
+
+def account_json(account: DirectoryAccount) -> dict[str, Any]:
+    """One result of CONTRACT.md's `search` JSON."""
+    return {
+        "login": account.login,
+        "nom": account.surname,
+        "prenom": account.first_name,
+        "date_naissance": account.birth_date.isoformat() if account.birth_date else None,
+        "profils": list(account.profiles),
+        "uai": list(account.establishments),
+        "classes": list(account.classes),
+        "idpronote": list(account.identifiers),
+    }
+
+
+def _csv(header: list[str], rows: list[list[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([spreadsheet_cell(v) for v in row])
+    return out.getvalue()
+
+
+# -- search -----------------------------------------------------------------------------------
+
+
+def search(ctx: Context) -> int:
+    fmt = ctx.require_format("text", "json", "csv")
+    category = Category.from_slug(ctx.args.category) if ctx.args.category else None
+    with _open(ctx) as directory:
+        results = directory.search(
+            ctx.args.query, uai=ctx.uai, category=category, limit=ctx.args.limit
+        )
+    if fmt == "json":
+        ctx.emit(
+            json_dumps({"query": ctx.args.query, "results": [account_json(a) for a in results]})
+        )
+    elif fmt == "csv":
+        rows = [
+            [
+                a.login,
+                a.surname,
+                a.first_name,
+                a.birth_date.isoformat() if a.birth_date else "",
+                "|".join(a.profiles),
+                "|".join(a.establishments),
+                "|".join(a.classes),
+                "|".join(a.identifiers),
+            ]
+            for a in results
+        ]
+        ctx.emit(
+            _csv(
+                [
+                    "login",
+                    "nom",
+                    "prenom",
+                    "date_naissance",
+                    "profil",
+                    "uai",
+                    "classes",
+                    "idpronote",
+                ],
+                rows,
+            )
+        )
+    else:
+        lines = [t("search.count", count=len(results), query=printable(ctx.args.query))]
+        for a in results:
+            born = a.birth_date.strftime("%d/%m/%Y") if a.birth_date else "—"
+            name = printable(a.display_name)[:32]
+            where = ",".join(a.establishments)[:17]
+            lines.append(f"  {printable(a.login)[:20]:<20} {name:<32} {born:<10} {where}")
+        ctx.emit("\n".join(lines))
+    return 0
+
+
+# -- linked -----------------------------------------------------------------------------------
+
+
+def linked(ctx: Context) -> int:
+    fmt = ctx.require_format("text", "json", "csv")
+    uai = _required_uai(ctx)
+    with _open(ctx) as directory:
+        rows = sorted(
+            directory.linked(uai),
+            key=lambda r: (r.account.surname, r.account.first_name, r.account.login),
+        )
+    if fmt == "json":
+        accounts = [
+            {
+                "login": r.account.login,
+                "nom": r.account.surname,
+                "prenom": r.account.first_name,
+                "idpn": r.idpn,
+            }
+            for r in rows
+        ]
+        ctx.emit(json_dumps({"uai": uai, "accounts": accounts}))
+    elif fmt == "csv":
+        ctx.emit(
+            _csv(
+                ["login", "nom", "prenom", "idpn"],
+                [[r.account.login, r.account.surname, r.account.first_name, r.idpn] for r in rows],
+            )
+        )
+    else:
+        lines = [t("linked.count", count=len(rows), uai=uai)]
+        for r in rows:
+            name = printable(r.account.display_name)[:34]
+            lines.append(f"  {r.idpn}  {name:<34} {printable(r.account.login)[:24]}")
+        ctx.emit("\n".join(lines))
+    return 0
+
+
+# -- unlink -----------------------------------------------------------------------------------
+
+
+def unlink(ctx: Context) -> int:
+    fmt = ctx.require_format("text", "json")
+    uai = _required_uai(ctx)
+    login = ctx.args.account
+    with _open(ctx) as directory:
+        account = directory.get(login)
+        if account is None:
+            raise UnusableInput(t("unlink.no_account", login=printable(login)))
+        stored = directory.form.idpns_for(account.identifiers, uai)
+        if not stored:
+            return _unlink_report(ctx, fmt, account.login, uai, None, True, t("unlink.nothing"))
+        idpn = stored[0]
+        if not ctx.args.yes and not _confirm(
+            t("unlink.confirm", idpn=idpn, login=printable(account.login), uai=uai)
+        ):
+            return _unlink_report(ctx, fmt, account.login, uai, idpn, False, t("unlink.cancelled"))
+        change = IdentifierChange(account.login, uai, ChangeKind.REMOVE, previous=idpn)
+        (outcome,) = directory.apply([change])
+    reason = t("unlink.done") if outcome.applied else (outcome.reason or "")
+    _unlink_report(ctx, fmt, account.login, uai, idpn, outcome.applied, reason)
+    return 0 if outcome.applied else 1
+
+
+def _unlink_report(
+    ctx: Context, fmt: str, login: str, uai: str, idpn: str | None, applied: bool, reason: str
+) -> int:
+    if fmt == "json":
+        ctx.emit(
+            json_dumps(
+                {"account": login, "uai": uai, "idpn": idpn, "applied": applied, "reason": reason}
+            )
+        )
+    else:
+        ctx.emit(f"{printable(login)} ({uai}) : {printable(reason)}")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; without one, refuse (scripts pass --yes)."""
+    if not sys.stdin.isatty():
+        raise UnusableInput(t("unlink.needs_yes"))
+    sys.stderr.write(question + " [o/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("o", "oui", "y", "yes")
+
+
+def _required_uai(ctx: Context) -> str:
+    if not ctx.uai:
+        raise UnusableInput(t("cli.uai_required"))
+    return ctx.uai
