@@ -756,6 +756,8 @@ class _Step:
     def accept(
         self, p: PronoteAccount, j: int, claimed: set[str], rule: str, score: int, why: str = ""
     ) -> Decision:
+        """Link to candidate j unless a strong rule took it; two weak links to one
+        account are undone together by `one_to_one`, whatever the file's order."""
         account = self.candidates[j]
         if account.login.casefold() in claimed:
             return Decision(
@@ -763,7 +765,6 @@ class _Step:
             )
         if self.taken_by_other(j, p.idpn):
             return self.taken(p, account)
-        claimed.add(account.login.casefold())
         return Decision(p, True, rule, account.login, score, (account.login,), why=why)
 
     def taken(self, p: PronoteAccount, account: DirectoryAccount) -> Decision:
