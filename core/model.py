@@ -152,6 +152,11 @@ class IdentifierChange:
             raise ValueError(f"invalid Pronote identifier {self.idpn!r}")
 
 
+# The reason of an outcome that wrote nothing because the directory already
+# held the intended state (a replay, a resume): undo has nothing to revert.
+ALREADY_IN_EFFECT = "already in effect"
+
+
 @dataclass(frozen=True, slots=True)
 class ChangeOutcome:
     """What became of one change: applied, or failed with a reason a human can read."""
@@ -161,6 +166,11 @@ class ChangeOutcome:
     reason: str | None = None
     # Machine-readable failure kind: "conflict", "not_found", "changed", "error".
     failure: str | None = None
+
+    @property
+    def wrote(self) -> bool:
+        """Did this change modify the directory (applied, and not already in effect)?"""
+        return self.applied and self.reason != ALREADY_IN_EFFECT
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from core.errors import DirectoryError
 from core.identifier_form import IdentifierForm
 from core.model import (
+    ALREADY_IN_EFFECT,
     Category,
     ChangeKind,
     ChangeOutcome,
@@ -113,7 +114,7 @@ def plan_change(
     stored = set(form.idpns_for(values, change.uai))
     target = set() if change.kind is ChangeKind.REMOVE else {change.idpn}
     if stored == target:
-        return None, ChangeOutcome(change, applied=True, reason="already in effect")
+        return None, ChangeOutcome(change, applied=True, reason=ALREADY_IN_EFFECT)
     holders = sorted(h for h in other_holders if h.casefold() != change.login.casefold())
     if change.kind is not ChangeKind.REMOVE and holders:
         return None, ChangeOutcome(
