@@ -321,6 +321,54 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "précisez l'établissement avec --uai (ex. --uai 0441234A)",
         "name the establishment with --uai (e.g. --uai 0441234A)",
     ),
+    # -- the wizard, the journal, remembered decisions ----------------------------------
+    "wizard.ended": (
+        "cette session d'import est terminée",
+        "this import session has ended",
+    ),
+    "wizard.not_in_step": (
+        "l'identifiant {idpn} n'appartient pas à l'étape en cours",
+        "identifier {idpn} is not in the current step",
+    ),
+    "wizard.no_account": (
+        "aucun compte « {login} » dans l'annuaire",
+        "no account '{login}' in the directory",
+    ),
+    "wizard.stored_elsewhere": (
+        "l'identifiant {idpn} est déjà stocké sur {accounts} : retirez-le d'abord",
+        "identifier {idpn} is already stored on {accounts}: remove it there first",
+    ),
+    "wizard.taken_in_step": (
+        "le compte {login} est déjà relié à {idpn} dans cette étape",
+        "account {login} is already linked to {idpn} in this step",
+    ),
+    "wizard.account_holds": (
+        "le compte {login} porte déjà un autre identifiant de l'établissement ({stored})",
+        "account {login} already holds another identifier of the establishment ({stored})",
+    ),
+    "wizard.resume_other_file": (
+        "la session {session} a été commencée avec un autre fichier d'identifiants ; "
+        "reprenez-la avec le même fichier",
+        "session {session} was started with another identifiers file; resume it with the same file",
+    ),
+    "journal.unreadable": (
+        "{path} n'est pas un journal d'import lisible",
+        "{path} is not a readable import journal",
+    ),
+    "journal.no_session": (
+        "aucune session « {session} » dans l'historique (idpronote history)",
+        "no session '{session}' in the history (idpronote history)",
+    ),
+    "journal.locked": (
+        "l'établissement {uai} est en cours d'import par {user} sur {host} (processus {pid}) "
+        "depuis {since} ; attendez la fin de cet import",
+        "establishment {uai} is being imported by {user} on {host} (process {pid}) since "
+        "{since}; wait until that import ends",
+    ),
+    "memory.unreadable": (
+        "{path} : décisions mémorisées illisibles ({error})",
+        "{path}: remembered decisions cannot be read ({error})",
+    ),
     "cli.not_yet": (
         "la commande « {command} » n'est pas encore disponible dans cette version",
         "command '{command}' is not available in this version yet",

@@ -347,7 +347,7 @@ class Reconciliation:
                 category,
                 file_accounts.get(category, ()),
                 in_file=in_file,
-                children=_children_of(students, student_logins),
+                children=children_of(students, student_logins),
             )
             if category is Category.ELEVES:
                 student_logins = {
@@ -404,9 +404,10 @@ class Reconciliation:
         return None if not login else self._by_login.get(login.strip().casefold())
 
 
-def _children_of(
+def children_of(
     students: Sequence[PronoteAccount], logins: Mapping[str, str]
 ) -> dict[str, list[str]]:
+    """Guardian file key -> logins of their recognised children (`logins`: key -> login)."""
     children: dict[str, list[str]] = defaultdict(list)
     for student in students:
         login = logins.get(student.file_key or "")
