@@ -313,9 +313,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "unlink.cancelled": ("annulé ; rien n'a été écrit", "cancelled; nothing was written"),
     "unlink.done": ("identifiant retiré", "identifier removed"),
-    "unlink.needs_yes": (
-        "pas de terminal pour confirmer : ajoutez --yes pour retirer l'identifiant",
-        "no terminal to confirm on: add --yes to remove the identifier",
+    "cli.needs_yes": (
+        "pas de terminal pour confirmer : ajoutez --yes pour le faire quand même",
+        "no terminal to confirm on: add --yes to go ahead",
     ),
     "cli.uai_required": (
         "précisez l'établissement avec --uai (ex. --uai 0441234A)",
@@ -368,6 +368,39 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "memory.unreadable": (
         "{path} : décisions mémorisées illisibles ({error})",
         "{path}: remembered decisions cannot be read ({error})",
+    ),
+    # -- apply, history, undo -----------------------------------------------------------
+    "apply.heading": (
+        "Import automatique — établissement {uai}, mode {mode}, session {session}",
+        "Automatic import — establishment {uai}, mode {mode}, session {session}",
+    ),
+    "apply.dry_run": (
+        "Simulation d'import (rien n'est écrit) — établissement {uai}, mode {mode}",
+        "Import dry run (nothing is written) — establishment {uai}, mode {mode}",
+    ),
+    "apply.col_written": ("écrits", "written"),
+    "apply.not_written": ("non traitée", "not processed"),
+    "apply.col_planned": ("à écrire", "to write"),
+    "apply.undo_hint": (
+        "Pour revenir en arrière : idpronote undo {session}",
+        "To revert it: idpronote undo {session}",
+    ),
+    "history.count": ("{count} session(s)", "{count} session(s)"),
+    "history.written": ("{count} écrit(s)", "{count} written"),
+    "history.failed": ("{count} échec(s)", "{count} failed"),
+    "history.undone_by": ("annulée par {session}", "undone by {session}"),
+    "history.undo_of": ("annule {session}", "undoes {session}"),
+    "undo.not_an_import": (
+        "la session {session} n'est pas un import ; seul un import peut être annulé",
+        "session {session} is not an import; only an import can be undone",
+    ),
+    "undo.confirm": (
+        "Annuler la session {session} ({count} écriture(s) pour {uai}) ?",
+        "Undo session {session} ({count} write(s) for {uai})?",
+    ),
+    "undo.done": (
+        "{restored} valeur(s) restaurée(s) (session {session})",
+        "{restored} value(s) restored (session {session})",
     ),
     "cli.not_yet": (
         "la commande « {command} » n'est pas encore disponible dans cette version",

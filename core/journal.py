@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -127,7 +128,8 @@ class Journal:
         journal = cls(folder / f"{session}.jsonl")
         journal.session = session
         journal.append({"type": "session", "session": session, "uai": uai, "kind": kind,
-                        "version": FORMAT_VERSION, "started": now(), **header})  # fmt: skip
+                        "version": FORMAT_VERSION, "started": now(),
+                        "started_ns": time.time_ns(), **header})  # fmt: skip
         return journal
 
     @classmethod
@@ -297,7 +299,7 @@ def sessions(data_dir: Path, uai: str | None = None) -> list[SessionRecord]:
         for path in sorted(folder.glob("*.jsonl")):
             with contextlib.suppress(IdpronoteError, OSError):
                 found.append(read_session(path))
-    return sorted(found, key=lambda r: (r.started, r.session))
+    return sorted(found, key=lambda r: (r.header.get("started_ns", 0), r.started, r.session))
 
 
 def find_session(data_dir: Path, session: str) -> SessionRecord:

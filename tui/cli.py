@@ -120,7 +120,7 @@ def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> 
 
 
 def build_parser() -> tuple[_Parser, dict[str, Handler]]:
-    from tui.commands import directory, inspect, match
+    from tui.commands import directory, inspect, match, session
 
     parser = _Parser(
         prog="idpronote",
@@ -164,6 +164,26 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     p.add_argument("account", metavar="ACCOUNT", help="the directory login")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     handlers["unlink"] = directory.unlink
+
+    p = sub.add_parser(
+        "apply",
+        parents=[_common(mode=True)],
+        help="headless import of what is recognised automatically, step by step",
+    )
+    p.add_argument("file", metavar="FILE", help="the identifiers file exported from Pronote")
+    p.add_argument("--steps", metavar="LIST", help="only these steps, e.g. eleves,responsables")
+    p.add_argument("--dry-run", action="store_true", help="write nothing")
+    handlers["apply"] = session.apply
+
+    p = sub.add_parser("history", parents=[_common(directory=False)], help="what each import wrote")
+    handlers["history"] = session.history
+
+    p = sub.add_parser(
+        "undo", parents=[_common(uai=False)], help="revert what one import session wrote"
+    )
+    p.add_argument("session", metavar="SESSION", help="the session id (idpronote history)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    handlers["undo"] = session.undo
     return parser, handlers
 
 

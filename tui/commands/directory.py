@@ -185,7 +185,7 @@ def _unlink_report(
 def _confirm(question: str) -> bool:
     """Ask on the terminal; without one, refuse (scripts pass --yes)."""
     if not sys.stdin.isatty():
-        raise UnusableInput(t("unlink.needs_yes"))
+        raise UnusableInput(t("cli.needs_yes"))
     sys.stderr.write(question + " [o/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()

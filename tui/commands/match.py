@@ -54,9 +54,14 @@ def run(ctx: Context) -> int:
 
 
 def as_json(
-    file: str, uai: str, mode: str, steps: list[StepMatch], session: str | None = None
+    file: str,
+    uai: str,
+    mode: str,
+    steps: list[StepMatch],
+    session: str | None = None,
+    written: set[str] = frozenset(),
 ) -> dict[str, Any]:
-    """CONTRACT.md's report of `match` and `apply`."""
+    """CONTRACT.md's report of `match` and `apply` (`written`: identifiers now stored)."""
     return {
         "uai": uai,
         "mode": mode,
@@ -65,7 +70,7 @@ def as_json(
         "steps": [
             {
                 "category": step.category.slug,
-                "accounts": [decision_json(d) for d in step.decisions],
+                "accounts": [decision_json(d, d.pronote.idpn in written) for d in step.decisions],
                 "obsolete": [{"account": o.account.login, "idpn": o.idpn} for o in step.obsolete],
             }
             for step in steps

@@ -1,0 +1,111 @@
+"""`idpronote apply`, `history` and `undo` on the demo data (CSV directory)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "tui" / "demo"
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("IDPRONOTE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    shutil.copy(DEMO / "annuaire.csv", tmp_path / "annuaire.csv")
+    shutil.copy(DEMO / "identifiants.xml", tmp_path / "identifiants.xml")
+    return tmp_path
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+BASE = ["identifiants.xml", "--directory-file", "annuaire.csv", "--format", "json"]
+
+
+def test_apply_writes_what_match_said_and_a_second_run_changes_nothing(site, capsys):
+    _, out, _ = run(["match", *BASE], capsys)
+    predicted = {
+        a["idpn"]: a["account"]
+        for step in json.loads(out)["steps"]
+        for a in step["accounts"]
+        if a["status"] == "recognised"
+    }
+    code, out, _ = run(["apply", *BASE], capsys)
+    report = json.loads(out)
+    assert code == 1  # unrecognised accounts are left for the wizard
+    assert report["session"]
+    written = {
+        a["idpn"]: a["account"]
+        for step in report["steps"]
+        for a in step["accounts"]
+        if a["written"]
+    }
+    assert written == predicted
+    assert all(step["obsolete"] == [] for step in report["steps"])
+    after = (site / "annuaire.csv").read_bytes()
+    run(["apply", *BASE], capsys)
+    assert (site / "annuaire.csv").read_bytes() == after
+    _, out, _ = run(["history", "--format", "json"], capsys)
+    first, second = json.loads(out)["sessions"]
+    assert first["written"] > 100 and second["written"] == 0
+    assert first["outcome"] == second["outcome"] == "completed"
+
+
+def test_dry_run_writes_nothing_and_journals_nothing(site, capsys):
+    before = (site / "annuaire.csv").read_bytes()
+    _, out, _ = run(["apply", *BASE, "--dry-run"], capsys)
+    assert json.loads(out)["session"] is None
+    assert (site / "annuaire.csv").read_bytes() == before
+    _, out, _ = run(["history", "--format", "json"], capsys)
+    assert json.loads(out)["sessions"] == []
+
+
+def test_steps_limit_what_is_written(site, capsys):
+    _, out, _ = run(["apply", *BASE, "--steps", "enseignants"], capsys)
+    report = json.loads(out)
+    by_step = {s["category"]: sum(a["written"] for a in s["accounts"]) for s in report["steps"]}
+    assert by_step["enseignants"] == 9
+    # Students and guardians: only what was already stored counts as written.
+    _, out, _ = run(["history", "--format", "json"], capsys)
+    (session,) = json.loads(out)["sessions"]
+    assert session["steps"] == [
+        "enseignants", "eleves", "responsables", "maitres_de_stage", "inspecteurs", "personnels",
+    ]  # fmt: skip
+
+
+def test_unknown_step_is_a_usage_error(site, capsys):
+    code, _, err = run(["apply", *BASE, "--steps", "eleves,parents"], capsys)
+    assert code == 2 and "parents" in err
+
+
+def test_undo_restores_the_file_exactly(site, capsys):
+    before = (site / "annuaire.csv").read_bytes()
+    _, out, _ = run(["apply", *BASE], capsys)
+    session = json.loads(out)["session"]
+    code, _, err = run(["undo", session, "--directory-file", "annuaire.csv"], capsys)
+    assert code == 2 and "--yes" in err  # no terminal here: never without --yes
+    code, out, _ = run(
+        ["undo", session, "--directory-file", "annuaire.csv", "--yes", "--format", "json"], capsys
+    )
+    assert code == 0 and json.loads(out)["failed"] == []
+    assert (site / "annuaire.csv").read_bytes() == before
+    _, out, _ = run(["history", "--format", "json"], capsys)
+    sessions = json.loads(out)["sessions"]
+    assert sessions[0]["undone_by"] == sessions[1]["session"]
+
+
+def test_undo_of_an_unknown_session(site, capsys):
+    code, _, err = run(["undo", "nope", "--directory-file", "annuaire.csv", "--yes"], capsys)
+    assert code == 2 and "nope" in err

@@ -1,0 +1,198 @@
+"""`idpronote apply`, `history` and `undo`: the wizard core, headless, for scripts and cron."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from core.errors import UnusableInput
+from core.i18n import language, t
+from core.journal import find_session, sessions
+from core.matching import StepMatch
+from core.model import CATEGORIES, Category
+from core.pronote_file import read_identifiers_file
+from core.text import json_dumps, printable
+from core.wizard import ImportSession, undo_session
+from tui.commands.directory import _confirm, _csv
+from tui.commands.match import as_json, establishment
+
+if TYPE_CHECKING:
+    from tui.cli import Context
+
+
+def _steps(value: str | None) -> list[Category]:
+    if not value:
+        return list(CATEGORIES)
+    chosen = []
+    for slug in value.replace(" ", "").split(","):
+        try:
+            chosen.append(Category.from_slug(slug))
+        except ValueError as error:
+            raise UnusableInput(str(error)) from None
+    return chosen
+
+
+def apply(ctx: Context) -> int:
+    """Validate the chosen steps with only the automatic decisions."""
+    from directory_adapters import open_directory
+
+    fmt = ctx.require_format("text", "json", "csv")
+    mode = ctx.args.mode or "complet"
+    chosen = _steps(ctx.args.steps)
+    export = read_identifiers_file(ctx.args.file, ctx.config.file_schema)
+    uai = establishment(ctx, export)
+    dry = ctx.args.dry_run
+    with open_directory(ctx.config, ctx.args.directory_file) as directory:
+        session = ImportSession(
+            directory,
+            export,
+            uai=uai,
+            mode=mode,
+            data_dir=None if dry else ctx.config.data_dir,
+            settings=ctx.config.matching,
+        )
+        with session.start():
+            steps, written, failures = [], set(), []
+            planned: dict[Category, int] = {}
+            while not session.finished:
+                state = session.current
+                if dry and state.category in chosen:
+                    planned[state.category] = len(session.plan(state).changes)
+                if dry or state.category not in chosen:
+                    session.skip()
+                else:
+                    outcomes = session.validate()
+                    failures += [o for o in outcomes if not o.applied]
+                    written |= session.written(state)
+                steps.append(_obsolete_left(state.match, session, state))
+    report = as_json(str(ctx.args.file), uai, mode, steps, session.session, written)
+    if fmt == "json":
+        ctx.emit(json_dumps(report))
+    elif fmt == "csv":
+        from tui.commands.match import as_csv
+
+        ctx.emit(as_csv(steps))
+    else:
+        ctx.emit(_apply_text(session, steps, written if not dry else planned, failures, dry))
+    unrecognised = report["summary"]["unrecognised"]
+    return 1 if unrecognised or failures else 0
+
+
+def _obsolete_left(match: StepMatch, session: ImportSession, state) -> StepMatch:
+    """The step as reported: obsolete identifiers that are still stored."""
+    if not state.validated:
+        return match
+    gone = {
+        (o.change.login, o.change.previous)
+        for o in state.outcomes or ()
+        if o.applied and o.change.kind.value == "remove"
+    }
+    left = [o for o in match.obsolete if (o.account.login, o.idpn) not in gone]
+    return replace(match, obsolete=left)
+
+
+def _apply_text(session, steps, written, failures, dry) -> str:
+    """`written`: identifiers stored, or for a dry run, changes planned per category."""
+    lang = language()
+    lines = [
+        t("apply.dry_run" if dry else "apply.heading", uai=session.uai, mode=session.mode,
+          session=session.session or "—")
+    ]  # fmt: skip
+    lines.append("")
+    lines.append(
+        f"  {t('match.col_step'):<28}{t('match.col_recognised'):>11}"
+        f"{t('apply.col_planned' if dry else 'apply.col_written'):>10}"
+        f"{t('match.col_unrecognised'):>14}"
+    )
+    for step in steps:
+        state = session.states[step.category]
+        label = f"{step.category.step}. {step.category.label(lang)}"
+        if dry:
+            mark = ""
+            stored = written.get(step.category, 0)
+        else:
+            mark = "" if state.validated else f" ({t('apply.not_written')})"
+            stored = sum(1 for d in step.decisions if d.pronote.idpn in written)
+        lines.append(
+            f"  {label:<28}{len(step.recognised):>11}{stored:>10}{len(step.unrecognised):>14}{mark}"
+        )
+    for outcome in failures:
+        change = outcome.change
+        lines.append(f"  ! {printable(change.login)} {change.idpn or change.previous}: "
+                     f"{printable(outcome.reason or outcome.failure or '')}")  # fmt: skip
+    if not dry and session.session:
+        lines.append("")
+        lines.append(t("apply.undo_hint", session=session.session))
+    return "\n".join(lines)
+
+
+def history(ctx: Context) -> int:
+    fmt = ctx.require_format("text", "json", "csv")
+    records = sessions(ctx.config.data_dir, ctx.uai)
+    undone = {r.header.get("undo_of"): r.session for r in records if r.kind == "undo"}
+    rows = [
+        {
+            "session": r.session,
+            "uai": r.uai,
+            "kind": r.kind,
+            "mode": r.header.get("mode"),
+            "started": r.started,
+            "operator": (r.header.get("operator") or {}).get("user"),
+            "outcome": r.status,
+            "steps": r.steps_done,
+            **r.counts(),
+            "undo_of": r.header.get("undo_of"),
+            "undone_by": undone.get(r.session),
+        }
+        for r in records
+    ]
+    if fmt == "json":
+        ctx.emit(json_dumps({"sessions": rows}))
+    elif fmt == "csv":
+        keys = ["session", "uai", "kind", "mode", "started", "operator", "outcome", "written",
+                "failed", "pending", "undo_of", "undone_by"]  # fmt: skip
+        ctx.emit(_csv(keys, [[row[k] or "" for k in keys] for row in rows]))
+    else:
+        lines = [t("history.count", count=len(rows))]
+        for row in rows:
+            extra = ""
+            if row["undone_by"]:
+                extra = " " + t("history.undone_by", session=row["undone_by"])
+            elif row["undo_of"]:
+                extra = " " + t("history.undo_of", session=row["undo_of"])
+            lines.append(
+                f"  {row['session']}  {row['uai']}  {row['outcome']:<12} "
+                f"{t('history.written', count=row['written'])}, "
+                f"{t('history.failed', count=row['failed'])}{extra}"
+            )
+        ctx.emit("\n".join(lines))
+    return 0
+
+
+def undo(ctx: Context) -> int:
+    from directory_adapters import open_directory
+
+    fmt = ctx.require_format("text", "json")
+    record = find_session(ctx.config.data_dir, ctx.args.session)
+    if record.kind != "import":
+        raise UnusableInput(t("undo.not_an_import", session=record.session))
+    count = len(record.written())
+    if not ctx.args.yes and not _confirm(
+        t("undo.confirm", session=record.session, count=count, uai=record.uai)
+    ):
+        ctx.emit(t("unlink.cancelled"))
+        return 0
+    with open_directory(ctx.config, ctx.args.directory_file) as directory:
+        outcomes = undo_session(directory, record, data_dir=ctx.config.data_dir)
+    failed = [o for o in outcomes if not o.applied]
+    if fmt == "json":
+        ctx.emit(json_dumps({
+            "session": record.session,
+            "restored": sum(1 for o in outcomes if o.applied),
+            "failed": [{"account": o.change.login, "reason": o.reason} for o in failed],
+        }))  # fmt: skip
+    else:
+        lines = [t("undo.done", restored=len(outcomes) - len(failed), session=record.session)]
+        lines += [f"  ! {printable(o.change.login)}: {printable(o.reason or '')}" for o in failed]
+        ctx.emit("\n".join(lines))
+    return 1 if failed else 0
