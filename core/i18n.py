@@ -386,6 +386,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "To revert it: idpronote undo {session}",
     ),
     "history.count": ("{count} session(s)", "{count} session(s)"),
+    "history.remaining": (
+        "{count} compte(s) restent à relier dans la session {session}",
+        "{count} account(s) left to link in session {session}",
+    ),
     "history.written": ("{count} écrit(s)", "{count} written"),
     "history.failed": ("{count} échec(s)", "{count} failed"),
     "history.undone_by": ("annulée par {session}", "undone by {session}"),

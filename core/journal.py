@@ -172,7 +172,7 @@ class Journal:
         self.append({"type": "outcome", "batch": batch, "step": step, "time": now(),
                      "outcomes": [outcome_json(o) for o in outcomes]})  # fmt: skip
 
-    def step_done(self, step: str, summary: dict[str, int]) -> None:
+    def step_done(self, step: str, summary: dict[str, Any]) -> None:
         self.append({"type": "step", "step": step, "time": now(), **summary})
 
     def end(self, outcome: str) -> None:
@@ -193,6 +193,8 @@ class SessionRecord:
     header: dict[str, Any]
     started: str
     steps_done: list[str] = field(default_factory=list)
+    # Per validated step: the accounts left unlinked (idpn, names, rule, reason...).
+    remaining: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     intents: dict[int, dict[str, Any]] = field(default_factory=dict)
     outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
     ended: str | None = None  # "completed", "interrupted", "undone", ...
@@ -278,6 +280,7 @@ def read_session(path: Path) -> SessionRecord:
                 record.outcomes[data["batch"]] = data
             elif kind == "step":
                 record.steps_done.append(data["step"])
+                record.remaining[data["step"]] = data.get("remaining", [])
             elif kind == "end":
                 record.ended, record.ended_at = data["outcome"], data.get("time")
     if record is None:

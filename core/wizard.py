@@ -343,8 +343,7 @@ class ImportSession:
         outcomes = self._write(state.category, plan.changes, state.manual)
         state.outcomes = outcomes
         self._remember(state.manual)
-        unlinked = sum(1 for d in state.match.decisions if not state.link_of(d.pronote.idpn))
-        self._step_done(state.category, outcomes, unlinked)
+        self._step_done(state.category, outcomes, self._left(state))
         self._advance()
         return outcomes
 
@@ -354,14 +353,33 @@ class ImportSession:
             stored = {i: login for i, login in manual.items() if self._stored_idpn(login) == i}
             self.memory.remember(self.uai, stored, self.session)
 
-    def _step_done(self, category: Category, outcomes: list[ChangeOutcome], unlinked: int) -> None:
+    @staticmethod
+    def _left(state: StepState) -> list[dict[str, Any]]:
+        """The step's accounts left without a link: the school's to-do list."""
+        left = []
+        for d in state.match.decisions:
+            if state.link_of(d.pronote.idpn):
+                continue
+            p = d.pronote
+            left.append({
+                "idpn": p.idpn, "nom": p.surname, "prenom": p.first_name,
+                "date_naissance": p.birth_date.isoformat() if p.birth_date else None,
+                "classe": p.class_name, "rule": d.rule, "reason": d.why or d.rule,
+                "candidates": list(d.candidates),
+            })  # fmt: skip
+        return left
+
+    def _step_done(
+        self, category: Category, outcomes: list[ChangeOutcome], left: list[dict[str, Any]]
+    ) -> None:
         if self.journal is not None:
             self.journal.step_done(
                 category.slug,
                 {
                     "written": sum(1 for o in outcomes if o.wrote),
                     "failed": sum(1 for o in outcomes if not o.applied),
-                    "unrecognised": unlinked,
+                    "unrecognised": len(left),
+                    "remaining": left,
                 },
             )
 
@@ -483,7 +501,7 @@ class ImportSession:
                 session._remember(manual)
                 if step not in done:
                     # The batch was the step's whole write set: replayed, it is done.
-                    session._step_done(Category.from_slug(step), outcomes, 0)
+                    session._step_done(Category.from_slug(step), outcomes, [])
                     done.add(step)
             retry = [
                 IdentifierChange(

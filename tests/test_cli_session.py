@@ -109,3 +109,20 @@ def test_undo_restores_the_file_exactly(site, capsys):
 def test_undo_of_an_unknown_session(site, capsys):
     code, _, err = run(["undo", "nope", "--directory-file", "annuaire.csv", "--yes"], capsys)
     assert code == 2 and "nope" in err
+
+
+def test_the_remaining_accounts_of_a_session_as_a_formula_safe_csv(site, capsys):
+    export = (site / "identifiants.xml").read_text(encoding="utf-8")
+    # A name that a spreadsheet would run as a formula, on an account nobody can recognise.
+    export = export.replace('Nom="RIVILIN" Prenom="Gaël"', 'Nom="=HYPERLINK(1)" Prenom="@x"', 1)
+    (site / "identifiants.xml").write_text(export, encoding="utf-8")
+    _, out, _ = run(["apply", *BASE], capsys)
+    report = json.loads(out)
+    left = report["summary"]["unrecognised"]
+    code, out, _ = run(["history", report["session"], "--format", "csv"], capsys)
+    rows = out.strip().split("\r\n")
+    assert code == 0 and len(rows) == 1 + left
+    assert rows[0].startswith("etape;categorie;idpn;nom")
+    for row in rows[1:]:
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row.split(";")), row
+    assert any("'=HYPERLINK(1)" in row for row in rows)

@@ -176,6 +176,12 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     handlers["apply"] = session.apply
 
     p = sub.add_parser("history", parents=[_common(directory=False)], help="what each import wrote")
+    p.add_argument(
+        "session",
+        metavar="SESSION",
+        nargs="?",
+        help="one session: its accounts left unlinked (--format csv: the list for the school)",
+    )
     handlers["history"] = session.history
 
     p = sub.add_parser(

@@ -127,6 +127,8 @@ def _apply_text(session, steps, written, failures, dry) -> str:
 
 
 def history(ctx: Context) -> int:
+    if ctx.args.session:
+        return remaining(ctx)
     fmt = ctx.require_format("text", "json", "csv")
     records = sessions(ctx.config.data_dir, ctx.uai)
     undone = {r.header.get("undo_of"): r.session for r in records if r.kind == "undo"}
@@ -196,3 +198,36 @@ def undo(ctx: Context) -> int:
         lines += [f"  ! {printable(o.change.login)}: {printable(o.reason or '')}" for o in failed]
         ctx.emit("\n".join(lines))
     return 1 if failed else 0
+
+
+REMAINING_HEADER = [
+    "etape", "categorie", "idpn", "nom", "prenom", "date_naissance", "classe", "regle",
+    "raison", "candidats",
+]  # fmt: skip
+
+
+def remaining(ctx: Context) -> int:
+    """One session's accounts left unlinked: the list to send back to the school."""
+    fmt = ctx.require_format("text", "json", "csv")
+    record = find_session(ctx.config.data_dir, ctx.args.session)
+    rows = []
+    for slug, accounts in record.remaining.items():
+        category = Category.from_slug(slug)
+        for a in accounts:
+            rows.append([
+                category.step, slug, a["idpn"], a["nom"], a["prenom"],
+                a.get("date_naissance") or "", a.get("classe") or "", a["rule"],
+                t("why." + a["reason"]), " ".join(a.get("candidates", [])),
+            ])  # fmt: skip
+    if fmt == "json":
+        ctx.emit(json_dumps({"session": record.session, "uai": record.uai,
+                             "remaining": [dict(zip(REMAINING_HEADER, r, strict=True))
+                                           for r in rows]}))  # fmt: skip
+    elif fmt == "csv":
+        ctx.emit(_csv(REMAINING_HEADER, rows))
+    else:
+        lines = [t("history.remaining", count=len(rows), session=record.session)]
+        for r in rows:
+            lines.append(f"  {r[2]}  {printable(r[3] + ' ' + r[4])[:30]:<30} {r[7]}")
+        ctx.emit("\n".join(lines))
+    return 0
