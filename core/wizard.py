@@ -36,7 +36,14 @@ from core.model import (
 )
 from core.pronote_file import IdentifiersFile
 
-__all__ = ["ImportSession", "LinkRefused", "Plan", "StepState", "undo_session"]
+__all__ = [
+    "ImportSession",
+    "LinkRefused",
+    "Plan",
+    "StepState",
+    "undo_session",
+    "unlink_account",
+]
 
 
 class LinkRefused(IdpronoteError):
@@ -562,3 +569,34 @@ def undo_session(directory: Any, record: SessionRecord, *, data_dir: Path) -> li
             journal.outcome(batch, "undo", outcomes)
         journal.end("completed" if all(o.applied for o in outcomes) else "partial")
     return outcomes
+
+
+def unlink_account(
+    directory: Any, uai: str, login: str, idpn: str, *, data_dir: Path | None
+) -> ChangeOutcome:
+    """Remove one account's identifier for an establishment, journaled as a session.
+
+    Like every write, it takes the establishment's lock and can be undone.
+    """
+    change = IdentifierChange(login, uai.upper(), ChangeKind.REMOVE, None, idpn)
+    if data_dir is None:
+        (outcome,) = directory.apply([change])
+        return outcome
+    session = new_session_id()
+    with EstablishmentLock(data_dir, uai.upper()).held(session):
+        journal = Journal.create(
+            data_dir,
+            uai=uai.upper(),
+            kind="import",
+            session=session,
+            header={
+                "mode": "unlink",
+                "directory": directory.describe(),
+                "operator": operator(getattr(directory, "identity", None)),
+            },
+        )
+        batch = journal.intent("unlink", [change])
+        (outcome,) = directory.apply([change])
+        journal.outcome(batch, "unlink", [outcome])
+        journal.end("completed" if outcome.applied else "failed")
+    return outcome

@@ -19,6 +19,7 @@ def no_site_config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("IDPRONOTE_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
 
 @pytest.fixture
@@ -120,3 +121,16 @@ def test_unlink_unknown_account(directory, capsys):
         capsys,
     )
     assert code == 2 and "nobody" in err
+
+
+def test_unlink_is_journaled_and_can_be_undone(directory, capsys):
+    before = directory.read_bytes()
+    argv = ["--uai", "0441234A", "--directory-file", str(directory)]
+    run(["unlink", "david.durand", *argv, "--yes"], capsys)
+    _, out, _ = run(["history", "--format", "json"], capsys)
+    (session,) = json.loads(out)["sessions"]
+    assert session["written"] == 1 and session["mode"] == "unlink"
+    code, _, _ = run(
+        ["undo", session["session"], "--directory-file", str(directory), "--yes"], capsys
+    )
+    assert code == 0 and directory.read_bytes() == before

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import UnusableInput
 from core.i18n import t
-from core.model import Category, ChangeKind, DirectoryAccount, IdentifierChange
+from core.model import Category, DirectoryAccount
 from core.text import json_dumps, printable, spreadsheet_cell
+from core.wizard import unlink_account
 
 if TYPE_CHECKING:
     from directory_adapters.base import Directory
@@ -161,8 +162,7 @@ def unlink(ctx: Context) -> int:
             t("unlink.confirm", idpn=idpn, login=printable(account.login), uai=uai)
         ):
             return _unlink_report(ctx, fmt, account.login, uai, idpn, False, t("unlink.cancelled"))
-        change = IdentifierChange(account.login, uai, ChangeKind.REMOVE, previous=idpn)
-        (outcome,) = directory.apply([change])
+        outcome = unlink_account(directory, uai, account.login, idpn, data_dir=ctx.config.data_dir)
     reason = t("unlink.done") if outcome.applied else (outcome.reason or "")
     _unlink_report(ctx, fmt, account.login, uai, idpn, outcome.applied, reason)
     return 0 if outcome.applied else 1
