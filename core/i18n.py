@@ -413,6 +413,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
+def register(entries: dict[str, tuple[str, str]]) -> None:
+    """Add a module's own messages (the TUI's screens keep theirs beside their code)."""
+    clash = [k for k, v in entries.items() if k in CATALOGUE and CATALOGUE[k] != v]
+    if clash:
+        raise ValueError(f"message keys defined twice: {', '.join(sorted(clash))}")
+    CATALOGUE.update(entries)
+
+
 def set_language(lang: str) -> None:
     global _language
     if lang not in LANGUAGES:
