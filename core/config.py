@@ -34,6 +34,8 @@ ENV_CONFIG = "IDPRONOTE_CONFIG"
 SYSTEM_CONFIG = Path("/etc/idpronote/config.toml")
 
 DIRECTORY_KINDS = ("ldap", "csv", "ldif")
+# tmux's prefix, and keys legacy terminals send as Enter, Backspace or nothing at all.
+FORBIDDEN_KEYS = ("ctrl+b", "ctrl+m", "ctrl+h", "ctrl+enter")
 PRESETS = ("ent", "inetorgperson", "esco")
 LDAP_KEYS = {
     "url": (str, list),
@@ -87,6 +89,8 @@ class Config:
     profiles: ProfileMapping = field(default_factory=lambda: ProfileMapping(dict(DEFAULT_PROFILES)))
     file_schema: FileSchema = field(default_factory=FileSchema)
     matching: MatchSettings = field(default_factory=MatchSettings)
+    # Binding id -> keys ("step.validate" = "v,f5"): the TUI's keymap.
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 class _Checker:
@@ -177,7 +181,9 @@ def read_config(path: Path) -> Config:
 
 def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     check = _Checker(path, text)
-    check.table(data, "", {"language", "data_dir", "directory", "profiles", "file", "matching"})
+    check.table(
+        data, "", {"language", "data_dir", "directory", "profiles", "file", "matching", "keys"}
+    )
     config = Config(source=path)
     if "language" in data:
         language = check.typed(data, "", "language", (str,))
@@ -194,6 +200,15 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         config.file_schema = _file_schema(check, check.typed(data, "", "file", (dict,)))
     if "matching" in data:
         config.matching = _matching(check, check.typed(data, "", "matching", (dict,)))
+    if "keys" in data:
+        keys = check.typed(data, "", "keys", (dict,))
+        for binding in keys:
+            text = check.typed(keys, "keys", binding, (str,))
+            if not text.strip() or any(k.strip() in FORBIDDEN_KEYS for k in text.split(",")):
+                raise check.fail(
+                    "keys", binding, f"must name keys, and none of {', '.join(FORBIDDEN_KEYS)}"
+                )
+        config.keys = {binding: value.replace(" ", "") for binding, value in keys.items()}
     return config
 
 

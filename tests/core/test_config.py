@@ -112,3 +112,10 @@ idpn = ["IdentPronote"]
     assert config.file_schema.category_of("apprenant") is Category.ELEVES
     assert config.file_schema.category_of("eleve") is Category.ELEVES
     assert config.file_schema.field_of("identpronote") == "idpn"
+
+
+def test_keys_remap_bindings_but_never_to_terminal_traps(tmp_path):
+    config = read_config(write(tmp_path / "c.toml", '[keys]\n"step.validate" = "f5, v"\n'))
+    assert config.keys == {"step.validate": "f5,v"}
+    with pytest.raises(ConfigError, match=r"line 2.*ctrl\+b"):
+        read_config(write(tmp_path / "d.toml", '[keys]\n"step.validate" = "ctrl+b"\n'))
