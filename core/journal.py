@@ -175,6 +175,9 @@ class Journal:
     def step_done(self, step: str, summary: dict[str, Any]) -> None:
         self.append({"type": "step", "step": step, "time": now(), **summary})
 
+    def resumed(self) -> None:
+        self.append({"type": "resumed", "time": now(), "operator": operator()})
+
     def end(self, outcome: str) -> None:
         self.append({"type": "end", "outcome": outcome, "time": now()})
 
@@ -207,7 +210,17 @@ class SessionRecord:
 
     @property
     def unfinished(self) -> bool:
+        """Cut by a crash or a dead server: what it was writing may be half-written."""
         return self.ended is None
+
+    @property
+    def resumable(self) -> bool:
+        """An import that can go on: cut, or interrupted by the admin."""
+        return (
+            self.kind == "import"
+            and self.ended in (None, "interrupted")
+            and (self.header.get("mode") in ("complet", "partiel"))
+        )
 
     def pending(self) -> list[tuple[int, str, list[IdentifierChange], dict[str, str]]]:
         """Batches journaled as intended with no outcome: they may be half-written.
@@ -283,6 +296,8 @@ def read_session(path: Path) -> SessionRecord:
                 record.remaining[data["step"]] = data.get("remaining", [])
             elif kind == "end":
                 record.ended, record.ended_at = data["outcome"], data.get("time")
+            elif kind == "resumed":
+                record.ended = record.ended_at = None
     if record is None:
         raise IdpronoteError(t("journal.unreadable", path=path))
     record.damaged_lines = damaged
@@ -373,3 +388,13 @@ class EstablishmentLock:
             yield self
         finally:
             self.release()
+
+
+def resumable_session(data_dir: Path, uai: str) -> SessionRecord | None:
+    """The establishment's last import, if it can be resumed (a later one supersedes it)."""
+    imports = [
+        r
+        for r in sessions(data_dir, uai)
+        if r.kind == "import" and r.header.get("mode") in ("complet", "partiel")
+    ]
+    return imports[-1] if imports and imports[-1].resumable else None

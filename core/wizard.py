@@ -480,7 +480,7 @@ class ImportSession:
         data_dir: Path,
         settings: MatchSettings | None = None,
     ) -> ImportSession:
-        """Continue an unfinished session: replay what may be half-written, then go on.
+        """Continue a cut or interrupted session: replay what may be half-written, go on.
 
         Replaying is idempotent: a change already in effect is reported
         applied without being written again.
@@ -499,6 +499,8 @@ class ImportSession:
         session.lock = EstablishmentLock(data_dir, record.uai)
         session.lock.acquire(record.session)
         session.journal = Journal.reopen(record)
+        if record.ended is not None:
+            session.journal.resumed()  # an interrupted session goes on
         try:
             done = set(record.steps_done)
             for batch, step, changes, manual in record.pending():

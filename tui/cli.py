@@ -120,7 +120,7 @@ def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> 
 
 
 def build_parser() -> tuple[_Parser, dict[str, Handler]]:
-    from tui.commands import directory, inspect, match, session
+    from tui.commands import directory, inspect, match, session, wizard
 
     parser = _Parser(
         prog="idpronote",
@@ -190,14 +190,44 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     p.add_argument("session", metavar="SESSION", help="the session id (idpronote history)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     handlers["undo"] = session.undo
+
+    p = sub.add_parser(
+        "demo",
+        parents=[_common(directory=False, uai=False)],
+        help="the wizard on bundled demo data, in a fresh copy (no server, no configuration)",
+    )
+    p.add_argument("--no-mouse", action="store_true", help="ignore the mouse")
+    handlers["demo"] = wizard.demo
     return parser, handlers
+
+
+def build_wizard_parser() -> _Parser:
+    """`idpronote` without a command: the wizard."""
+    parser = _Parser(
+        prog="idpronote",
+        parents=[_common(mode=True)],
+        description="The import wizard. Commands: idpronote --help-commands",
+    )
+    parser.add_argument("--file", metavar="FILE", help="the identifiers file to start with")
+    parser.add_argument("--no-mouse", action="store_true", help="ignore the mouse")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser, handlers = build_parser()
-        args = parser.parse_args(argv)
+        if argv in (["--help-commands"],):
+            parser.print_help()
+            return EXIT_OK
+        if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+            from tui.commands import wizard
+
+            args = build_wizard_parser().parse_args(argv)
+            args.command = "wizard"
+            handlers["wizard"] = wizard.run
+        else:
+            args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE

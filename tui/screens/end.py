@@ -1,0 +1,109 @@
+"""The end of a session: what each step wrote, what is left, the session id for undo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from core.i18n import language, register, t
+from core.text import printable
+from core.wizard import ImportSession
+
+register(
+    {
+        "tui.end.completed": ("Import terminé", "Import completed"),
+        "tui.end.interrupted": ("Import interrompu", "Import interrupted"),
+        "tui.end.step": (
+            "{label:<28} {written:>4} écrit(s) {failed:>3} refus  {left:>4} non relié(s)",
+            "{label:<28} {written:>4} written {failed:>3} refused {left:>4} unlinked",
+        ),
+        "tui.end.not_done": ("{label:<28} non traitée", "{label:<28} not processed"),
+        "tui.end.session": (
+            "Session {session} — pour l'annuler : idpronote undo {session}",
+            "Session {session} — to revert it: idpronote undo {session}",
+        ),
+        "tui.end.export_done": (
+            "Liste des non reliés écrite dans {path}",
+            "Unlinked accounts written to {path}",
+        ),
+        "tui.key.export": ("Exporter les non reliés", "Export unlinked"),
+        "tui.key.quit_end": ("Quitter", "Quit"),
+    }
+)
+
+
+class EndScreen(Screen[None]):
+    BINDINGS = [
+        Binding("e", "export", t("tui.key.export"), id="end.export"),
+        Binding("f4", "imported", t("tui.key.imported"), id="end.imported"),
+        Binding("q", "app.quit", t("tui.key.quit_end"), id="end.quit"),
+    ]
+
+    def __init__(self, session: ImportSession) -> None:
+        super().__init__()
+        self.session = session
+
+    def compose(self) -> ComposeResult:
+        s = self.session
+        title = t("tui.end.completed" if s.ended == "completed" else "tui.end.interrupted")
+        lines = []
+        for category in s.steps:
+            label = f"{category.step}. {category.label(language())}"
+            state = s.states.get(category)
+            if state is None or not state.validated:
+                lines.append(t("tui.end.not_done", label=label))
+                continue
+            outcomes = state.outcomes or []
+            left = sum(1 for d in state.match.decisions if not state.link_of(d.pronote.idpn))
+            lines.append(
+                t(
+                    "tui.end.step",
+                    label=label,
+                    written=sum(1 for o in outcomes if o.wrote),
+                    failed=sum(1 for o in outcomes if not o.applied),
+                    left=left,
+                )
+            )
+        yield Header()
+        with VerticalScroll(id="end"):
+            yield Static(title, classes="title")
+            yield Static("\n".join(lines), markup=False)
+            if s.session:
+                yield Static("")
+                yield Static(t("tui.end.session", session=s.session), markup=False)
+        yield Footer()
+
+    def action_export(self) -> None:
+        """The unlinked accounts as CSV for the school, beside where idpronote was started."""
+        from tui.commands.directory import _csv
+        from tui.commands.session import REMAINING_HEADER
+
+        rows = []
+        for category, d in self.session.remaining():
+            p = d.pronote
+            rows.append([
+                category.step, category.slug, p.idpn, p.surname, p.first_name,
+                p.birth_date.isoformat() if p.birth_date else "", p.class_name or "", d.rule,
+                d.explain(), " ".join(d.candidates),
+            ])  # fmt: skip
+        name = f"non-relies-{self.session.uai}-{self.session.session or 'demo'}.csv"
+        path = Path.cwd() / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(_csv(REMAINING_HEADER, rows))
+        self.notify(t("tui.end.export_done", path=printable(str(path))), timeout=10)
+
+    def action_imported(self) -> None:
+        from tui.screens.imported import ImportedScreen
+
+        self.app.push_screen(
+            ImportedScreen(
+                self.session.directory, uai=self.session.uai, data_dir=self.session.data_dir
+            )
+        )

@@ -1,0 +1,79 @@
+"""F1: every key of the screen below (footer or not), with its binding id for `[keys]`."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from core.i18n import register, t
+
+register(
+    {
+        "tui.help.title": ("Aide — touches de cet écran", "Help — keys of this screen"),
+        "tui.help.remap": (
+            "Chaque touche se redéfinit dans config.toml, section [keys], par son "
+            "identifiant (entre crochets).",
+            "Every key can be remapped in config.toml, section [keys], by its id (in brackets).",
+        ),
+        "tui.help.steps": (
+            "Six étapes dans l'ordre : enseignants, élèves, responsables, maîtres de stage, "
+            "inspecteurs, personnels. Valider écrit les identifiants de l'étape (automatiques "
+            "et manuels) puis passe à la suivante ; Interrompre arrête l'import, les étapes "
+            "validées restent écrites. Rien n'est écrit sans confirmation.",
+            "Six steps in order: teachers, students, guardians, internship supervisors, "
+            "inspectors, staff. Validate writes the step's identifiers (automatic and "
+            "manual) and moves on; Interrupt stops the import, validated steps stay "
+            "written. Nothing is written without a confirmation.",
+        ),
+        "tui.help.close": ("Fermer", "Close"),
+    }
+)
+
+
+def _keys(binding: Binding) -> str:
+    return binding.key_display or binding.key
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,f1,q", "dismiss", t("tui.help.close"), id="help.close"),
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 76; max-height: 22; border: round $accent; padding: 0 1; background: $surface;
+    }
+    HelpScreen .help-title { text-style: bold; }
+    """
+
+    def __init__(self, below: Screen) -> None:
+        super().__init__()
+        self.below = below
+
+    def compose(self) -> ComposeResult:
+        lines = []
+        seen = set()
+        for source in (self.below, self.app):
+            for binding in getattr(source, "BINDINGS", []):
+                if not isinstance(binding, Binding) or binding.id in seen:
+                    continue
+                seen.add(binding.id)
+                keys = self._current_keys(binding)
+                lines.append(f"  {keys:<14} {binding.description:<30} [{binding.id}]")
+        with VerticalScroll():
+            yield Static(t("tui.help.title"), classes="help-title")
+            yield Static("\n".join(lines), markup=False)
+            yield Static("")
+            yield Static(t("tui.help.steps"))
+            yield Static("")
+            yield Static(t("tui.help.remap"))
+
+    def _current_keys(self, binding: Binding) -> str:
+        remapped = self.app.config.keys.get(binding.id or "") if binding.id else None
+        return remapped or _keys(binding)
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

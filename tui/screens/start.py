@@ -1,0 +1,352 @@
+"""The start screen: the file, the establishment, the mode, the directory; then step 1/6."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.suggester import Suggester
+from textual.widgets import (
+    Button,
+    Footer,
+    Header,
+    Input,
+    Label,
+    LoadingIndicator,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+
+from core.errors import IdpronoteError
+from core.i18n import language, register, t
+from core.journal import LockHeld, sessions
+from core.model import CATEGORIES, UAI_PATTERN
+from core.pronote_file import IdentifiersFile, read_identifiers_file
+from core.text import printable
+
+register(
+    {
+        "tui.start.title": (
+            "Nouvel import d'identifiants Pronote",
+            "New Pronote identifiers import",
+        ),
+        "tui.start.demo": (
+            "Démonstration : une copie jetable des données d'exemple, aucun serveur.",
+            "Demo: a throwaway copy of the sample data, no server.",
+        ),
+        "tui.start.file": ("Fichier d'identifiants", "Identifiers file"),
+        "tui.start.uai": ("Établissement (UAI)", "Establishment (UAI)"),
+        "tui.start.mode": ("Mode d'import", "Import mode"),
+        "tui.start.complet": ("Complet", "Complete"),
+        "tui.start.partiel": ("Partiel", "Partial"),
+        "tui.start.complet_help": (
+            "Premier import ou rentrée : le fichier contient tout le monde ; les "
+            "identifiants absents du fichier sont proposés au retrait.",
+            "First import or new school year: the file holds everyone; identifiers no "
+            "longer in it are offered for removal.",
+        ),
+        "tui.start.partiel_help": (
+            "En cours d'année : le fichier ne contient que les nouveaux ; rien n'est retiré "
+            "ni remplacé.",
+            "During the year: the file holds only newcomers; nothing is removed or replaced.",
+        ),
+        "tui.start.directory": ("Annuaire", "Directory"),
+        "tui.start.reading": ("Lecture…", "Reading…"),
+        "tui.start.no_file": (
+            "Indiquez le fichier exporté de Pronote.",
+            "Name the file exported from Pronote.",
+        ),
+        "tui.start.bad_uai": (
+            "UAI invalide : 7 chiffres et une lettre, ex. 0441234A",
+            "Invalid UAI: 7 digits and a letter, e.g. 0441234A",
+        ),
+        "tui.start.counts": ("{total} comptes : {detail}", "{total} accounts: {detail}"),
+        "tui.start.problems": (
+            "{count} problème(s) dans le fichier (les fiches valides seront importées) :",
+            "{count} problem(s) in the file (the valid records will be imported):",
+        ),
+        "tui.start.no_problem": ("Aucun problème dans le fichier.", "No problem in the file."),
+        "tui.start.unfinished": (
+            "Une session interrompue existe pour {uai} ({session}) : R pour la reprendre.",
+            "An interrupted session exists for {uai} ({session}): R to resume it.",
+        ),
+        "tui.start.no_accounts": (
+            "L'annuaire n'a aucun compte rattaché à {uai} : vérifiez l'établissement.",
+            "The directory has no account attached to {uai}: check the establishment.",
+        ),
+        "tui.start.matching": ("Rapprochement de l'étape 1…", "Matching step 1…"),
+        "tui.key.start": ("Commencer", "Start"),
+        "tui.start.go": ("Commencer l'étape 1/6 (Entrée)", "Start step 1/6 (Enter)"),
+        "tui.key.resume": ("Reprendre", "Resume"),
+        "tui.key.imported": ("Importés", "Imported"),
+    }
+)
+
+
+class PathSuggester(Suggester):
+    """Completes a path from the files on disk (→ accepts the suggestion)."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value:
+            return None
+        path = Path(os.path.expanduser(value))
+        folder, prefix = (path, "") if value.endswith("/") else (path.parent, path.name)
+        try:
+            names = sorted(
+                entry.name + ("/" if entry.is_dir() else "")
+                for entry in os.scandir(folder)
+                if entry.name.startswith(prefix) and not entry.name.startswith(".")
+            )
+        except OSError:
+            return None
+        if not names:
+            return None
+        head = value if value.endswith("/") else value[: len(value) - len(prefix)]
+        return head + names[0]
+
+
+class StartScreen(Screen[None]):
+    AUTO_FOCUS = "#file"
+    BINDINGS = [
+        Binding("enter", "start", t("tui.key.start"), id="start.start", show=True),
+        Binding("R", "resume", t("tui.key.resume"), id="start.resume"),
+        Binding("f4", "imported", t("tui.key.imported"), id="start.imported"),
+    ]
+
+    def __init__(self, launch: Any) -> None:
+        super().__init__()
+        self.launch = launch
+        self.export: IdentifiersFile | None = None
+        self.unfinished: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="start"):
+            yield Static(t("tui.start.title"), classes="title")
+            if self.launch.demo:
+                yield Static(t("tui.start.demo"), classes="notice")
+            with Horizontal(classes="field"):
+                yield Label(t("tui.start.file"), classes="label")
+                yield Input(
+                    str(self.launch.export or ""),
+                    id="file",
+                    suggester=PathSuggester(),
+                    compact=True,
+                )
+            with Horizontal(classes="field"):
+                yield Label(t("tui.start.uai"), classes="label")
+                yield Input(self.launch.uai or "", id="uai", max_length=8, compact=True)
+            with Horizontal(classes="field"):
+                yield Label(t("tui.start.mode"), classes="label")
+                with RadioSet(id="mode", compact=True):
+                    yield RadioButton(t("tui.start.complet"), value=self.launch.mode != "partiel")
+                    yield RadioButton(t("tui.start.partiel"), value=self.launch.mode == "partiel")
+            yield Static("", id="mode-help", classes="help")
+            with Horizontal(classes="field"):
+                yield Label(t("tui.start.directory"), classes="label")
+                yield Static("…", id="directory")
+            yield Button(t("tui.start.go"), id="go", variant="primary", compact=True)
+            yield LoadingIndicator(id="busy")
+            with Vertical(id="report"):
+                yield Static("", id="counts")
+                yield Static("", id="problems")
+                yield Static("", id="message", classes="error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#busy").display = False
+        self._show_mode_help()
+        self.open_directory()
+        if self.launch.export:
+            self.read_file(str(self.launch.export))
+
+    # -- the form ----------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return "partiel" if self.query_one("#mode", RadioSet).pressed_index == 1 else "complet"
+
+    def _show_mode_help(self) -> None:
+        self.query_one("#mode-help", Static).update(t(f"tui.start.{self.mode}_help"))
+
+    def on_button_pressed(self, _event: Button.Pressed) -> None:
+        self.action_start()
+
+    def on_radio_set_changed(self, _event: RadioSet.Changed) -> None:
+        self._show_mode_help()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "file" and event.value and not self._file_matches(event.value):
+            self.read_file(event.value)
+            return
+        self.action_start()
+
+    def _file_matches(self, value: str) -> bool:
+        return self.export is not None and Path(value).expanduser() == Path(self.export.path)
+
+    def message(self, text: str) -> None:
+        self.query_one("#message", Static).update(printable(text, keep_newlines=True))
+
+    def busy(self, on: bool) -> None:
+        self.query_one("#busy").display = on
+
+    # -- reading the file and the directory (threads) ---------------------------------------------
+
+    @work(thread=True, exclusive=True, group="directory", exit_on_error=False)
+    def open_directory(self) -> None:
+        try:
+            describe = self.app.open_directory().describe()
+        except IdpronoteError as error:
+            describe = str(error)
+        self.app.call_from_thread(self._show_directory, describe)
+
+    def _show_directory(self, text: str) -> None:
+        self.query_one("#directory", Static).update(printable(text))
+
+    @work(thread=True, exclusive=True, group="file", exit_on_error=False)
+    def read_file(self, value: str) -> None:
+        self.app.call_from_thread(self.busy, True)
+        try:
+            export = read_identifiers_file(Path(value).expanduser(), self.app.config.file_schema)
+        except IdpronoteError as error:
+            self.app.call_from_thread(self._file_failed, str(error))
+            return
+        finally:
+            self.app.call_from_thread(self.busy, False)
+        self.app.call_from_thread(self._file_read, export)
+
+    def _file_failed(self, text: str) -> None:
+        self.export = None
+        self.query_one("#counts", Static).update("")
+        self.query_one("#problems", Static).update("")
+        self.message(text)
+
+    def _file_read(self, export: IdentifiersFile) -> None:
+        self.export = export
+        self.message("")
+        uai = self.query_one("#uai", Input)
+        if export.uai and not uai.value:
+            uai.value = export.uai
+        counts = export.counts()
+        detail = ", ".join(
+            f"{c.label(language())} {counts[c.slug]}" for c in CATEGORIES if counts[c.slug]
+        )
+        title = export.establishment_name or ""
+        summary = t("tui.start.counts", total=sum(counts.values()), detail=detail)
+        self.query_one("#counts", Static).update(
+            (printable(title) + "\n" if title else "") + summary
+        )
+        if export.problems:
+            lines = [t("tui.start.problems", count=len(export.problems))]
+            lines += [
+                f"  {t('inspect.line', line=p.line)} : {printable(p.message)}"
+                for p in export.problems[:20]
+            ]
+            self.query_one("#problems", Static).update("\n".join(lines))
+        else:
+            self.query_one("#problems", Static).update(t("tui.start.no_problem"))
+        self._look_for_unfinished()
+
+    def _look_for_unfinished(self) -> None:
+        uai = self._uai()
+        self.unfinished = None
+        if not uai:
+            return
+        left = [r for r in sessions(self.app.config.data_dir, uai) if r.unfinished]
+        if left:
+            self.unfinished = left[-1]
+            self.message(t("tui.start.unfinished", uai=uai, session=self.unfinished.session))
+
+    def _uai(self) -> str | None:
+        value = self.query_one("#uai", Input).value.strip().upper()
+        return value if UAI_PATTERN.fullmatch(value) else None
+
+    # -- starting ------------------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        value = self.query_one("#file", Input).value.strip()
+        if not value:
+            self.message(t("tui.start.no_file"))
+            return
+        if not self._file_matches(value):
+            self.read_file(value)
+            return
+        uai = self._uai()
+        if uai is None:
+            self.message(t("tui.start.bad_uai"))
+            return
+        self.begin(uai, self.mode, None)
+
+    def action_resume(self) -> None:
+        if self.unfinished is not None and self.export is not None:
+            self.begin(
+                self.unfinished.uai, self.unfinished.header.get("mode", "complet"), self.unfinished
+            )
+
+    def action_imported(self) -> None:
+        uai = self._uai()
+        if uai is None:
+            self.message(t("tui.start.bad_uai"))
+            return
+        from tui.screens.imported import ImportedScreen
+
+        self.app.push_screen(
+            ImportedScreen(self.app.open_directory(), uai=uai, data_dir=self.app.config.data_dir)
+        )
+
+    @work(thread=True, exclusive=True, group="session", exit_on_error=False)
+    def begin(self, uai: str, mode: str, record: Any) -> None:
+        from core.wizard import ImportSession
+
+        self.app.call_from_thread(self.busy, True)
+        self.app.call_from_thread(self.message, t("tui.start.matching"))
+        try:
+            directory = self.app.open_directory()
+            config = self.app.config
+            if record is not None:
+                session = ImportSession.resume(
+                    directory,
+                    record,
+                    self.export,
+                    data_dir=config.data_dir,
+                    settings=config.matching,
+                )
+            else:
+                if not directory.accounts(uai):
+                    raise IdpronoteError(t("tui.start.no_accounts", uai=uai))
+                session = ImportSession(
+                    directory,
+                    self.export,
+                    uai=uai,
+                    mode=mode,
+                    data_dir=config.data_dir,
+                    settings=config.matching,
+                ).start()
+            if not session.finished:
+                session.current  # noqa: B018 - matches step 1 here, in the thread
+        except (IdpronoteError, LockHeld) as error:
+            self.app.call_from_thread(self.message, str(error))
+            return
+        finally:
+            self.app.call_from_thread(self.busy, False)
+        self.app.call_from_thread(self._started, session)
+
+    def _started(self, session: Any) -> None:
+        self.message("")
+        from tui.screens.end import EndScreen
+        from tui.screens.step import StepScreen
+
+        if session.finished:
+            self.app.push_screen(EndScreen(session))
+        else:
+            self.app.push_screen(StepScreen(session))

@@ -1,0 +1,541 @@
+"""One step of the wizard: recognised and unrecognised accounts, links, validate, interrupt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
+
+from core.errors import IdpronoteError
+from core.i18n import language, register, t
+from core.matching import Decision
+from core.model import ChangeKind
+from core.text import printable
+from core.wizard import ImportSession, LinkRefused
+
+register(
+    {
+        "tui.step.title": (
+            "Étape {step}/{total} : rapprochement des {category}",
+            "Step {step}/{total}: matching {category}",
+        ),
+        "tui.step.recognised": ("Reconnus ({count})", "Recognised ({count})"),
+        "tui.step.unrecognised": (
+            "Non reconnus ({count}, dont {linked} reliés à la main)",
+            "Unrecognised ({count}, {linked} linked by hand)",
+        ),
+        "tui.step.obsolete": (
+            "Identifiants obsolètes ({count}, {removed} à retirer)",
+            "Obsolete identifiers ({count}, {removed} to remove)",
+        ),
+        "tui.col.name": ("Nom Prénom", "Name"),
+        "tui.col.born": ("Naissance", "Born"),
+        "tui.col.idpn": ("Identifiant", "Identifier"),
+        "tui.col.account": ("Compte", "Account"),
+        "tui.col.rule": ("Règle", "Rule"),
+        "tui.col.link": ("Lien", "Link"),
+        "tui.col.reason": ("Raison", "Reason"),
+        "tui.col.action": ("Action", "Action"),
+        "tui.step.rejected": ("refusé", "rejected"),
+        "tui.step.remove": ("retirer", "remove"),
+        "tui.step.keep": ("garder", "keep"),
+        "tui.step.manual": ("lien manuel vers {login}", "linked by hand to {login}"),
+        "tui.step.rejected_detail": (
+            "lien automatique refusé : ne sera pas écrit (r pour le rétablir)",
+            "automatic link rejected: will not be written (r to restore it)",
+        ),
+        "tui.step.candidates": ("à examiner : {logins}", "look at: {logins}"),
+        "tui.step.obsolete_detail": (
+            "{login} porte {idpn}, absent du fichier : {action} (k pour changer)",
+            "{login} holds {idpn}, no longer in the file: {action} (k to change)",
+        ),
+        "tui.step.confirm_title": (
+            "Valider l'étape {step}/{total} ({category}) ?",
+            "Validate step {step}/{total} ({category})?",
+        ),
+        "tui.step.confirm_counts": (
+            "{add} ajout(s), {replace} remplacement(s), {remove} retrait(s) dans l'annuaire.",
+            "{add} addition(s), {replace} replacement(s), {remove} removal(s) in the directory.",
+        ),
+        "tui.step.confirm_nothing": (
+            "Rien à écrire pour cette étape.",
+            "Nothing to write for this step.",
+        ),
+        "tui.step.skipped": ("non écrit : {reason}", "not written: {reason}"),
+        "tui.step.yes_validate": ("Valider et passer à l'étape suivante", "Validate and go on"),
+        "tui.step.no": ("Revenir", "Go back"),
+        "tui.step.interrupt_title": ("Interrompre l'import ?", "Interrupt the import?"),
+        "tui.step.interrupt_kept": (
+            "Les étapes déjà validées ({steps}) restent écrites.",
+            "The steps already validated ({steps}) stay written.",
+        ),
+        "tui.step.interrupt_none": (
+            "Aucune étape n'a encore été validée : rien n'a été écrit.",
+            "No step has been validated yet: nothing was written.",
+        ),
+        "tui.step.interrupt_rest": (
+            "Les étapes {steps} ne seront pas traitées ; la session pourra être reprise.",
+            "Steps {steps} will not be processed; the session can be resumed.",
+        ),
+        "tui.step.yes_interrupt": ("Interrompre", "Interrupt"),
+        "tui.step.writing": ("Écriture dans l'annuaire…", "Writing to the directory…"),
+        "tui.step.failed": (
+            "{count} écriture(s) refusée(s) : {first}",
+            "{count} write(s) refused: {first}",
+        ),
+        "tui.step.write_error": (
+            "L'annuaire a échoué pendant l'écriture : {error}. Rien n'est perdu : "
+            "relancez idpronote et reprenez la session.",
+            "The directory failed while writing: {error}. Nothing is lost: start "
+            "idpronote again and resume the session.",
+        ),
+        "tui.key.search": ("Parcourir", "Browse"),
+        "tui.key.clear": ("Effacer", "Clear"),
+        "tui.key.reject": ("Refuser/rétablir", "Reject/restore"),
+        "tui.key.next": ("Non reconnu suivant", "Next unrecognised"),
+        "tui.key.previous": ("Non reconnu précédent", "Previous unrecognised"),
+        "tui.key.switch": ("Tableau suivant", "Next table"),
+        "tui.key.keep": ("Garder/retirer", "Keep/remove"),
+        "tui.key.validate": ("Valider", "Validate"),
+        "tui.key.interrupt": ("Interrompre", "Interrupt"),
+    }
+)
+
+RULE_SHORT = {
+    "already_linked": "déjà lié",
+    "cas_login": "CAS",
+    "remembered": "mémorisé",
+    "exact": "exact",
+    "exact_name": "noms",
+    "guardian_children": "enfants",
+    "fuzzy": "proche",
+}
+
+
+def _born(decision: Decision) -> str:
+    born = decision.pronote.birth_date
+    return born.strftime("%d/%m/%Y") if born else "—"
+
+
+def _name(decision: Decision) -> str:
+    return printable(decision.pronote.display_name)
+
+
+class StepScreen(Screen[None]):
+    """One category: the two tables, the detail line, and the step's keys."""
+
+    AUTO_FOCUS = "#unrecognised"
+    BINDINGS = [
+        Binding("p", "search", t("tui.key.search"), id="step.search", key_display="⏎/p"),
+        Binding("x,delete", "clear", t("tui.key.clear"), id="step.clear"),
+        Binding("r", "reject", t("tui.key.reject"), id="step.reject", show=False),
+        Binding("n", "next_unrecognised", t("tui.key.next"), id="step.next", show=False),
+        Binding(
+            "N", "previous_unrecognised", t("tui.key.previous"), id="step.previous", show=False
+        ),
+        Binding("tab", "switch_table", t("tui.key.switch"), id="step.switch", show=False),
+        Binding("k", "keep", t("tui.key.keep"), id="step.keep", show=False),
+        Binding("v", "validate", t("tui.key.validate"), id="step.validate"),
+        Binding("i", "interrupt", t("tui.key.interrupt"), id="step.interrupt"),
+        Binding("f4", "imported", t("tui.key.imported"), id="step.imported", show=False),
+    ]
+
+    def __init__(self, session: ImportSession) -> None:
+        super().__init__()
+        self.session = session
+        self.state = session.current
+        self.category = session.category
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        total = len(self.session.steps)
+        yield Static(
+            t(
+                "tui.step.title",
+                step=self.session.index + 1,
+                total=total,
+                category=self.category.label(language()),
+            ),
+            classes="title",
+        )
+        with Vertical(id="tables"):
+            yield Static("", id="recognised-heading", classes="heading")
+            yield DataTable(id="recognised", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="unrecognised-heading", classes="heading")
+            yield DataTable(id="unrecognised", cursor_type="row", zebra_stripes=True)
+            if self.session.mode == "complet" and self.state.match.obsolete:
+                yield Static("", id="obsolete-heading", classes="heading")
+                yield DataTable(id="obsolete", cursor_type="row")
+        yield Static("", id="detail")
+        yield LoadingIndicator(id="busy")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#busy").display = False
+        recognised = self.query_one("#recognised", DataTable)
+        recognised.add_column(t("tui.col.name"), width=18, key="name")
+        recognised.add_column(t("tui.col.born"), width=10, key="born")
+        recognised.add_column(t("tui.col.idpn"), width=16, key="idpn")
+        recognised.add_column(t("tui.col.account"), width=16, key="account")
+        recognised.add_column(t("tui.col.rule"), width=8, key="rule")
+        unrecognised = self.query_one("#unrecognised", DataTable)
+        unrecognised.add_column(t("tui.col.name"), width=18, key="name")
+        unrecognised.add_column(t("tui.col.born"), width=10, key="born")
+        unrecognised.add_column(t("tui.col.idpn"), width=16, key="idpn")
+        unrecognised.add_column(t("tui.col.link"), width=16, key="account")
+        unrecognised.add_column(t("tui.col.reason"), width=8, key="rule")
+        with self.app.batch_update():
+            self._fill()
+        self._headings()
+        if not self.state.match.unrecognised:
+            recognised.focus()
+
+    def _fill(self) -> None:
+        """Rows keyed by identifier, so one link updates one row."""
+        recognised = self.query_one("#recognised", DataTable)
+        recognised.clear()
+        for d in self.state.match.recognised:
+            recognised.add_row(*self._cells(d), key=d.pronote.idpn)
+        unrecognised = self.query_one("#unrecognised", DataTable)
+        unrecognised.clear()
+        for d in self.state.match.unrecognised:
+            unrecognised.add_row(*self._cells(d), key=d.pronote.idpn)
+        if self.query("#obsolete"):
+            obsolete = self.query_one("#obsolete", DataTable)
+            obsolete.clear(columns=True)
+            obsolete.add_column(t("tui.col.account"), width=18, key="account")
+            obsolete.add_column(t("tui.col.name"), width=26, key="name")
+            obsolete.add_column(t("tui.col.idpn"), width=16, key="idpn")
+            obsolete.add_column(t("tui.col.action"), width=8, key="action")
+            for o in self.state.match.obsolete:
+                obsolete.add_row(
+                    printable(o.account.login),
+                    printable(o.account.display_name),
+                    o.idpn,
+                    self._obsolete_action(o.account.login, o.idpn),
+                    key=f"{o.account.login}\x00{o.idpn}",
+                )
+
+    def _cells(self, d: Decision) -> tuple[str, ...]:
+        idpn = d.pronote.idpn
+        state = self.state
+        login = state.link_of(idpn)
+        if d.recognised:
+            account = login if login else t("tui.step.rejected")
+            rule = RULE_SHORT.get(d.rule, d.rule) if language() == "fr" else d.rule
+            if state.source(idpn) == "manual":
+                rule = "✎"
+        else:
+            account = login or "—"
+            rule = d.rule
+        return (_name(d), _born(d), idpn, printable(account), rule)
+
+    def _obsolete_action(self, login: str, idpn: str) -> str:
+        kept = (login, idpn) in self.state.kept
+        return t("tui.step.keep") if kept else t("tui.step.remove")
+
+    def _headings(self) -> None:
+        state = self.state
+        linked = sum(1 for d in state.match.unrecognised if state.link_of(d.pronote.idpn))
+        self.query_one("#recognised-heading", Static).update(
+            t("tui.step.recognised", count=len(state.match.recognised))
+        )
+        self.query_one("#unrecognised-heading", Static).update(
+            t("tui.step.unrecognised", count=len(state.match.unrecognised), linked=linked)
+        )
+        if self.query("#obsolete-heading"):
+            removed = sum(
+                1 for o in state.match.obsolete if (o.account.login, o.idpn) not in state.kept
+            )
+            self.query_one("#obsolete-heading", Static).update(
+                t("tui.step.obsolete", count=len(state.match.obsolete), removed=removed)
+            )
+
+    def _refresh_row(self, idpn: str) -> None:
+        d = self.state.decision(idpn)
+        table = self.query_one("#recognised" if d.recognised else "#unrecognised", DataTable)
+        for column, value in zip(
+            ("name", "born", "idpn", "account", "rule"), self._cells(d), strict=True
+        ):
+            table.update_cell(idpn, column, value)
+        self._headings()
+        self._show_detail()
+
+    # -- what is highlighted ---------------------------------------------------------------------
+
+    def _table(self) -> DataTable | None:
+        focused = self.focused
+        return focused if isinstance(focused, DataTable) else None
+
+    def _highlighted(self) -> Decision | None:
+        table = self._table()
+        if table is None or table.id == "obsolete" or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.state.decision(key) if key else None
+
+    def _show_detail(self) -> None:
+        table = self._table()
+        detail = self.query_one("#detail", Static)
+        if table is not None and table.id == "obsolete" and table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
+            login, _, idpn = key.partition("\x00")
+            detail.update(
+                t(
+                    "tui.step.obsolete_detail",
+                    login=printable(login),
+                    idpn=idpn,
+                    action=self._obsolete_action(login, idpn),
+                )
+            )
+            return
+        d = self._highlighted()
+        if d is None:
+            detail.update("")
+            return
+        idpn = d.pronote.idpn
+        source = self.state.source(idpn)
+        if source == "manual":
+            text = t("tui.step.manual", login=printable(self.state.link_of(idpn)))
+        elif d.recognised and idpn in self.state.rejected:
+            text = t("tui.step.rejected_detail")
+        else:
+            text = d.explain()
+            if d.candidates and not d.recognised:
+                text += " — " + t("tui.step.candidates", logins=", ".join(d.candidates[:4]))
+        detail.update(printable(text))
+
+    @on(DataTable.RowHighlighted)
+    def _highlight(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def on_descendant_focus(self, _event: Any) -> None:
+        self._show_detail()
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "obsolete":
+            self.action_keep()
+        else:
+            self.action_search()
+
+    # -- the admin's decisions --------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        d = self._highlighted()
+        if d is None:
+            return
+        from tui.screens.search import SearchDialog
+
+        def linked(account: Any) -> None:
+            if account is None:
+                return
+            try:
+                self.session.link(d.pronote.idpn, account.login)
+            except LinkRefused as error:
+                self.notify(str(error), severity="error", timeout=8)
+                return
+            self._refresh_row(d.pronote.idpn)
+
+        self.app.push_screen(
+            SearchDialog(
+                self.session.directory,
+                uai=self.session.uai,
+                category=self.category,
+                query=d.pronote.display_name,
+                candidates=d.candidates,
+                title=d.pronote.display_name,
+            ),
+            linked,
+        )
+
+    def action_clear(self) -> None:
+        d = self._highlighted()
+        if d is not None:
+            self.session.clear(d.pronote.idpn)
+            self._refresh_row(d.pronote.idpn)
+
+    def action_reject(self) -> None:
+        d = self._highlighted()
+        if d is None or not d.recognised:
+            return
+        if d.pronote.idpn in self.state.rejected:
+            self.session.restore(d.pronote.idpn)
+        else:
+            self.session.clear(d.pronote.idpn)
+        self._refresh_row(d.pronote.idpn)
+
+    def action_keep(self) -> None:
+        if not self.query("#obsolete"):
+            return
+        table = self.query_one("#obsolete", DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
+        login, _, idpn = key.partition("\x00")
+        self.session.keep_obsolete(login, idpn, (login, idpn) not in self.state.kept)
+        table.update_cell(key, "action", self._obsolete_action(login, idpn))
+        self._headings()
+        self._show_detail()
+
+    def _move_unrecognised(self, step: int) -> None:
+        table = self.query_one("#unrecognised", DataTable)
+        table.focus()
+        decisions = self.state.match.unrecognised
+        if not decisions:
+            return
+        start = table.cursor_row
+        for offset in range(1, len(decisions) + 1):
+            row = (start + step * offset) % len(decisions)
+            if not self.state.link_of(decisions[row].pronote.idpn):
+                table.move_cursor(row=row)
+                return
+
+    def action_next_unrecognised(self) -> None:
+        self._move_unrecognised(1)
+
+    def action_previous_unrecognised(self) -> None:
+        self._move_unrecognised(-1)
+
+    def action_switch_table(self) -> None:
+        tables = list(self.query(DataTable))
+        current = self._table()
+        index = tables.index(current) if current in tables else -1
+        tables[(index + 1) % len(tables)].focus()
+
+    def action_imported(self) -> None:
+        from tui.screens.imported import ImportedScreen
+
+        self.app.push_screen(
+            ImportedScreen(
+                self.session.directory, uai=self.session.uai, data_dir=self.session.data_dir
+            )
+        )
+
+    # -- validate and interrupt --------------------------------------------------------------------
+
+    def _plan_lines(self) -> list[str]:
+        plan = self.session.plan()
+        names = {
+            login: name
+            for d in self.state.match.decisions
+            if (login := self.state.link_of(d.pronote.idpn))
+            for name in [_name(d)]
+        }
+        lines = [
+            t(
+                "tui.step.confirm_counts",
+                add=len(plan.of_kind(ChangeKind.ADD)),
+                replace=len(plan.of_kind(ChangeKind.REPLACE)),
+                remove=len(plan.of_kind(ChangeKind.REMOVE)),
+            )
+            if plan.changes
+            else t("tui.step.confirm_nothing")
+        ]
+        for change in plan.changes:
+            who = printable(f"{change.login} {names.get(change.login, '')}".strip())
+            if change.kind is ChangeKind.ADD:
+                lines.append(f"+ {change.idpn}  {who}")
+            elif change.kind is ChangeKind.REPLACE:
+                lines.append(f"~ {change.previous} → {change.idpn}  {who}")
+            else:
+                lines.append(f"- {change.previous}  {who}")
+        for idpn, reason in plan.skipped:
+            lines.append(f"! {idpn} " + t("tui.step.skipped", reason=printable(reason)))
+        return lines
+
+    def action_validate(self) -> None:
+        from tui.screens.confirm import ConfirmDialog
+
+        total = len(self.session.steps)
+        title = t(
+            "tui.step.confirm_title",
+            step=self.session.index + 1,
+            total=total,
+            category=self.category.label(language()),
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.validate()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                title, self._plan_lines(), yes=t("tui.step.yes_validate"), no=t("tui.step.no")
+            ),
+            answered,
+        )
+
+    @work(thread=True, exclusive=True, group="session", exit_on_error=False)
+    def validate(self) -> None:
+        self.app.call_from_thread(self._busy, True)
+        try:
+            outcomes = self.session.validate()
+            if not self.session.finished:
+                self.session.current  # noqa: B018 - match the next step here, in the thread
+        except IdpronoteError as error:
+            self.app.call_from_thread(self._write_failed, str(error))
+            return
+        finally:
+            self.app.call_from_thread(self._busy, False)
+        self.app.call_from_thread(self._validated, outcomes)
+
+    def _busy(self, on: bool) -> None:
+        self.query_one("#busy").display = on
+        self.query_one("#tables").display = not on
+
+    def _write_failed(self, error: str) -> None:
+        self.notify(t("tui.step.write_error", error=printable(error)), severity="error", timeout=30)
+
+    def _validated(self, outcomes: list[Any]) -> None:
+        failed = [o for o in outcomes if not o.applied]
+        if failed:
+            first = printable(f"{failed[0].change.login}: {failed[0].reason}")
+            self.notify(
+                t("tui.step.failed", count=len(failed), first=first), severity="warning", timeout=15
+            )
+        self._next()
+
+    def _next(self) -> None:
+        if self.session.finished:
+            from tui.screens.end import EndScreen
+
+            self.app.switch_screen(EndScreen(self.session))
+        else:
+            self.app.switch_screen(StepScreen(self.session))
+
+    def action_interrupt(self) -> None:
+        from tui.screens.confirm import ConfirmDialog
+
+        index = self.session.index
+        steps = self.session.steps
+        done = ", ".join(str(n + 1) for n in range(index))
+        rest = ", ".join(str(n + 1) for n in range(index, len(steps)))
+        lines = [
+            t("tui.step.interrupt_kept", steps=done) if done else t("tui.step.interrupt_none"),
+            t("tui.step.interrupt_rest", steps=rest),
+        ]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.session.interrupt()
+                from tui.screens.end import EndScreen
+
+                self.app.switch_screen(EndScreen(self.session))
+
+        self.app.push_screen(
+            ConfirmDialog(
+                t("tui.step.interrupt_title"),
+                lines,
+                yes=t("tui.step.yes_interrupt"),
+                no=t("tui.step.no"),
+            ),
+            answered,
+        )
