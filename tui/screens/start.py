@@ -26,7 +26,7 @@ from textual.widgets import (
 
 from core.errors import IdpronoteError
 from core.i18n import language, register, t
-from core.journal import LockHeld, sessions
+from core.journal import LockHeld, resumable_session
 from core.model import CATEGORIES, UAI_PATTERN
 from core.pronote_file import IdentifiersFile, read_identifiers_file
 from core.text import printable
@@ -74,8 +74,10 @@ register(
         ),
         "tui.start.no_problem": ("Aucun problème dans le fichier.", "No problem in the file."),
         "tui.start.unfinished": (
-            "Une session interrompue existe pour {uai} ({session}) : R pour la reprendre.",
-            "An interrupted session exists for {uai} ({session}): R to resume it.",
+            "Une session interrompue existe pour {uai} ({session}) : F5 pour la reprendre, "
+            "Entrée pour en commencer une nouvelle.",
+            "An interrupted session exists for {uai} ({session}): F5 resumes it, Enter "
+            "starts a new one.",
         ),
         "tui.start.no_accounts": (
             "L'annuaire n'a aucun compte rattaché à {uai} : vérifiez l'établissement.",
@@ -119,7 +121,7 @@ class StartScreen(Screen[None]):
     AUTO_FOCUS = "#file"
     BINDINGS = [
         Binding("enter", "start", t("tui.key.start"), id="start.start", show=True),
-        Binding("R", "resume", t("tui.key.resume"), id="start.resume"),
+        Binding("f5", "resume", t("tui.key.resume"), id="start.resume"),
         Binding("f4", "imported", t("tui.key.imported"), id="start.imported"),
     ]
 
@@ -262,9 +264,8 @@ class StartScreen(Screen[None]):
         self.unfinished = None
         if not uai:
             return
-        left = [r for r in sessions(self.app.config.data_dir, uai) if r.unfinished]
-        if left:
-            self.unfinished = left[-1]
+        self.unfinished = resumable_session(self.app.config.data_dir, uai)
+        if self.unfinished is not None:
             self.message(t("tui.start.unfinished", uai=uai, session=self.unfinished.session))
 
     def _uai(self) -> str | None:
