@@ -78,6 +78,22 @@ class IdpronoteApp(App[None]):
             self.directory = open_directory(self.config, self.launch.directory_file)
         return self.directory
 
+    def _fatal_error(self) -> None:
+        """Textual's hook for an unhandled exception: one line for the admin, details in the log.
+
+        (Textual would print a traceback with local variables, names and
+        identifiers included; the brief forbids both.)
+        """
+        import sys
+
+        from tui.cli import log_internal_error
+
+        error = sys.exc_info()[1] or self._exception
+        log = log_internal_error(error) if error is not None else "?"
+        name = type(error).__name__ if error is not None else "error"
+        self._exit_renderables.append("idpronote: " + t("cli.internal_error", error=name, log=log))
+        self._close_messages_no_wait()
+
     def on_unmount(self) -> None:
         if self.directory is not None:
             self.directory.close()

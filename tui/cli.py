@@ -247,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit:
         raise
     except Exception as error:
-        log = _log_internal_error(error)
+        log = log_internal_error(error)
         sys.stderr.write(
             f"idpronote: {t('cli.internal_error', error=type(error).__name__, log=log)}\n"
         )
@@ -260,7 +260,7 @@ def _one_line(text: str) -> str:
     return printable(" ".join(text.split()))
 
 
-def _log_internal_error(error: BaseException) -> Path | str:
+def log_internal_error(error: BaseException) -> Path | str:
     """Keep the traceback for the developers, out of the admin's terminal."""
     import platformdirs
 
