@@ -106,6 +106,17 @@ register(
     }
 )
 
+REASON_SHORT = {
+    "conflict": ("conflit", "conflict"),
+    "duplicate_in_file": ("doublon", "duplicate"),
+    "account_taken": ("pris", "taken"),
+    "ambiguous": ("ambigu", "ambiguous"),
+    "date_differs": ("date", "date"),
+    "lost_letters": ("illisible", "lost"),
+    "uncertain": ("incertain", "uncertain"),
+    "no_candidate": ("aucun", "none"),
+}
+
 RULE_SHORT = {
     "already_linked": "déjà lié",
     "cas_login": "CAS",
@@ -189,8 +200,8 @@ class StepScreen(Screen[None]):
         unrecognised.add_column(t("tui.col.name"), width=18, key="name")
         unrecognised.add_column(t("tui.col.born"), width=10, key="born")
         unrecognised.add_column(t("tui.col.idpn"), width=16, key="idpn")
-        unrecognised.add_column(t("tui.col.link"), width=16, key="account")
-        unrecognised.add_column(t("tui.col.reason"), width=8, key="rule")
+        unrecognised.add_column(t("tui.col.link"), width=15, key="account")
+        unrecognised.add_column(t("tui.col.reason"), width=9, key="rule")
         with self.app.batch_update():
             self._fill()
         self._headings()
@@ -234,7 +245,8 @@ class StepScreen(Screen[None]):
                 rule = "✎"
         else:
             account = login or "—"
-            rule = d.rule
+            short = REASON_SHORT.get(d.rule, (d.rule, d.rule))
+            rule = short[1] if language() == "en" else short[0]
         return (_name(d), _born(d), idpn, printable(account), rule)
 
     def _obsolete_action(self, login: str, idpn: str) -> str:
@@ -424,11 +436,12 @@ class StepScreen(Screen[None]):
     def _plan_lines(self) -> list[str]:
         plan = self.session.plan()
         names = {
-            login: name
+            login: _name(d)
             for d in self.state.match.decisions
             if (login := self.state.link_of(d.pronote.idpn))
-            for name in [_name(d)]
         }
+        for o in self.state.match.obsolete:
+            names.setdefault(o.account.login, printable(o.account.display_name))
         lines = [
             t(
                 "tui.step.confirm_counts",
