@@ -32,6 +32,12 @@ register(
             "Liste des non reliés écrite dans {path}",
             "Unlinked accounts written to {path}",
         ),
+        "tui.end.resume": (
+            "Pour reprendre : relancez idpronote avec le même fichier, puis F5 sur l'écran "
+            "d'accueil.",
+            "To resume: start idpronote again with the same file, then F5 on the start "
+            "screen.",
+        ),
         "tui.key.export": ("Exporter les non reliés", "Export unlinked"),
         "tui.key.quit_end": ("Quitter", "Quit"),
     }
@@ -77,6 +83,8 @@ class EndScreen(Screen[None]):
             if s.session:
                 yield Static("")
                 yield Static(t("tui.end.session", session=s.session), markup=False)
+                if s.ended == "interrupted":
+                    yield Static(t("tui.end.resume"), markup=False)
         yield Footer()
 
     def action_export(self) -> None:
