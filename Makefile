@@ -20,18 +20,19 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/idpronote demo
 
-# OpenLDAP's slapd and the ldap-utils, for the tests that talk to a real
+# OpenLDAP's slapd and the ldap-utils (and openssl, for the test CA), for the tests that talk to a real
 # directory. Skipped entirely when slapd is already there, so a warm machine
 # does not touch apt. /etc/ldap/noslapd keeps the package's own service from
 # starting: the tests start their own private slapd.
 slapd:
-	@if command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ]; then \
+	@if { command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ]; } && \
+	    command -v openssl >/dev/null 2>&1; then \
 		echo "slapd: already installed"; \
 	else \
 		echo "slapd: installing through apt"; \
 		mkdir -p /etc/ldap && touch /etc/ldap/noslapd; \
 		apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd ldap-utils openssl >/dev/null; \
 	fi
 
 test: $(STAMP) slapd
