@@ -379,6 +379,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Import dry run (nothing is written) — establishment {uai}, mode {mode}",
     ),
     "apply.col_written": ("écrits", "written"),
+    "apply.nothing_to_resume": (
+        "aucune session interrompue à reprendre pour {uai}",
+        "no interrupted session to resume for {uai}",
+    ),
+    "apply.cut_session": (
+        "la session {session} de {uai} a été coupée pendant une écriture : terminez-la avec "
+        "--resume (ou dans l'assistant, F5) avant d'en commencer une autre",
+        "session {session} of {uai} was cut while writing: finish it with --resume (or in "
+        "the wizard, F5) before starting another",
+    ),
     "apply.not_written": ("non traitée", "not processed"),
     "apply.col_planned": ("à écrire", "to write"),
     "apply.undo_hint": (

@@ -126,3 +126,30 @@ def test_the_remaining_accounts_of_a_session_as_a_formula_safe_csv(site, capsys)
     for row in rows[1:]:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row.split(";")), row
     assert any("'=HYPERLINK(1)" in row for row in rows)
+
+
+def test_apply_resume_finishes_an_interrupted_session(site, capsys):
+    from core.config import load_config
+    from core.pronote_file import read_identifiers_file
+    from core.wizard import ImportSession
+    from directory_adapters.local_file import CsvDirectory
+
+    config = load_config(None)
+    session = ImportSession(
+        CsvDirectory(site / "annuaire.csv"),
+        read_identifiers_file(site / "identifiants.xml"),
+        uai="0441234A",
+        mode="complet",
+        data_dir=config.data_dir,
+    ).start()
+    session.validate()
+    session.interrupt()
+    code, out, _ = run(["apply", *BASE, "--resume"], capsys)
+    report = json.loads(out)
+    assert report["session"] == session.session
+    assert [s["category"] for s in report["steps"]][0] == "eleves"
+    _, out, _ = run(["history", "--format", "json"], capsys)
+    (only,) = json.loads(out)["sessions"]
+    assert only["outcome"] == "completed" and len(only["steps"]) == 6
+    code, _, err = run(["apply", *BASE, "--resume"], capsys)
+    assert code == 2 and "0441234A" in err

@@ -173,6 +173,11 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     p.add_argument("file", metavar="FILE", help="the identifiers file exported from Pronote")
     p.add_argument("--steps", metavar="LIST", help="only these steps, e.g. eleves,responsables")
     p.add_argument("--dry-run", action="store_true", help="write nothing")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the establishment's interrupted or cut session instead of a new one",
+    )
     handlers["apply"] = session.apply
 
     p = sub.add_parser("history", parents=[_common(directory=False)], help="what each import wrote")

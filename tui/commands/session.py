@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import UnusableInput
 from core.i18n import language, t
-from core.journal import find_session, sessions
+from core.journal import find_session, resumable_session, sessions
 from core.matching import StepMatch
 from core.model import CATEGORIES, Category
 from core.pronote_file import read_identifiers_file
@@ -42,16 +42,28 @@ def apply(ctx: Context) -> int:
     export = read_identifiers_file(ctx.args.file, ctx.config.file_schema)
     uai = establishment(ctx, export)
     dry = ctx.args.dry_run
+    record = None if dry else resumable_session(ctx.config.data_dir, uai)
+    if ctx.args.resume and record is None:
+        raise UnusableInput(t("apply.nothing_to_resume", uai=uai))
+    if record is not None and not ctx.args.resume and record.pending():
+        raise UnusableInput(t("apply.cut_session", session=record.session, uai=uai))
     with open_directory(ctx.config, ctx.args.directory_file) as directory:
-        session = ImportSession(
-            directory,
-            export,
-            uai=uai,
-            mode=mode,
-            data_dir=None if dry else ctx.config.data_dir,
-            settings=ctx.config.matching,
-        )
-        with session.start():
+        if ctx.args.resume:
+            session = ImportSession.resume(
+                directory, record, export, data_dir=ctx.config.data_dir,
+                settings=ctx.config.matching,
+            )  # fmt: skip
+            mode = session.mode
+        else:
+            session = ImportSession(
+                directory,
+                export,
+                uai=uai,
+                mode=mode,
+                data_dir=None if dry else ctx.config.data_dir,
+                settings=ctx.config.matching,
+            ).start()
+        with session:
             steps, written, failures = [], set(), []
             planned: dict[Category, int] = {}
             while not session.finished:
