@@ -175,9 +175,7 @@ def evaluate(folder: Path, report: dict) -> list[dict]:
 
     export = read_identifiers_file(folder / "identifiants.xml")
     directory = CsvDirectory(folder / "annuaire.csv", only_uai=truth["uai"])
-    students_of = {
-        a.login: set(a.students) for a in directory.accounts(truth["uai"]) if a.students
-    }
+    students_of = {a.login: set(a.students) for a in directory.accounts(truth["uai"]) if a.students}
     key_to_idpn = {p.file_key: p.idpn for p in export.all_accounts() if p.file_key}
     file_children: dict[str, list[str]] = defaultdict(list)
     for student in export.all_accounts():

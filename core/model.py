@@ -164,7 +164,10 @@ class ChangeOutcome:
     change: IdentifierChange
     applied: bool
     reason: str | None = None
-    # Machine-readable failure kind: "conflict", "not_found", "changed", "error".
+    # Machine-readable failure kind: "conflict", "not_found", "changed", "error",
+    # or "unconfirmed": the write was sent but its effect could not be checked
+    # (the server's answer, or the read-back, never came); it may or may not be
+    # in effect, and replaying the same change settles it ("already in effect").
     failure: str | None = None
 
     @property

@@ -46,7 +46,34 @@ def open_directory(
             profiles=config.profiles,
             only_uai=only_uai,
         )
+    if kind == "ldap":
+        from directory_adapters.ldap import LdapDirectory
+
+        return LdapDirectory(
+            _beside_config(config, settings.ldap),
+            AttributeMapping.from_settings(settings),
+            config.profiles,
+        )
+    if kind == "ldif":
+        from directory_adapters.ldif_file import LdifDirectory
+
+        return LdifDirectory(
+            path, mapping=AttributeMapping.from_settings(settings), profiles=config.profiles
+        )
     raise ConfigError(
         f"directory kind {kind!r} is not available in this version yet; use a CSV "
         "directory file (--directory-file annuaire.csv)"
     )
+
+
+def _beside_config(config: Config, ldap: dict) -> dict:
+    """`[directory.ldap]` with its file paths relative to config.toml, as every path there."""
+    if config.source is None:
+        return ldap
+    resolved = dict(ldap)
+    for key in ("ca_file", "password_file"):
+        if resolved.get(key):
+            path = Path(str(resolved[key])).expanduser()
+            if not path.is_absolute():
+                resolved[key] = str(config.source.parent / path)
+    return resolved

@@ -12,3 +12,7 @@ def default_language():
     i18n.set_language("fr")
     yield
     i18n.set_language("fr")
+
+
+# The private slapd factory (tests/ldap/conftest.py), for every test directory.
+from tests.ldap.conftest import slapd_factory  # noqa: E402, F401

@@ -147,7 +147,7 @@ def test_apply_resume_finishes_an_interrupted_session(site, capsys):
     code, out, _ = run(["apply", *BASE, "--resume"], capsys)
     report = json.loads(out)
     assert report["session"] == session.session
-    assert [s["category"] for s in report["steps"]][0] == "eleves"
+    assert report["steps"][0]["category"] == "eleves"
     _, out, _ = run(["history", "--format", "json"], capsys)
     (only,) = json.loads(out)["sessions"]
     assert only["outcome"] == "completed" and len(only["steps"]) == 6

@@ -1,0 +1,281 @@
+"""Reading a real slapd: the presets' mapping, listings, search, holders."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bench.ldap_data import Person, to_ldif
+from core.errors import ConfigError, DirectoryError
+from core.model import Category, DirectoryAccount
+from directory_adapters.ldap import LdapDirectory
+from directory_adapters.local_file import CsvDirectory
+from directory_adapters.mapping import AttributeMapping
+from tests.ldap.conftest import (
+    BIG_COUNT,
+    BIG_UAI,
+    ID1,
+    ID3,
+    ID4,
+    OTHER_UAI,
+    UAI,
+    open_ldap,
+)
+from tests.ldap.server import Slapd
+
+
+def logins(accounts: list[DirectoryAccount]) -> list[str]:
+    return [account.login for account in accounts]
+
+
+@pytest.fixture(scope="module")
+def ent(reading_server: Slapd) -> LdapDirectory:
+    directory = open_ldap(reading_server, "ent")
+    yield directory
+    directory.close()
+
+
+# -- the presets ---------------------------------------------------------------------------
+
+
+def test_ent_preset_reads_every_field_and_resolves_structure_dns(ent: LdapDirectory) -> None:
+    jean = ent.get("jdupont")
+    assert jean == DirectoryAccount(
+        login="jdupont",
+        surname="DUPONT",
+        first_name="Jean",
+        dn="uid=jdupont,ou=people,dc=example,dc=org",
+        birth_date=date(2011, 5, 12),
+        profiles=("National_ELV",),
+        establishments=(UAI,),  # from the DN of its ENTStructure entry
+        classes=("5A",),
+    )
+    paul = ent.get("pmartin")
+    assert paul.establishments == (UAI, OTHER_UAI)
+    assert paul.identifiers == (f"{OTHER_UAI}${ID4}", f"PRONOTE${ID3}")
+
+
+def test_ent_guardian_students_given_as_dns(ent: LdapDirectory) -> None:
+    # by the DN's uid RDN, and by reading an entry whose RDN is not the login
+    assert ent.get("tdurand").students == ("jdupont", "mdupont")
+    assert ent.get("gmartinez").students == ("lmartinez",)
+    # a structure DN spelt with other case and spaces still names the collège
+    assert ent.get("lmartinez").establishments == (UAI,)
+
+
+def test_inetorgperson_preset(reading_server: Slapd) -> None:
+    with open_ldap(reading_server, "inetorgperson") as directory:
+        marie = directory.get("mdupont")
+        assert (marie.surname, marie.first_name, marie.birth_date) == ("Dupont", "Marie", None)
+        assert marie.profiles == ("National_ELV",)
+        assert marie.establishments == (UAI,)
+        assert marie.classes == ("4B",)
+        assert marie.identifiers == (f"{UAI}${ID1}",)
+        assert directory.get("tdurand").students == ("jdupont", "mdupont")  # seeAlso DNs
+        assert logins(directory.accounts(UAI, Category.ELEVES)) == ["macco12", "jdupont", "mdupont"]
+
+
+def test_esco_preset_reads_pronote_values_among_external_ids(reading_server: Slapd) -> None:
+    with open_ldap(reading_server, "esco") as directory:
+        paul = directory.get("pmartin")
+        assert paul.establishments == (UAI, OTHER_UAI)  # ESCOUAI
+        assert set(paul.identifiers) == {f"PRONOTE${ID4}", "SCONET$12345"}
+        assert [(row.account.login, row.idpn) for row in directory.linked(UAI)] == [
+            ("pmartin", ID4)
+        ]
+        assert logins(directory.holders(ID4, OTHER_UAI)) == ["pmartin"]
+
+
+# -- listings --------------------------------------------------------------------------------
+
+
+def test_accounts_per_establishment_and_category(ent: LdapDirectory) -> None:
+    assert logins(ent.accounts(UAI, Category.ELEVES)) == [
+        "macco12",
+        "jdupont",
+        "mdupont",
+        "lmartinez",
+    ]
+    assert logins(ent.accounts(UAI, Category.ENSEIGNANTS)) == ["hcaron", "cdartagnan", "pmartin"]
+    assert logins(ent.accounts(OTHER_UAI)) == ["bslash", "ldoc", "aleveque", "pmartin"]
+    assert logins(ent.accounts(OTHER_UAI.lower(), Category.PERSONNELS)) == ["ldoc", "aleveque"]
+    assert ent.accounts("0000000X") == []
+    assert ent.accounts(UAI, Category.INSPECTEURS) == []
+
+
+def test_paged_listing_returns_every_account_once(reading_server: Slapd) -> None:
+    with open_ldap(reading_server, page_size=7) as directory:
+        accounts = directory.accounts(BIG_UAI)
+    assert len(accounts) == BIG_COUNT == len(set(logins(accounts)))
+    assert logins(accounts)[:2] == ["eleve000", "eleve001"]
+
+
+def test_a_listing_cut_by_a_size_limit_is_an_error_not_a_short_list(reading_server: Slapd) -> None:
+    with open_ldap(reading_server, size_limit=50, page_size=20) as directory:
+        with pytest.raises(DirectoryError) as caught:
+            directory.accounts(BIG_UAI)
+        assert "size limit" in str(caught.value)
+        assert "size_limit" in str(caught.value)  # what to change
+        # a search may be cut: it just shows fewer results
+        assert len(directory.search("nom", limit=10)) == 10
+
+
+def test_linked_and_holders(ent: LdapDirectory) -> None:
+    assert [(row.account.login, row.idpn) for row in ent.linked(UAI)] == [("mdupont", ID1)]
+    assert logins(ent.holders(ID1, UAI)) == ["mdupont"]
+    assert ent.holders(ID1, OTHER_UAI) == []
+    # whatever the account's establishments: pmartin stores OTHER_UAI's value
+    assert logins(ent.holders(ID4, OTHER_UAI.lower())) == ["pmartin"]
+
+
+def test_get_ignores_case_and_unknown_logins(ent: LdapDirectory) -> None:
+    assert ent.get("JDupont").login == "jdupont"
+    assert ent.get("nobody") is None
+    assert ent.get("*") is None
+    assert ent.get("") is None
+
+
+def test_several_bases(reading_server: Slapd) -> None:
+    from tests.ldap.conftest import ESCO_DN
+
+    with open_ldap(reading_server, base_dn=[Slapd.people_dn, ESCO_DN]) as directory:
+        # jdupont exists under both bases: a login that is not unique is never guessed
+        assert directory.get("jdupont") is None
+        assert directory.get("macco12").login == "macco12"
+        assert "ou=people" in directory.describe() and "ou=esco" in directory.describe()
+
+
+def test_a_missing_base_is_named(reading_server: Slapd) -> None:
+    with open_ldap(reading_server, base_dn="ou=nowhere,dc=example,dc=org") as directory:
+        with pytest.raises(DirectoryError, match="ou=nowhere,dc=example,dc=org"):
+            directory.accounts(UAI)
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def test_search_by_prefix_of_surname_first_name_or_login(ent: LdapDirectory) -> None:
+    assert logins(ent.search("dup")) == ["jdupont", "mdupont", "pdupont"]
+    assert logins(ent.search("mari")) == ["mdupont"]
+    assert logins(ent.search("tdur")) == ["tdurand"]
+    assert logins(ent.search("macco1")) == ["macco12"]
+    assert logins(ent.search("martin")) == ["pmartin", "pdupont", "gmartinez", "lmartinez"]
+
+
+def test_search_needs_every_word_in_any_order(ent: LdapDirectory) -> None:
+    assert logins(ent.search("jean dupont")) == ["jdupont"]
+    assert logins(ent.search("DUP je")) == ["jdupont"]
+    assert ent.search("dupont pierre") == []
+
+
+def test_search_ignores_case_and_punctuation_and_most_accents(ent: LdapDirectory) -> None:
+    assert logins(ent.search("meri")) == ["macco12"]  # Mérine
+    assert logins(ent.search("accolee")) == ["macco12"]  # ACCOLÉE
+    assert logins(ent.search("Anne Sophie le bris")) == ["ldoc"]
+    assert logins(ent.search("bris")) == ["ldoc"]  # a word inside a compound surname
+    assert logins(ent.search("léa")) == ["lmartinez"]
+    assert logins(ent.search("lea")) == ["lmartinez"]
+    assert logins(ent.search("hel")) == ["hcaron"]  # Hélène
+    assert logins(ent.search("hele")) == ["hcaron"]
+    assert logins(ent.search("d'art")) == ["cdartagnan"]
+    assert logins(ent.search("artagnan")) == ["cdartagnan"]
+
+
+def test_limitations_are_as_documented(ent: LdapDirectory) -> None:
+    # Accents: guessed one letter at a time, or two of é, è, ô, ï together.
+    assert logins(ent.search("helene")) == ["hcaron"]  # Hélène
+    assert logins(ent.search("lev")) == ["aleveque"]  # LÉVÊQUE
+    assert logins(ent.search("lévêque")) == ["aleveque"]
+    assert ent.search("leveque") == []  # é and ê: not guessed
+    # A short word inside a compound name, directory-wide: not indexable.
+    assert ent.search("née") == []
+    assert logins(ent.search("née", uai=UAI)) == ["pdupont"]
+
+
+def test_search_filters_and_limit(ent: LdapDirectory) -> None:
+    assert logins(ent.search("m", uai=OTHER_UAI)) == ["pmartin"]
+    assert logins(ent.search("m", uai=UAI, category=Category.ELEVES)) == [
+        "macco12",
+        "mdupont",
+        "lmartinez",
+    ]
+    assert logins(ent.search("d", uai=UAI, category=Category.RESPONSABLES)) == [
+        "pdupont",
+        "tdurand",
+    ]
+    assert logins(ent.search("dup", limit=1)) == ["jdupont"]
+    assert ent.search("d", limit=0) == []
+    assert ent.search("dup", uai="0000000X") == []
+    assert ent.search("dup", category=Category.INSPECTEURS) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "   ", "*)(uid=*", "*", "*)(|(objectClass=*", ")(", "\\", "\\2a", "%", "\x00", "é" * 5000],
+)
+def test_hostile_or_empty_queries_find_nothing(ent: LdapDirectory, query: str) -> None:
+    assert ent.search(query) == []
+    assert ent.search(query, uai=UAI) == []
+
+
+def test_special_characters_are_searched_for_literally(ent: LdapDirectory) -> None:
+    assert logins(ent.search("dupont (née")) == ["pdupont"]
+    assert logins(ent.search("née martin", uai=UAI)) == ["pdupont"]
+    assert logins(ent.search("back\\sl")) == ["bslash"]
+    assert logins(ent.search("dupont)")) == ["jdupont", "mdupont", "pdupont"]
+
+
+def test_search_agrees_with_the_csv_directory(slapd_factory, tmp_path: Path) -> None:
+    """Same rule and order as CsvDirectory.search, as long as the server's answer is whole.
+
+    (A search fetches twice the results asked for, at least 50; beyond that
+    the server's first answers are sorted, not the whole directory's.)
+    """
+    rng = random.Random(7)
+    surnames = ["MARTIN", "MARTINEZ", "BERNARD", "DUBOIS", "DURAND", "LE BRIS", "MA", "DE LA TOUR"]
+    firsts = ["Jean", "Marie", "Mérine", "Léa", "Jean-Pierre", "Anne Sophie", "Martin"]
+    profiles = ["National_ELV", "National_ENS", "National_TUT"]
+    people, lines = [], ["login;nom;prenom;profil;uai"]
+    for n in range(48):
+        login, surname, first = f"u{n}{rng.choice('abc')}", rng.choice(surnames), rng.choice(firsts)
+        profile, uais = rng.choice(profiles), rng.choice([(UAI,), (OTHER_UAI,), (UAI, OTHER_UAI)])
+        people.append(Person(login, surname, first, profils=(profile,), uais=uais))
+        lines.append(f"{login};{surname};{first};{profile};{'|'.join(uais)}")
+    csv_path = tmp_path / "annuaire.csv"
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reference = CsvDirectory(csv_path)
+    server = slapd_factory(to_ldif(people), tls=False)
+    queries = ["m", "ma", "mar", "martin", "j", "je m", "le", "de la", "u1", "u12", "marti j"]
+    queries += ["b", "z", "jean pierre", "merine du", "u17", "lea", "tour", "sophie an"]
+    with open_ldap(server) as directory:
+        for query in queries:
+            # "b" starts BRIS, a short word inside "LE BRIS": found only in an
+            # establishment (the documented limit); the other queries everywhere.
+            for uai in (UAI,) if query == "b" else (None, UAI):
+                for category in (None, Category.ENSEIGNANTS):
+                    for limit in (5, 50):
+                        expected = reference.search(query, uai=uai, category=category, limit=limit)
+                        found = directory.search(query, uai=uai, category=category, limit=limit)
+                        assert logins(found) == logins(expected), (query, uai, category, limit)
+
+
+# -- configuration -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"base_dn": "dc=x"}, "url is required"),
+        ({"url": "ldap://h"}, "base_dn is required"),
+        ({"url": "http://h", "base_dn": "dc=x"}, "not an LDAP URL"),
+        ({"url": "ldap://h/dc=x", "base_dn": "dc=x"}, "put the search base in base_dn"),
+        ({"url": "ldaps://h", "start_tls": True, "base_dn": "dc=x"}, "already encrypted"),
+        ({"url": "ldap://h", "base_dn": "dc=x", "page_size": 0}, "page_size"),
+    ],
+)
+def test_settings_are_checked(settings: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        LdapDirectory(settings, AttributeMapping.build())

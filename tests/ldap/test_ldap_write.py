@@ -1,0 +1,250 @@
+"""Writing identifiers into a real slapd: only this establishment's values, never blindly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.ldap_data import Person, to_ldif
+from core.model import ChangeKind, IdentifierChange
+from directory_adapters import ldap as ldap_adapter
+from directory_adapters.ldap import LdapDirectory
+from directory_adapters.mapping import AttributeMapping
+from tests.ldap.conftest import (
+    ELV,
+    ESCO_DN,
+    ID1,
+    ID2,
+    ID3,
+    ID4,
+    INO_DN,
+    OTHER_UAI,
+    UAI,
+    open_ldap,
+)
+from tests.ldap.server import Slapd
+
+ID5 = "BBBBBBBBBBBBBBBB"
+
+
+def add(login: str, idpn: str, uai: str = UAI, previous: str | None = None) -> IdentifierChange:
+    kind = ChangeKind.ADD if previous is None else ChangeKind.REPLACE
+    return IdentifierChange(login, uai, kind, idpn=idpn, previous=previous)
+
+
+def remove(login: str, previous: str, uai: str = UAI) -> IdentifierChange:
+    return IdentifierChange(login, uai, ChangeKind.REMOVE, previous=previous)
+
+
+def stored(
+    server: Slapd, login: str, attribute: str = "idPronote", base: str = Slapd.people_dn
+) -> list[str]:
+    """The values the server holds under a base (the ent preset's by default), as the admin."""
+    found = [
+        values for dn, values in server.search(f"(uid={login})", [attribute]) if dn.endswith(base)
+    ]
+    assert len(found) == 1, found
+    return sorted(found[0].get(attribute, []))
+
+
+def classes(server: Slapd, login: str) -> set[str]:
+    found = server.search(f"(&(uid={login})(objectClass=ENTPerson))", ["objectClass"])
+    return {c.lower() for c in found[0][1]["objectClass"]}
+
+
+def admin_edit(server: Slapd, tmp_path: Path, ldif: str) -> None:
+    path = tmp_path / "edit.ldif"
+    path.write_text(ldif, encoding="utf-8")
+    done = server.ldapmodify(path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_add_replace_remove_touch_only_this_establishments_value(writing_server: Slapd) -> None:
+    others = [f"{OTHER_UAI}${ID4}", f"PRONOTE${ID3}"]  # another school's, another tool's
+    with open_ldap(writing_server) as directory:
+        assert [o.applied for o in directory.apply([add("pmartin", ID2)])] == [True]
+        assert stored(writing_server, "pmartin") == sorted([*others, f"{UAI}${ID2}"])
+        assert [o.applied for o in directory.apply([add("pmartin", ID5, previous=ID2)])] == [True]
+        assert stored(writing_server, "pmartin") == sorted([*others, f"{UAI}${ID5}"])
+        assert [o.applied for o in directory.apply([remove("pmartin", ID5)])] == [True]
+        assert stored(writing_server, "pmartin") == sorted(others)
+        assert directory.get("pmartin").identifiers == tuple(sorted(others)) or set(
+            directory.get("pmartin").identifiers
+        ) == set(others)
+
+
+def test_the_auxiliary_class_is_added_when_missing(writing_server: Slapd) -> None:
+    assert "entpronoteaccount" not in classes(writing_server, "jdupont")
+    with open_ldap(writing_server) as directory:
+        outcome = directory.apply([add("jdupont", ID2)])[0]
+    assert outcome.applied
+    assert "entpronoteaccount" in classes(writing_server, "jdupont")
+    assert stored(writing_server, "jdupont") == [f"{UAI}${ID2}"]
+
+
+def test_inetorgperson_entries_get_the_class_and_the_value(writing_server: Slapd) -> None:
+    with open_ldap(writing_server, "inetorgperson") as directory:
+        assert directory.apply([add("macco12", ID2)])[0].applied
+        assert directory.get("macco12").identifiers == (f"{UAI}${ID2}",)
+    found = writing_server.search("(&(uid=macco12)(ou:dn:=ino))", ["objectClass", "idPronote"])
+    assert "entPronoteAccount" in found[0][1]["objectClass"]
+
+
+def test_esco_values_replace_only_the_pronote_value(writing_server: Slapd) -> None:
+    with open_ldap(writing_server, "esco") as directory:
+        outcomes = directory.apply([add("pmartin", ID5, previous=ID4), add("jdupont", ID2)])
+        assert [o.applied for o in outcomes] == [True, True]
+    assert stored(writing_server, "pmartin", "ESCOPersonExternalIds", ESCO_DN) == [
+        f"PRONOTE${ID5}",
+        "SCONET$12345",
+    ]
+    assert stored(writing_server, "jdupont", "ESCOPersonExternalIds", ESCO_DN) == [f"PRONOTE${ID2}"]
+
+
+def test_without_the_auxiliary_class_the_refusal_says_what_to_set(writing_server: Slapd) -> None:
+    settings = {
+        "url": writing_server.url,
+        "bind_dn": Slapd.service_dn,
+        "password": Slapd.service_password,
+        "base_dn": INO_DN,
+    }
+    mapping = AttributeMapping.build("inetorgperson", object_class="")
+    with LdapDirectory(settings, mapping) as directory:
+        outcome = directory.apply([add("jdupont", ID2)])[0]
+    assert (outcome.applied, outcome.failure) == (False, "error")
+    assert "object_class" in outcome.reason and "entPronoteAccount" in outcome.reason
+
+
+def test_replay_is_already_in_effect_and_writes_nothing(writing_server: Slapd) -> None:
+    with open_ldap(writing_server) as directory:
+        directory.apply([add("jdupont", ID2)])
+        before = writing_server.search("(uid=jdupont)", ["entryCSN"])
+        outcomes = directory.apply([add("jdupont", ID2), remove("tdurand", ID1)])
+    assert [(o.applied, o.reason) for o in outcomes] == [(True, "already in effect")] * 2
+    assert writing_server.search("(uid=jdupont)", ["entryCSN"]) == before
+
+
+def test_conflicts_are_refused_even_within_one_batch(writing_server: Slapd) -> None:
+    with open_ldap(writing_server) as directory:
+        outcome = directory.apply([add("jdupont", ID1)])[0]  # mdupont holds ID1
+        assert (outcome.applied, outcome.failure) == (False, "conflict")
+        assert "mdupont" in outcome.reason
+        assert stored(writing_server, "jdupont") == []
+        outcomes = directory.apply([add("jdupont", ID2), add("macco12", ID2)])
+        assert [(o.applied, o.failure) for o in outcomes] == [(True, None), (False, "conflict")]
+        assert "jdupont" in outcomes[1].reason
+        # moving an identifier: free it first, then give it, in one batch
+        outcomes = directory.apply([remove("jdupont", ID2), add("macco12", ID2)])
+        assert all(o.applied for o in outcomes)
+        assert [a.login for a in directory.holders(ID2, UAI)] == ["macco12"]
+
+
+def test_a_holder_is_found_whatever_the_case_of_its_value(
+    writing_server: Slapd, tmp_path: Path
+) -> None:
+    admin_edit(
+        writing_server,
+        tmp_path,
+        f"dn: uid=hcaron,{Slapd.people_dn}\nchangetype: modify\n"
+        f"add: objectClass\nobjectClass: entPronoteAccount\n-\n"
+        f"add: idPronote\nidPronote: {UAI.lower()}${ID5}\n",
+    )
+    with open_ldap(writing_server) as directory:
+        outcome = directory.apply([add("jdupont", ID5)])[0]
+        assert (outcome.failure, "hcaron" in outcome.reason) == ("conflict", True)
+        # and the value, lower case as it is, belongs to the collège: removable
+        assert directory.apply([remove("hcaron", ID5)])[0].applied
+    assert stored(writing_server, "hcaron") == []
+
+
+def test_a_stored_value_that_changed_is_not_overwritten(writing_server: Slapd) -> None:
+    with open_ldap(writing_server) as directory:
+        outcomes = directory.apply([add("mdupont", ID2), add("mdupont", ID2, previous=ID3)])
+    assert [o.failure for o in outcomes] == ["changed", "changed"]
+    assert stored(writing_server, "mdupont") == [f"{UAI}${ID1}"]
+
+
+def test_a_value_changed_between_reading_and_writing_is_reported(
+    writing_server: Slapd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server refuses to delete a value that is gone: "changed", nothing forced."""
+    send = ldap_adapter._WriteBatch._send
+
+    def someone_else_first(batch, writes):
+        admin_edit(
+            writing_server,
+            tmp_path,
+            f"dn: uid=mdupont,{Slapd.people_dn}\nchangetype: modify\n"
+            f"delete: idPronote\nidPronote: {UAI}${ID1}\n",
+        )
+        return send(batch, writes)
+
+    monkeypatch.setattr(ldap_adapter._WriteBatch, "_send", someone_else_first)
+    with open_ldap(writing_server) as directory:
+        outcome = directory.apply([add("mdupont", ID2, previous=ID1)])[0]
+    assert (outcome.applied, outcome.failure) == (False, "changed")
+    assert stored(writing_server, "mdupont") == []
+
+
+def test_unknown_and_ambiguous_logins_are_not_found(writing_server: Slapd) -> None:
+    with open_ldap(writing_server, base_dn=[Slapd.people_dn, ESCO_DN]) as directory:
+        unknown, twice = directory.apply([add("nobody", ID2), add("jdupont", ID2)])
+    assert (unknown.applied, unknown.failure) == (False, "not_found")
+    assert (twice.applied, twice.failure) == (False, "not_found")
+    assert "several entries" in twice.reason and ESCO_DN in twice.reason
+
+
+def test_a_read_only_account_reads_but_every_write_fails_clearly(writing_server: Slapd) -> None:
+    with open_ldap(
+        writing_server, bind_dn=Slapd.reader_dn, password=Slapd.reader_password
+    ) as directory:
+        assert directory.get("jdupont").login == "jdupont"
+        outcomes = directory.apply([add("jdupont", ID2), add("pmartin", ID5)])
+    assert [(o.applied, o.failure) for o in outcomes] == [(False, "error")] * 2
+    for outcome in outcomes:
+        assert "insufficient access" in outcome.reason
+        assert Slapd.reader_dn in outcome.reason
+    assert stored(writing_server, "jdupont") == []
+
+
+def test_a_server_killed_mid_batch_reports_exactly_and_a_retry_completes(slapd_factory) -> None:
+    students = [
+        Person(f"s{n:03d}", f"NOM{n:03d}", "Eve", profils=(ELV,), uais=(UAI,)) for n in range(300)
+    ]
+    server = slapd_factory(to_ldif(students), tls=False)
+    changes = [add(p.login, f"ID{n:014d}") for n, p in enumerate(students)]
+    directory = open_ldap(server)
+
+    def progress(answered: int, total: int) -> None:
+        if answered == 150:
+            server.kill()
+
+    directory.progress = progress
+    outcomes = directory.apply(changes)  # no exception: an outcome for every change
+    assert [o.change for o in outcomes] == changes
+    applied = {o.change.login for o in outcomes if o.applied}
+    unsure = {o.change.login for o in outcomes if o.failure == "unconfirmed"}
+    failed = {o.change.login for o in outcomes if not o.applied} - unsure
+    assert applied and failed
+    assert {o.failure for o in outcomes if not o.applied} <= {"unconfirmed", "error"}
+
+    server.start()
+    values = {
+        v["uid"][0]: v.get("idPronote", [])
+        for _, v in server.search("(uid=s*)", ["uid", "idPronote"])
+    }
+    expected = {c.login: f"{UAI}${c.idpn}" for c in changes}
+    assert all(values[login] == [expected[login]] for login in applied)  # really applied
+    assert all(values[login] == [] for login in failed)  # really not
+
+    directory.progress = None
+    again = directory.apply(changes)  # the same directory object: it reconnects
+    directory.close()
+    assert [o for o in again if not o.applied] == []
+    assert all(o.reason == "already in effect" for o in again if o.change.login in applied)
+    values = {
+        v["uid"][0]: v.get("idPronote", [])
+        for _, v in server.search("(uid=s*)", ["uid", "idPronote"])
+    }
+    assert values == {login: [value] for login, value in expected.items()}  # no duplicates
