@@ -118,13 +118,13 @@ REASON_SHORT = {
 }
 
 RULE_SHORT = {
-    "already_linked": "déjà lié",
-    "cas_login": "CAS",
-    "remembered": "mémorisé",
-    "exact": "exact",
-    "exact_name": "noms",
-    "guardian_children": "enfants",
-    "fuzzy": "proche",
+    "already_linked": ("déjà lié", "linked"),
+    "cas_login": ("CAS", "CAS"),
+    "remembered": ("mémorisé", "memory"),
+    "exact": ("exact", "exact"),
+    "exact_name": ("noms", "names"),
+    "guardian_children": ("enfants", "children"),
+    "fuzzy": ("proche", "close"),
 }
 
 
@@ -240,7 +240,8 @@ class StepScreen(Screen[None]):
         login = state.link_of(idpn)
         if d.recognised:
             account = login if login else t("tui.step.rejected")
-            rule = RULE_SHORT.get(d.rule, d.rule) if language() == "fr" else d.rule
+            short = RULE_SHORT.get(d.rule, (d.rule, d.rule))
+            rule = short[1] if language() == "en" else short[0]
             if state.source(idpn) == "manual":
                 rule = "✎"
         else:
