@@ -35,8 +35,7 @@ register(
         "tui.end.resume": (
             "Pour reprendre : relancez idpronote avec le même fichier, puis F5 sur l'écran "
             "d'accueil.",
-            "To resume: start idpronote again with the same file, then F5 on the start "
-            "screen.",
+            "To resume: start idpronote again with the same file, then F5 on the start screen.",
         ),
         "tui.key.export": ("Exporter les non reliés", "Export unlinked"),
         "tui.key.quit_end": ("Quitter", "Quit"),

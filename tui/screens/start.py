@@ -87,7 +87,6 @@ register(
         "tui.key.start": ("Commencer", "Start"),
         "tui.start.go": ("Commencer l'étape 1/6 (Entrée)", "Start step 1/6 (Enter)"),
         "tui.key.resume": ("Reprendre", "Resume"),
-        "tui.key.imported": ("Importés", "Imported"),
     }
 )
 
