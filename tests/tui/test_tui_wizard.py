@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -125,7 +126,13 @@ async def test_walk_all_six_steps_with_a_manual_link_a_clear_and_a_rejection(sit
             await validate(pilot, expected)
         assert isinstance(pilot.app.screen, EndScreen)
         session = pilot.app.screen.session
+        await pilot.press("e")  # the unlinked, for the school, beside the identifiers file
+        await pilot.pause()
 
+    exported = site / f"non-relies-{UAI}-{session.session}.csv"
+    assert stat.S_IMODE(exported.stat().st_mode) == 0o600
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    assert len(lines) - 1 == len(session.remaining()) > 0
     assert stored(site) == expected
     assert stored(site)[target.candidates[0]] == {target.pronote.idpn}
     assert rejected.login and target.pronote.idpn not in stored(site).get(rejected.login, set())

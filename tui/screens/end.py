@@ -29,8 +29,14 @@ register(
             "Session {session} — to revert it: idpronote undo {session}",
         ),
         "tui.end.export_done": (
-            "Liste des non reliés écrite dans {path}",
-            "Unlinked accounts written to {path}",
+            "{count} compte(s) non relié(s) écrit(s) dans {path}",
+            "{count} unlinked account(s) written to {path}",
+        ),
+        "tui.end.export_failed": (
+            "Impossible d'écrire {path} ({error}) : lancez idpronote depuis un dossier "
+            "où vous pouvez écrire, ou utilisez idpronote history SESSION --format csv.",
+            "Cannot write {path} ({error}): start idpronote from a folder you can write "
+            "to, or use idpronote history SESSION --format csv.",
         ),
         "tui.end.resume": (
             "Pour reprendre : relancez idpronote avec le même fichier, puis F5 sur l'écran "
@@ -87,7 +93,12 @@ class EndScreen(Screen[None]):
         yield Footer()
 
     def action_export(self) -> None:
-        """The unlinked accounts as CSV for the school, beside where idpronote was started."""
+        """The unlinked accounts as CSV for the school, beside the identifiers file.
+
+        That is where the admin already looks (and, for the demo, inside its
+        throwaway copy); if that directory is read-only, where idpronote was
+        started.
+        """
         from tui.commands.directory import _csv
         from tui.commands.session import REMAINING_HEADER
 
@@ -100,11 +111,27 @@ class EndScreen(Screen[None]):
                 d.explain(), " ".join(d.candidates),
             ])  # fmt: skip
         name = f"non-relies-{self.session.uai}-{self.session.session or 'demo'}.csv"
-        path = Path.cwd() / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(_csv(REMAINING_HEADER, rows))
-        self.notify(t("tui.end.export_done", path=printable(str(path))), timeout=10)
+        text = _csv(REMAINING_HEADER, rows)
+        places = [self.session.export.path.resolve().parent, Path.cwd()]
+        error: OSError | None = None
+        for place in dict.fromkeys(places):
+            path = place / name
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(text)
+            except OSError as failure:
+                error = failure
+                continue
+            self.notify(
+                t("tui.end.export_done", path=printable(str(path)), count=len(rows)), timeout=10
+            )
+            return
+        self.notify(
+            t("tui.end.export_failed", path=printable(str(places[0] / name)), error=error),
+            severity="error",
+            timeout=12,
+        )
 
     def action_imported(self) -> None:
         from tui.screens.imported import ImportedScreen

@@ -30,6 +30,7 @@ from core.model import ChangeOutcome
 from core.text import has_unsafe_characters, printable
 from core.wizard import unlink_account
 from tui.screens.confirm import ConfirmDialog
+from tui.widgets.cells import cell
 
 register(
     {
@@ -96,11 +97,6 @@ def fold(text: str) -> str:
     """Comparison form for the filter: no case, no accents."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def cell(value: object) -> Text:
-    """A table cell that is never read as markup and never lets an escape through."""
-    return Text(printable(value), no_wrap=True, overflow="ellipsis")
 
 
 class FilterField(Input):

@@ -27,6 +27,7 @@ from core.errors import IdpronoteError
 from core.i18n import language, register, t
 from core.model import Category, DirectoryAccount
 from core.text import has_unsafe_characters, printable
+from tui.widgets.cells import cell
 
 register(
     {
@@ -92,11 +93,6 @@ Request = tuple[str, str | None, Category | None]
 
 def short_date(value: date | None) -> str:
     return f"{value.day:02d}/{value.month:02d}/{value.year:04d}" if value else ""
-
-
-def cell(value: object) -> Text:
-    """A table cell that is never read as markup and never lets an escape through."""
-    return Text(printable(value), no_wrap=True, overflow="ellipsis")
 
 
 class SearchField(Input):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +18,7 @@ from core.matching import Decision
 from core.model import ChangeKind
 from core.text import printable
 from core.wizard import ImportSession, LinkRefused
+from tui.widgets.cells import cell
 
 register(
     {
@@ -133,8 +135,8 @@ def _born(decision: Decision) -> str:
     return born.strftime("%d/%m/%Y") if born else "—"
 
 
-def _name(decision: Decision) -> str:
-    return printable(decision.pronote.display_name)
+def _name(decision: Decision) -> Text:
+    return cell(decision.pronote.display_name)
 
 
 class StepScreen(Screen[None]):
@@ -227,14 +229,14 @@ class StepScreen(Screen[None]):
             obsolete.add_column(t("tui.col.action"), width=8, key="action")
             for o in self.state.match.obsolete:
                 obsolete.add_row(
-                    printable(o.account.login),
-                    printable(o.account.display_name),
+                    cell(o.account.login),
+                    cell(o.account.display_name),
                     o.idpn,
                     self._obsolete_action(o.account.login, o.idpn),
                     key=f"{o.account.login}\x00{o.idpn}",
                 )
 
-    def _cells(self, d: Decision) -> tuple[str, ...]:
+    def _cells(self, d: Decision) -> tuple[str | Text, ...]:
         idpn = d.pronote.idpn
         state = self.state
         login = state.link_of(idpn)
@@ -248,7 +250,7 @@ class StepScreen(Screen[None]):
             account = login or "—"
             short = REASON_SHORT.get(d.rule, (d.rule, d.rule))
             rule = short[1] if language() == "en" else short[0]
-        return (_name(d), _born(d), idpn, printable(account), rule)
+        return (_name(d), _born(d), idpn, cell(account), rule)
 
     def _obsolete_action(self, login: str, idpn: str) -> str:
         kept = (login, idpn) in self.state.kept
