@@ -61,6 +61,7 @@ from ldap3.core import exceptions as ldap_errors
 from ldap3.utils.conv import escape_filter_chars
 
 from core.errors import ConfigError, DirectoryError
+from core.i18n import register, t
 from core.model import (
     DEFAULT_PROFILES,
     Category,
@@ -79,6 +80,17 @@ from directory_adapters.base import (
 )
 from directory_adapters.credentials import BindCredentials, bind_credentials
 from directory_adapters.mapping import AttributeMapping
+
+register(
+    {
+        "dir.ldap.describe": (
+            "LDAP {urls} (base {bases}) en tant que {who}{tls}",
+            "LDAP {urls} (base {bases}) as {who}{tls}",
+        ),
+        "dir.ldap.anonymous": ("anonyme", "anonymous"),
+        "dir.ldap.unencrypted": (", non chiffré", ", unencrypted"),
+    }
+)
 
 __all__ = ["LdapDirectory", "LdapSettings"]
 
@@ -641,12 +653,12 @@ class LdapDirectory(Directory):
 
     def describe(self) -> str:
         bases = "; ".join(self.settings.bases)
-        who = self.credentials.bind_dn or "anonymous"
+        who = self.credentials.bind_dn or t("dir.ldap.anonymous")
         urls = " | ".join(self.settings.urls)
-        tls = "" if self.settings.encrypted else ", unencrypted"
+        tls = "" if self.settings.encrypted else t("dir.ldap.unencrypted")
         if self.settings.start_tls:
             tls = ", StartTLS"
-        return f"LDAP {urls} (base {bases}) as {who}{tls}"
+        return t("dir.ldap.describe", urls=urls, bases=bases, who=who, tls=tls)
 
     def close(self) -> None:
         self._connections.close()

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from core.errors import ConfigError, DirectoryError
+from core.i18n import register, t
 from core.model import (
     DEFAULT_PROFILES,
     Category,
@@ -49,6 +50,15 @@ from core.text import printable
 from directory_adapters.base import DEFAULT_SEARCH_LIMIT, Directory, not_found, plan_change
 from directory_adapters.local_file import DirectoryProblem
 from directory_adapters.mapping import AttributeMapping
+
+register(
+    {
+        "dir.ldif.describe": (
+            "LDIF {path} : {count} comptes (modifications écrites dans {changes})",
+            "LDIF {path}: {count} accounts (changes written to {changes})",
+        ),
+    }
+)
 
 try:  # POSIX: two sessions on one export must not interleave their appends
     import fcntl
@@ -536,9 +546,11 @@ class LdifDirectory(Directory):
     # -- the Directory protocol: reading -------------------------------------------
 
     def describe(self) -> str:
-        return (
-            f"LDIF {self.path}: {len(self._accounts)} accounts "
-            f"(changes written to {self.changes_path})"
+        return t(
+            "dir.ldif.describe",
+            path=self.path,
+            count=len(self._accounts),
+            changes=self.changes_path,
         )
 
     def get(self, login: str) -> DirectoryAccount | None:

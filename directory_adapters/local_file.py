@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import DirectoryError
+from core.i18n import register, t
 from core.identifier_form import IdentifierForm
 from core.model import (
     CATEGORIES,
@@ -52,6 +53,16 @@ from core.model import (
 from core.names import InvalidDate, normalise_name, parse_date
 from core.text import printable
 from directory_adapters.base import DEFAULT_SEARCH_LIMIT, Directory, not_found, plan_change
+
+register(
+    {
+        "dir.csv.describe": ("CSV {path} : {count} comptes", "CSV {path}: {count} accounts"),
+        "dir.csv.describe_scoped": (
+            "CSV {path} : {count} comptes de {uai} (lecture seule)",
+            "CSV {path}: {count} accounts of {uai} (read-only)",
+        ),
+    }
+)
 
 __all__ = ["DEFAULT_COLUMNS", "FIELDS", "CsvDirectory", "DirectoryProblem"]
 
@@ -557,10 +568,13 @@ class CsvDirectory(Directory):
 
     def describe(self) -> str:
         if self.only_uai:
-            return (
-                f"CSV {self.path}: {len(self._index.rows)} accounts of {self.only_uai} (read-only)"
+            return t(
+                "dir.csv.describe_scoped",
+                path=self.path,
+                count=len(self._index.rows),
+                uai=self.only_uai,
             )
-        return f"CSV {self.path}: {len(self._index.rows)} accounts"
+        return t("dir.csv.describe", path=self.path, count=len(self._index.rows))
 
     def get(self, login: str) -> DirectoryAccount | None:
         index = self._index

@@ -364,7 +364,7 @@ def test_ent_entries_with_structure_and_student_dns(directory: LdifDirectory) ->
     assert pmartin.establishments == (UAI, OTHER_UAI)
     assert pmartin.identifiers == (f"{OTHER_UAI}${ID4}", "SCONET$12345")
     assert directory.get("mdupont").identifiers == (f"{UAI}${ID1}",)
-    assert directory.describe().startswith(f"LDIF {directory.path}: 9 accounts")
+    assert directory.describe().startswith(f"LDIF {directory.path} : 9 comptes")
 
 
 def test_base64_folding_and_attribute_options(directory: LdifDirectory) -> None:

@@ -104,7 +104,7 @@ def test_reads_accounts_with_every_field(directory: CsvDirectory) -> None:
     assert directory.get("pmartin").establishments == (UAI, OTHER_UAI)
     assert directory.get("pmartin").identifiers == (f"{OTHER_UAI}${ID4}", f"PRONOTE${ID3}")
     assert directory.get("macco12").first_name == "Mérine"
-    assert directory.describe() == f"CSV {directory.path}: 7 accounts"
+    assert directory.describe() == f"CSV {directory.path} : 7 comptes"
     assert directory.delimiter == ";"
 
 

@@ -30,7 +30,7 @@ def test_only_the_establishment_and_its_holders_are_loaded(tmp_path):
     assert sorted(a.login for a in directory.accounts("0441234A")) == ["a1", "a2"]
     assert directory.get("o1") is None
     assert [a.login for a in directory.holders("AAAAAAAAAAAAAAAA", "0441234A")] == ["o2"]
-    assert "read-only" in directory.describe()
+    assert "lecture seule" in directory.describe()
 
 
 def test_line_numbers_stay_the_files_own(tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core import i18n
 from core.config import Config, DirectoryConfig
 from core.errors import DirectoryError
 from core.model import ChangeKind, IdentifierChange
@@ -29,7 +30,7 @@ def test_ldaps_with_the_fixtures_ca(reading_server: Slapd) -> None:
     with open_ldap(reading_server, url=url, ca_file=str(reading_server.ca_file)) as directory:
         assert directory.get("jdupont").login == "jdupont"
         assert directory.describe() == (
-            f"LDAP {url} (base ou=people,dc=example,dc=org) as {Slapd.service_dn}"
+            f"LDAP {url} (base ou=people,dc=example,dc=org) en tant que {Slapd.service_dn}"
         )
 
 
@@ -90,7 +91,12 @@ def test_the_password_is_never_in_the_directory_or_its_connections(reading_serve
 def test_anonymous_bind_reads(reading_server: Slapd) -> None:
     with open_ldap(reading_server, bind_dn=None) as directory:
         assert directory.get("jdupont").login == "jdupont"
-        assert directory.describe().endswith("as anonymous, unencrypted")
+        assert directory.describe().endswith("en tant que anonyme, non chiffré")
+        i18n.set_language("en")
+        try:
+            assert directory.describe().endswith("as anonymous, unencrypted")
+        finally:
+            i18n.set_language("fr")
 
 
 def test_no_server_is_a_clear_error(reading_server: Slapd) -> None:
