@@ -22,7 +22,13 @@ def write(path: Path, text: str) -> Path:
 def test_shipped_config_is_valid():
     config = read_config(ROOT / "config.toml")
     assert config.language == "fr"
-    assert config.directory.value_form == "{uai}${idpn}"
+    # The identifier's attribute and form are the preset's unless the site says otherwise:
+    # a shipped value here would silently override the esco preset's.
+    assert config.directory.value_form is None
+    assert config.directory.identifier_attribute is None
+    from directory_adapters.mapping import AttributeMapping
+
+    assert AttributeMapping.from_settings(config.directory).form.template == "{uai}${idpn}"
 
 
 def test_lookup_order(tmp_path, monkeypatch):
