@@ -20,6 +20,7 @@ from core.errors import ConfigError
 from core.model import Category
 
 PASSWORD = "s3cret-Pa55"  # noqa: S105 - a test value
+VARIABLE = "MY_LDAP_PW"
 
 
 def ldap_answers(**kw) -> SetupAnswers:
@@ -39,26 +40,28 @@ def mode(path) -> int:
 
 
 def test_ldap_answers_with_the_password_in_an_environment_variable(tmp_path):
-    table = setup_table(ldap_answers(keep_in="env", password_env="MY_LDAP_PW"))
+    table = setup_table(ldap_answers(keep_in="env", password_env=VARIABLE))
     assert table["directory"]["kind"] == "ldap"
     assert table["directory"]["preset"] == "esco"
     assert table["directory"]["ldap"] == {
         "url": "ldaps://ldap.example.org",
         "bind_dn": "cn=idpronote,ou=services,dc=example,dc=org",
-        "password_env": "MY_LDAP_PW",
+        "password_env": VARIABLE,
         "base_dn": "ou=people,dc=example,dc=org",
     }
     path = tmp_path / "config.toml"
     assert write_config(path, table) == path
     assert mode(path) == 0o600
     config = read_config(path)
-    assert config.directory.ldap["password_env"] == "MY_LDAP_PW"
+    assert config.directory.ldap["password_env"] == VARIABLE
     assert "password" not in config.directory.ldap
 
 
 def test_several_urls_and_bases(tmp_path):
     table = setup_table(
-        ldap_answers(url="ldaps://a.example.org ldaps://b.example.org", base_dn="ou=a,o=x; ou=b,o=x")
+        ldap_answers(
+            url="ldaps://a.example.org ldaps://b.example.org", base_dn="ou=a,o=x; ou=b,o=x"
+        )
     )
     ldap = table["directory"]["ldap"]
     assert ldap["url"] == ["ldaps://a.example.org", "ldaps://b.example.org"]
@@ -100,7 +103,7 @@ def test_prompt_and_anonymous_keep_no_password_source():
 def test_what_setup_does_not_own_is_kept(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text(
-        "# my comments\nlanguage = \"en\"\n[matching]\nfuzzy_threshold = 90\n"
+        '# my comments\nlanguage = "en"\n[matching]\nfuzzy_threshold = 90\n'
         '[keys]\n"step.validate" = "v,f9"\n[directory]\nkind = "csv"\npath = "old.csv"\n'
         '[directory.fields]\nlogin = "uid"\n[profiles]\npersonnels = ["X"]\n',
         encoding="utf-8",
@@ -126,7 +129,7 @@ def test_what_setup_does_not_own_is_kept(tmp_path):
         (SetupAnswers(kind="csv"), "directory file"),
         (ldap_answers(url=""), "URL"),
         (ldap_answers(base_dn=""), "search base"),
-        (ldap_answers(keep_in="env", password_env="NOT A NAME"), "environment variable"),
+        (ldap_answers(keep_in="env", password_env=f"{VARIABLE} X"), "environment variable"),
         (ldap_answers(keep_in="file", password_file=""), "password file"),
     ],
 )
