@@ -22,7 +22,7 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ __all__ = [
     "LockHeld",
     "SessionRecord",
     "private_dir",
+    "purge",
+    "purge_candidates",
     "read_session",
     "sessions",
 ]
@@ -318,6 +320,46 @@ def sessions(data_dir: Path, uai: str | None = None) -> list[SessionRecord]:
             with contextlib.suppress(IdpronoteError, OSError):
                 found.append(read_session(path))
     return sorted(found, key=lambda r: (r.header.get("started_ns", 0), r.started, r.session))
+
+
+def last_activity(record: SessionRecord) -> datetime | None:
+    """When the session last did something: its end, else its start."""
+    for text in (record.ended_at, record.started):
+        if text:
+            with contextlib.suppress(ValueError):
+                moment = datetime.fromisoformat(text)
+                return moment if moment.tzinfo else moment.astimezone()
+    return None
+
+
+def purge_candidates(
+    data_dir: Path, older_than: timedelta, *, at: datetime | None = None
+) -> tuple[list[SessionRecord], list[SessionRecord]]:
+    """Journals past retention: (those that may go, those kept anyway).
+
+    A session cut in the middle of a write (no end) is kept whatever its age:
+    its journal is the only record of what may be half-written. So is one
+    whose date cannot be read. Everything else older than `older_than` may go.
+    """
+    at = at or datetime.now().astimezone()
+    limit = at - older_than
+    expired, kept = [], []
+    for record in sessions(data_dir):
+        moment = last_activity(record)
+        if moment is None or moment >= limit:
+            continue
+        (kept if record.unfinished else expired).append(record)
+    return expired, kept
+
+
+def purge(records: Sequence[SessionRecord]) -> list[str]:
+    """Delete these journals (their lock files are the establishments', not theirs)."""
+    deleted = []
+    for record in records:
+        with contextlib.suppress(FileNotFoundError):
+            record.path.unlink()
+        deleted.append(record.session)
+    return deleted
 
 
 def find_session(data_dir: Path, session: str) -> SessionRecord:

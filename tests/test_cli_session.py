@@ -153,3 +153,55 @@ def test_apply_resume_finishes_an_interrupted_session(site, capsys):
     assert only["outcome"] == "completed" and len(only["steps"]) == 6
     code, _, err = run(["apply", *BASE, "--resume"], capsys)
     assert code == 2 and "0441234A" in err
+
+
+def _age(path: Path, days: int) -> None:
+    """Make a journal look `days` old (its start and its end)."""
+    from datetime import datetime, timedelta
+
+    old = (datetime.now().astimezone() - timedelta(days=days)).isoformat(timespec="seconds")
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        for key in ("started", "time"):
+            if key in record:
+                record[key] = old
+        lines.append(json.dumps(record))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_purge_deletes_old_journals_but_never_a_cut_one(site, capsys):
+    run(["apply", *BASE], capsys)
+    run(["apply", *BASE], capsys)
+    journals = sorted((site / "data" / "idpronote" / "journals").rglob("*.jsonl"))
+    assert len(journals) == 2
+    old, recent = journals
+    _age(old, 400)
+    # A third, old session cut in the middle of a write: no end line.
+    cut = old.with_name("cut.jsonl")
+    lines = old.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    header["session"] = "cut-session"
+    intent = next(json.loads(x) for x in lines if json.loads(x).get("type") == "intent")
+    cut.write_text(json.dumps(header) + "\n" + json.dumps(intent) + "\n", encoding="utf-8")
+
+    code, _, err = run(["history", "--purge-older-than", "365"], capsys)
+    assert code == 2 and "--yes" in err  # no terminal to ask on: refuse, delete nothing
+    assert old.exists()
+    code, out, _ = run(
+        ["history", "--purge-older-than", "365", "--yes", "--format", "json"], capsys
+    )
+    report = json.loads(out)
+    assert code == 0
+    assert report["kept_unfinished"] == ["cut-session"]
+    assert len(report["purged"]) == 1
+    assert not old.exists() and recent.exists() and cut.exists()
+    _, out, _ = run(["history", "--format", "json"], capsys)
+    assert len(json.loads(out)["sessions"]) == 2
+
+
+def test_purge_days_must_be_a_number(site, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["history", "--purge-older-than", "soon"])
+    assert exit_.value.code == 2
+    assert "number of days" in capsys.readouterr().err

@@ -97,6 +97,16 @@ def _uai(value: str) -> str:
     return value
 
 
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        days = -1
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days (1 or more)")
+    return days
+
+
 def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> _Parser:
     common = _Parser(add_help=False)
     group = common.add_argument_group("common options")
@@ -181,6 +191,13 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     handlers["apply"] = session.apply
 
     p = sub.add_parser("history", parents=[_common(directory=False)], help="what each import wrote")
+    p.add_argument(
+        "--purge-older-than",
+        metavar="DAYS",
+        type=_days,
+        help="delete the journals of sessions ended more than DAYS days ago (retention)",
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument(
         "session",
         metavar="SESSION",

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from core.errors import UnusableInput
-from core.i18n import language, t
-from core.journal import find_session, resumable_session, sessions
+from core.i18n import language, register, t
+from core.journal import (
+    find_session,
+    purge,
+    purge_candidates,
+    resumable_session,
+    sessions,
+)
 from core.matching import StepMatch
 from core.model import CATEGORIES, Category
 from core.pronote_file import read_identifiers_file
@@ -15,6 +22,31 @@ from core.text import json_dumps, printable
 from core.wizard import ImportSession, undo_session
 from tui.commands.directory import _confirm, _csv
 from tui.commands.match import as_json, establishment
+
+register(
+    {
+        "purge.confirm": (
+            "Supprimer les journaux de {count} session(s) terminée(s) il y a plus de {days} "
+            "jours ? Elles ne pourront plus être annulées.",
+            "Delete the journals of {count} session(s) ended more than {days} days ago? They "
+            "can no longer be undone.",
+        ),
+        "purge.done": (
+            "{count} journal(aux) de plus de {days} jours supprimé(s).",
+            "{count} journal(s) older than {days} days deleted.",
+        ),
+        "purge.kept": (
+            "  gardé : {session} ({uai}) a été coupé en pleine écriture ; reprenez-le "
+            "(idpronote apply --resume) ou annulez-le d'abord",
+            "  kept: {session} ({uai}) was cut in the middle of a write; resume it "
+            "(idpronote apply --resume) or undo it first",
+        ),
+        "purge.not_with_session": (
+            "--purge-older-than s'applique à toutes les sessions, pas à une seule",
+            "--purge-older-than applies to every session, not to one",
+        ),
+    }
+)
 
 if TYPE_CHECKING:
     from tui.cli import Context
@@ -139,6 +171,10 @@ def _apply_text(session, steps, written, failures, dry) -> str:
 
 
 def history(ctx: Context) -> int:
+    if ctx.args.purge_older_than:
+        if ctx.args.session:
+            raise UnusableInput(t("purge.not_with_session"))
+        return purge_journals(ctx)
     if ctx.args.session:
         return remaining(ctx)
     fmt = ctx.require_format("text", "json", "csv")
@@ -180,6 +216,33 @@ def history(ctx: Context) -> int:
                 f"{t('history.failed', count=row['failed'])}{extra}"
             )
         ctx.emit("\n".join(lines))
+    return 0
+
+
+def purge_journals(ctx: Context) -> int:
+    """Retention: journals hold names and identifiers of minors; keep them no longer than needed."""
+    fmt = ctx.require_format("text", "json")
+    days = ctx.args.purge_older_than
+    expired, kept = purge_candidates(ctx.config.data_dir, timedelta(days=days))
+    if (
+        expired
+        and not ctx.args.yes
+        and not _confirm(t("purge.confirm", count=len(expired), days=days))
+    ):
+        ctx.emit(t("unlink.cancelled"))
+        return 0
+    deleted = purge(expired)
+    if fmt == "json":
+        ctx.emit(
+            json_dumps(
+                {"purged": deleted, "kept_unfinished": [r.session for r in kept], "days": days}
+            )
+        )
+        return 0
+    lines = [t("purge.done", count=len(deleted), days=days)]
+    for record in kept:
+        lines.append(t("purge.kept", session=record.session, uai=record.uai))
+    ctx.emit("\n".join(lines))
     return 0
 
 
