@@ -1,6 +1,7 @@
 """How fast the LDAP adapter searches, lists and writes on a 100,000-account directory.
 
     .venv/bin/python bench/ldap_bench.py [--accounts 100000] [--queries 300] [--writes 5000]
+                                         [--survey]
 
 Generates a realistic directory with `bench/datagen.py` (one collège of 600
 students, the rest other establishments' accounts), turns it into LDIF for a
@@ -11,7 +12,9 @@ durable mdb database), then prints:
 - search-as-you-type latency, median / p95 / max, over many 1-3 letter
   prefixes and "dup", directory-wide and within the collège;
 - the time to load the whole collège (`accounts(uai)`, every category);
-- the time to write identifiers on 5,000 accounts, and to replay them.
+- the time to write identifiers on 5,000 accounts, and to replay them;
+- with `--survey`, the time of `survey()` (what `idpronote config check` and
+  setup count: every account per profile and establishment, and the write check).
 
 The target is a search median under 50 ms. Needs OpenLDAP's slapd.
 """
@@ -36,6 +39,7 @@ from bench.ldap_data import read_annuaire, write_ldif  # noqa: E402
 from core.model import ChangeKind, IdentifierChange  # noqa: E402
 from directory_adapters.ldap import LdapDirectory  # noqa: E402
 from directory_adapters.mapping import AttributeMapping  # noqa: E402
+from directory_adapters.survey import survey  # noqa: E402
 from tests.ldap.server import Slapd, missing_programs  # noqa: E402
 
 UAI = "0441234A"
@@ -67,6 +71,9 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--writes", type=int, default=5_000)
     parser.add_argument("--preset", default="ent", choices=("ent", "inetorgperson", "esco"))
+    parser.add_argument(
+        "--survey", action="store_true", help="also time survey() (config check, setup)"
+    )
     args = parser.parse_args()
     missing = missing_programs()
     if missing:
@@ -97,6 +104,8 @@ def main() -> int:
                 AttributeMapping.build(args.preset),
             )
             print(directory.describe())
+            if args.survey:
+                survey_figures(directory)
             search_figures(directory, people, rng, args.queries)
             load_figures(directory)
             write_figures(directory, people, rng, args.writes)
@@ -127,6 +136,19 @@ def search_figures(directory: LdapDirectory, people: list, rng: random.Random, c
             print(f"    {name:<10} {median:7.1f} / {p95:7.1f} / {worst:7.1f}")
         median, p95, worst = timings(run, every)
         print(f"    {'all':<10} {median:7.1f} / {p95:7.1f} / {worst:7.1f}")
+
+
+def survey_figures(directory: LdapDirectory) -> None:
+    for attempt in ("first (cold caches)", "second"):
+        start = time.perf_counter()
+        found = survey(directory)
+        spent = time.perf_counter() - start
+        print(
+            f"survey, {attempt}: {found.total} accounts"
+            f"{' (capped)' if found.capped else ''}, {len(found.profiles)} profile values, "
+            f"{len(found.establishments)} establishments, write check {found.write.status}, "
+            f"in {spent:.2f} s"
+        )
 
 
 def load_figures(directory: LdapDirectory) -> None:

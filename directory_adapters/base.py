@@ -9,8 +9,9 @@ to its caller: it raises `DirectoryError` with a message an admin can act on.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 from core.errors import DirectoryError
 from core.identifier_form import IdentifierForm
@@ -24,9 +25,23 @@ from core.model import (
     ProfileMapping,
 )
 
-__all__ = ["Directory", "DirectoryError", "LinkedAccount", "plan_change"]
+__all__ = [
+    "Census",
+    "Directory",
+    "DirectoryError",
+    "LinkedAccount",
+    "WriteCheck",
+    "plan_change",
+]
 
 DEFAULT_SEARCH_LIMIT = 50
+
+# What a write check found (`WriteCheck.status`).
+WRITABLE = "writable"
+READ_ONLY = "read_only"
+UNKNOWN_ATTRIBUTE = "unknown_attribute"
+NOT_CHECKED = "not_checked"
+FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +50,146 @@ class LinkedAccount:
 
     account: DirectoryAccount
     idpn: str
+
+
+@dataclass(frozen=True)
+class WriteCheck:
+    """May idpronote write identifiers here? Found without changing anything.
+
+    `status` is one of "writable", "read_only", "unknown_attribute",
+    "not_checked", "failed"; `attribute` the identifier attribute (or CSV
+    column) checked; `detail` one line for the admin, never a secret;
+    `target` the DN or file the check was made on.
+    """
+
+    status: str
+    attribute: str
+    detail: str
+    target: str | None = None
+
+
+@dataclass
+class Census:
+    """What a pass over a directory's person entries counted (see `Directory.census`).
+
+    `total` counts the accounts idpronote can read (entries it cannot use
+    are counted in `problems` instead); `profiles` and `establishments`
+    count accounts per raw profile value and per UAI. `capped` says a
+    limit stopped the pass: the counts are then lower bounds.
+    """
+
+    total: int = 0
+    capped: bool = False
+    profiles: Counter[str] = field(default_factory=Counter)
+    establishments: Counter[str] = field(default_factory=Counter)
+    sample: DirectoryAccount | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+# The rank of a sample with every field the import relies on (see sample_rank).
+BEST_SAMPLE = 3
+
+
+def sample_rank(account: DirectoryAccount, profiles: ProfileMapping) -> int:
+    """How good an example of the mapping `account` is: 0 (poor) to 3 (best).
+
+    The best sample has profiles of a category, an establishment and a birth
+    date: the admin sees every field the import relies on filled in.
+    """
+    return sample_rank_of(
+        bool(profiles.categories_of(account.profiles)),
+        bool(account.establishments),
+        account.birth_date is not None,
+    )
+
+
+def sample_rank_of(categorised: bool, establishment: bool, born: bool) -> int:
+    """`sample_rank` from what is known of an account: profiles of a category?
+    an establishment? a birth date (which counts only with the other two)?"""
+    if not categorised or not establishment:
+        return int(categorised or establishment)
+    return BEST_SAMPLE if born else BEST_SAMPLE - 1
+
+
+def census_of(accounts: Iterable[DirectoryAccount], profiles: ProfileMapping, limit: int) -> Census:
+    """A census of accounts already in memory (at most `limit` of them)."""
+    census = Census()
+    combinations: Counter[tuple[str, ...]] = Counter()
+    places: Counter[tuple[str, ...]] = Counter()
+    best = -1
+    categorised: dict[tuple[str, ...], bool] = {}
+    for account in accounts:
+        if census.total >= limit:
+            census.capped = True
+            break
+        census.total += 1
+        combinations[account.profiles] += 1
+        places[account.establishments] += 1
+        if best < BEST_SAMPLE:
+            known = categorised.get(account.profiles)
+            if known is None:
+                known = categorised[account.profiles] = bool(
+                    profiles.categories_of(account.profiles)
+                )
+            rank = sample_rank_of(
+                known, bool(account.establishments), account.birth_date is not None
+            )
+            if rank > best:
+                best, census.sample = rank, account
+    census.profiles = spread(combinations)
+    census.establishments = spread(places)
+    return census
+
+
+def spread(combinations: Counter[tuple[str, ...]]) -> Counter[str]:
+    """Accounts per value, from accounts per combination of values (each value once an account)."""
+    counts: Counter[str] = Counter()
+    for values, count in combinations.items():
+        for value in dict.fromkeys(values):
+            counts[value] += count
+    return counts
+
+
+def counted(count: int, one: str, many: str) -> str:
+    """`1 entry`, `12 entries`."""
+    return f"{count} {one if count == 1 else many}"
+
+
+def skipped(count: int, things: tuple[str, str], without: str) -> str:
+    """`12 entries without uid were skipped` (`things`: the singular and plural)."""
+    verb = "was" if count == 1 else "were"
+    return f"{counted(count, *things)} without {without} {verb} skipped"
+
+
+def summarise_problems(
+    problems: Iterable[object], *, things: tuple[str, str], login: str, surname: str
+) -> list[str]:
+    """One counted line per kind of problem (objects with `kind` and `message`), in the
+    order the kinds first appear; `things` names what was read ("row", "rows")."""
+    by_kind: dict[str, list[str]] = {}
+    for problem in problems:
+        kind = str(getattr(problem, "kind", "") or "problem")
+        by_kind.setdefault(kind, []).append(str(getattr(problem, "message", "")))
+    lines = []
+    for kind, messages in by_kind.items():
+        count, example = len(messages), messages[0]
+        if kind == "missing_login":
+            lines.append(skipped(count, things, login))
+        elif kind == "missing_surname":
+            lines.append(skipped(count, things, surname))
+        elif kind == "duplicate_login":
+            lines.append(
+                f"{counted(count, *things)} with a login used more than once "
+                f"{'was' if count == 1 else 'were'} skipped (e.g. {example})"
+            )
+        elif kind == "invalid_date":
+            lines.append(
+                f"{counted(count, 'birth date', 'birth dates')} could not be read, "
+                f"read as no date (e.g. {example})"
+            )
+        else:
+            lines.append(f"{counted(count, 'problem', 'problems')} {kind} (e.g. {example})")
+    return lines
 
 
 class Directory(ABC):
@@ -85,6 +240,29 @@ class Directory(ABC):
     def holders(self, idpn: str, uai: str) -> list[DirectoryAccount]:
         """Accounts already storing `idpn` for `uai` (conflict detection)."""
         return [row.account for row in self.linked(uai) if row.idpn == idpn]
+
+    # -- what setup and `config check` ask (directory_adapters/survey.py) -------------------
+
+    def identifier_field(self) -> str:
+        """Where identifiers are stored: the LDAP attribute, or the CSV column."""
+        return "idpronote"
+
+    def every_account(self) -> Iterator[DirectoryAccount]:
+        """Every account of the directory, for `census`; adapters that can list them say so."""
+        raise DirectoryError(f"{type(self).__name__} cannot list all its accounts")
+
+    def census(self, limit: int) -> Census:
+        """Count the accounts per profile and establishment (at most `limit` of them),
+        and pick one to show as a sample. Never writes."""
+        return census_of(self.every_account(), self.profiles, limit)
+
+    def write_check(self, account: DirectoryAccount | None) -> WriteCheck:
+        """May identifiers be written here (on `account`, for a server)? Changes nothing."""
+        return WriteCheck(
+            NOT_CHECKED,
+            self.identifier_field(),
+            f"{type(self).__name__} cannot check its write access",
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or file handles."""

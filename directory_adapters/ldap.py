@@ -47,13 +47,14 @@ import re
 import ssl
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from itertools import combinations, product
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import ldap3
@@ -63,6 +64,7 @@ from ldap3.utils.conv import escape_filter_chars
 from core.errors import ConfigError, DirectoryError
 from core.i18n import register, t
 from core.model import (
+    CATEGORIES,
     DEFAULT_PROFILES,
     Category,
     ChangeOutcome,
@@ -72,14 +74,26 @@ from core.model import (
 )
 from core.names import normalise_name
 from directory_adapters.base import (
+    BEST_SAMPLE,
     DEFAULT_SEARCH_LIMIT,
+    FAILED,
+    NOT_CHECKED,
+    READ_ONLY,
+    UNKNOWN_ATTRIBUTE,
+    WRITABLE,
+    Census,
     Directory,
     LinkedAccount,
+    WriteCheck,
+    counted,
     not_found,
     plan_change,
+    sample_rank,
+    skipped,
+    spread,
 )
 from directory_adapters.credentials import BindCredentials, bind_credentials
-from directory_adapters.mapping import AttributeMapping
+from directory_adapters.mapping import AttributeMapping, is_dn
 
 register(
     {
@@ -116,6 +130,13 @@ WRITERS = 8
 ROUND = 100
 # Logins or values per OR filter when reading many entries.
 LOOKUP_CHUNK = 50
+# Entries a sample search asks for (the first that reads back whole wins).
+SAMPLE_CANDIDATES = 5
+# The identifier a write check deletes: no entry holds it (16 upper-case letters and
+# digits, like a real one, so that the server's syntax accepts it), and deleting a
+# value an entry does not hold changes nothing.
+CHECK_IDPN = "IDPRONOTECHECK00"
+CHECK_UAI = "0000000A"
 
 # LDAP result codes (RFC 4511) that this module treats specially.
 _SUCCESS = 0
@@ -128,6 +149,9 @@ _VALUE_EXISTS = 20
 _INVALID_SYNTAX = 21
 _NO_SUCH_OBJECT = 32
 _INVALID_CREDENTIALS = 49
+_STRONGER_AUTH_REQUIRED = 8
+_REFERRAL = 10
+_CONFIDENTIALITY_REQUIRED = 13
 _INSUFFICIENT_ACCESS = 50
 _OBJECT_CLASS_VIOLATION = 65
 
@@ -1006,6 +1030,467 @@ class LdapDirectory(Directory):
 
     def apply(self, changes: Sequence[IdentifierChange]) -> list[ChangeOutcome]:
         return _WriteBatch(self, list(changes)).run()
+
+    # -- what setup and `config check` ask ------------------------------------------------------
+
+    def identifier_field(self) -> str:
+        return self.mapping.identifier_attribute
+
+    def census(self, limit: int) -> Census:
+        """Accounts per profile and establishment, read as cheaply as the server allows.
+
+        One paged search per base for the person entries asks only for the profile
+        and establishment attributes (each attribute read costs about a second per
+        100,000 entries in ldap3), counted page by page, never kept. The entries
+        idpronote cannot use (no login, no surname) are found first by a search of
+        their own, usually empty, and counted apart. A size, time or administrative
+        limit stops the count without error (`capped`). Then structure DNs are
+        resolved to UAIs, and a sample is looked for with a few small searches.
+        """
+        mapping = self.mapping
+        attributes = list(
+            dict.fromkeys(a for a in (mapping.attribute("profil"), mapping.attribute("uai")) if a)
+        )
+        bases = self.settings.bases
+        tally = _Tally(mapping, keep_keys=len(bases) > 1)
+        remaining = max(limit, 0)
+        for base in bases:
+            if remaining <= 0:
+                tally.capped = True
+                break
+            size_limit = remaining
+            if self.settings.size_limit:
+                size_limit = min(size_limit, self.settings.size_limit)
+            unusable = self._scan(
+                base,
+                _all_of([mapping.person_filter, self._unusable_filter()]),
+                [mapping.attribute("login"), mapping.attribute("nom")],
+                size_limit,
+                f"looking for unusable entries under {base}",
+                lambda: _Unusable(self.mapping),
+            )
+            part = self._scan(
+                base,
+                mapping.person_filter,
+                attributes,
+                size_limit,
+                f"counting the accounts under {base}",
+                lambda unusable=unusable: _Tally(
+                    mapping, earlier=tally.keys, unusable=unusable.reasons
+                ),
+            )
+            if part.capped and size_limit == remaining and part.returned >= remaining:
+                part.stopped = ""  # the census's own limit, not the server's
+            if unusable.capped:
+                part.capped, part.stopped = True, part.stopped or unusable.stopped
+            tally.merge(part)
+            remaining = max(limit, 0) - tally.seen
+        return self._census_result(tally)
+
+    def _unusable_filter(self) -> str:
+        """Entries `to_account` refuses: no login, or no surname."""
+        login, surname = self.mapping.attribute("login"), self.mapping.attribute("nom")
+        return f"(|(!({login}=*))(!({surname}=*)))"
+
+    def _scan(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: list[str],
+        size_limit: int,
+        what: str,
+        start: Callable[[], _ScanT],
+    ) -> _ScanT:
+        """A paged search whose entries go to a `_Scan` as they come; a limit stops it
+        without error (`capped`). A search retried on a new connection starts afresh."""
+
+        def run(connection: ldap3.Connection) -> _ScanT:
+            scan = start()
+            cookie = None
+            while True:
+                connection.search(
+                    base,
+                    search_filter,
+                    search_scope=ldap3.SUBTREE,
+                    attributes=attributes or ["1.1"],
+                    size_limit=size_limit,
+                    time_limit=self.settings.time_limit,
+                    paged_size=self.settings.page_size,
+                    paged_cookie=cookie,
+                )
+                result = connection.result or {}
+                for response in connection.response or ():
+                    if response.get("type") == "searchResEntry":
+                        scan.returned += 1
+                        scan.add(response)
+                code = result.get("result")
+                if code in (_SIZE_LIMIT, _TIME_LIMIT, _ADMIN_LIMIT):
+                    scan.capped, scan.stopped = True, _server_words(result)
+                    return scan
+                if code != _SUCCESS:
+                    self._search_failed(result, base, what, scan.seen, False)
+                    return scan
+                controls = result.get("controls") or {}
+                paged = controls.get("1.2.840.113556.1.4.319") or {}
+                cookie = (paged.get("value") or {}).get("cookie")
+                if not cookie:
+                    return scan
+
+        return self._run(run, what)
+
+    def _census_result(self, tally: _Tally) -> Census:
+        census = Census(total=tally.total, capped=tally.capped)
+        census.profiles = spread(tally.profiles)
+        resolved = self._resolve_establishments(tally.places)
+        unresolved: list[str] = []
+        places: Counter[tuple[str, ...]] = Counter()
+        for raw, count in tally.places.items():
+            uais = []
+            for value in raw:
+                uai = resolved.get(value)
+                if uai is None:
+                    uai = value.strip()
+                    if uai not in unresolved:
+                        unresolved.append(uai)
+                uais.append(uai)
+            places[tuple(uais)] += count
+        census.establishments = spread(places)
+        problems = census.problems
+        login, surname = self.mapping.attribute("login"), self.mapping.attribute("nom")
+        entries = ("entry", "entries")
+        if tally.without_login:
+            problems.append(skipped(tally.without_login, entries, login))
+        if tally.without_surname:
+            problems.append(skipped(tally.without_surname, entries, surname))
+        if unresolved:
+            problems.append(
+                f"{counted(len(unresolved), 'establishment names', 'establishments name')} "
+                f"no entry with {self.mapping.preset.structure_uai} (counted under its DN), "
+                f"e.g. {unresolved[0]}"
+            )
+        if tally.stopped:
+            who = self.credentials.bind_dn or "anonymous"
+            problems.append(
+                f"the server stopped the count after {tally.seen} entries ({tally.stopped}): "
+                f"raise [directory.ldap] size_limit or time_limit, or ask the directory admin "
+                f"to lift the server's limits for {who}"
+            )
+        if tally.total:
+            census.sample = self._sample()
+        return census
+
+    def _sample(self) -> DirectoryAccount | None:
+        """An account showing every field the import relies on, if there is one.
+
+        Small searches, best first: profiles of a category, an establishment and a
+        birth date; then without the date; without the establishment; any account.
+        The account is then read whole by its login (`get`: never one of two
+        entries sharing a login).
+        """
+        mapping = self.mapping
+        present = [f"({mapping.attribute(name)}=*)" for name in ("login", "nom")]
+        values = [v for category in CATEGORIES for v in self.profiles.profiles_of(category)]
+        profile = mapping.attribute("profil")
+        categorised = _any_of(_equals(profile, v) for v in values) if profile else ""
+        place, born = mapping.attribute("uai"), mapping.attribute("date_naissance")
+        tiers = []
+        if categorised and place:
+            if born:
+                tiers.append(([categorised, f"({place}=*)", f"({born}=*)"], BEST_SAMPLE))
+            tiers.append(([categorised, f"({place}=*)"], 2))
+        if categorised:
+            tiers.append(([categorised], 1))
+        tiers.append(([], 0))
+        for parts, rank in tiers:
+            entries = self._search(
+                _all_of([mapping.person_filter, *present, *parts]),
+                [mapping.attribute("login")],
+                what="looking for a sample account",
+                size_limit=SAMPLE_CANDIDATES,
+                time_limit=self.settings.time_limit or DEFAULT_SEARCH_TIME_LIMIT,
+                truncate=True,
+            )
+            for entry in entries:
+                login = next(iter(entry.values(mapping.attribute("login"))), "").strip()
+                account = self.get(login) if login else None
+                if account is not None and sample_rank(account, self.profiles) >= rank:
+                    return account
+        return None
+
+    def _resolve_establishments(self, places: Mapping[tuple[str, ...], int]) -> dict[str, str]:
+        """Raw establishment value -> UAI; structure DNs no entry resolves are left out."""
+        values = list(dict.fromkeys(value for raw in places for value in raw))
+        dns = [value for value in values if is_dn(value)]
+        if len(dns) > WRITERS:
+            # Many structures (an academy's directory): read a few at once.
+            with ThreadPoolExecutor(WRITERS, thread_name_prefix="ldap-census") as pool:
+                uais = list(pool.map(self._structure_uai, dns))
+        else:
+            uais = [self._structure_uai(dn) for dn in dns]
+        resolved = {dn: uai for dn, uai in zip(dns, uais, strict=True) if uai}
+        for value in values:
+            if not is_dn(value) and value.strip():
+                resolved[value] = value.strip().upper()
+        return resolved
+
+    def write_check(self, account: DirectoryAccount | None) -> WriteCheck:
+        """May the bind account write the identifier attribute? Asked of the server on
+        `account`'s entry, harmlessly: a modify that deletes a value the entry does not
+        hold changes nothing, and the server's refusal says why (RFC 4511):
+        noSuchAttribute, allowed; insufficientAccessRights, not allowed;
+        undefinedAttributeType, the schema lacks the attribute. When the mapping adds
+        an auxiliary class the entry lacks, deleting that class too (in the same atomic
+        request as the absent value, so nothing can change) checks the right on
+        objectClass."""
+        attribute = self.mapping.identifier_attribute
+        if account is None or not account.dn:
+            return WriteCheck(
+                NOT_CHECKED, attribute, "no account was found to check the write access on"
+            )
+        dn = account.dn
+        entries = self._search(
+            "(objectClass=*)",
+            [attribute, "objectClass"],
+            what=f"reading {dn} before the write check",
+            bases=[dn],
+            scope=ldap3.BASE,
+            size_limit=0,
+        )
+        if not entries:
+            return WriteCheck(NOT_CHECKED, attribute, f"the entry {dn} could not be read", dn)
+        entry = entries[0]
+        value = self._absent_value(entry.values(attribute))
+        result = self._check_modify(dn, {attribute: [(ldap3.MODIFY_DELETE, [value])]})
+        check = self._write_verdict(result, attribute, dn)
+        object_class = self.mapping.object_class
+        classes = {c.casefold() for c in entry.values("objectClass")}
+        if check.status != WRITABLE or not object_class or object_class.casefold() in classes:
+            return check
+        # Atomic: if the entry had gained the class meanwhile, deleting the absent value
+        # still fails, and the whole request with it.
+        result = self._check_modify(
+            dn,
+            {
+                "objectClass": [(ldap3.MODIFY_DELETE, [object_class])],
+                attribute: [(ldap3.MODIFY_DELETE, [value])],
+            },
+        )
+        code = result.get("result")
+        who = self.credentials.bind_dn or "anonymous"
+        if code in (_NO_SUCH_ATTRIBUTE, _SUCCESS):
+            return WriteCheck(
+                WRITABLE,
+                attribute,
+                f"{who} may write {attribute}, and objectClass to add {object_class} "
+                f"(checked on {dn}; nothing was changed)",
+                dn,
+            )
+        if code == _INSUFFICIENT_ACCESS:
+            return WriteCheck(
+                READ_ONLY,
+                attribute,
+                f"{who} may write {attribute} but not objectClass, which it must to add "
+                f"{object_class} to entries that lack it (as {dn}); ask for write access to "
+                f'objectClass, or set [directory.identifier] object_class = "" if the '
+                "entries allow the attribute already",
+                dn,
+            )
+        words = self.credentials.scrub(_server_words(result))
+        return WriteCheck(
+            FAILED,
+            attribute,
+            f"the server refused the objectClass check on {dn}: {words}",
+            dn,
+        )
+
+    def _absent_value(self, stored: Iterable[str]) -> str:
+        """A value of the identifier form that the entry does not hold."""
+        held = {value.casefold() for value in stored}
+        for n in range(100):
+            idpn = CHECK_IDPN[:-2] + f"{n:02d}"
+            value = self.form.format(CHECK_UAI, idpn)
+            if value.casefold() not in held:
+                return value
+        raise DirectoryError("the entry holds every value the write check could use")
+
+    def _check_modify(self, dn: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        def run(connection: ldap3.Connection) -> dict[str, Any]:
+            connection.modify(dn, dict(changes))
+            return dict(connection.result or {})
+
+        return self._run(run, f"checking the write access on {dn}")
+
+    def _write_verdict(self, result: Mapping[str, Any], attribute: str, dn: str) -> WriteCheck:
+        code = result.get("result")
+        who = self.credentials.bind_dn or "anonymous"
+        words = self.credentials.scrub(_server_words(result))
+        if code in (_NO_SUCH_ATTRIBUTE, _SUCCESS):
+            return WriteCheck(
+                WRITABLE,
+                attribute,
+                f"{who} may write {attribute} (checked on {dn}; nothing was changed)",
+                dn,
+            )
+        if code == _INSUFFICIENT_ACCESS:
+            return WriteCheck(
+                READ_ONLY,
+                attribute,
+                f"{who} may not write {attribute} on {dn}: insufficient access",
+                dn,
+            )
+        if code in (_STRONGER_AUTH_REQUIRED, _CONFIDENTIALITY_REQUIRED):
+            fix = (
+                "set [directory.ldap] bind_dn to an account allowed to write"
+                if self.credentials.anonymous
+                else "use ldaps:// or start_tls = true"
+            )
+            return WriteCheck(
+                READ_ONLY,
+                attribute,
+                f"{who} may not write {attribute} on {dn}: {words}; {fix}",
+                dn,
+            )
+        if code == _REFERRAL:
+            return WriteCheck(
+                READ_ONLY,
+                attribute,
+                f"{self._connections.last_url} sent the write elsewhere (a referral: a "
+                "read-only replica); point [directory.ldap] url at the server that takes writes",
+                dn,
+            )
+        if code == _UNDEFINED_TYPE:
+            return WriteCheck(
+                UNKNOWN_ATTRIBUTE,
+                attribute,
+                f"the server does not know the attribute {attribute} ({words}); load "
+                "idpronote's schema (directory_adapters/schema/README.md) or map another "
+                "attribute in [directory.identifier]",
+                dn,
+            )
+        return WriteCheck(
+            FAILED, attribute, f"the server refused the write check on {dn}: {words}", dn
+        )
+
+
+# -- census ------------------------------------------------------------------------------------
+
+
+class _Scan:
+    """What a paged scan collects (see `LdapDirectory._scan`)."""
+
+    def __init__(self) -> None:
+        self.returned = 0  # entries the server sent
+        self.seen = 0  # entries read (an entry sent twice, under two bases, is read once)
+        self.capped = False
+        self.stopped = ""  # the server's words when one of its limits stopped the scan
+
+    def add(self, response: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+
+_ScanT = TypeVar("_ScanT", bound=_Scan)
+
+
+class _Unusable(_Scan):
+    """The person entries `to_account` would refuse: DN key -> "login" or "nom"."""
+
+    def __init__(self, mapping: AttributeMapping) -> None:
+        super().__init__()
+        self.login = mapping.attribute("login").lower()
+        self.reasons: dict[str, str] = {}
+
+    def add(self, response: Mapping[str, Any]) -> None:
+        self.seen += 1
+        entry = _entry(response)
+        login = any(v.strip() for v in entry.values(self.login))
+        self.reasons[_dn_key(entry.dn)] = "nom" if login else "login"
+
+
+class _Tally(_Scan):
+    """A census in progress: accounts per combination of raw profile values, and per
+    combination of raw establishment values, read straight from ldap3's responses."""
+
+    def __init__(
+        self,
+        mapping: AttributeMapping,
+        *,
+        earlier: set[str] | None = None,
+        unusable: Mapping[str, str] | None = None,
+        keep_keys: bool = False,
+    ) -> None:
+        """`earlier`: DN keys counted under other bases; `unusable`: DN key -> why."""
+        super().__init__()
+        self.total = 0  # accounts counted
+        self.without_login = 0
+        self.without_surname = 0
+        self.profiles: Counter[tuple[str, ...]] = Counter()
+        self.places: Counter[tuple[str, ...]] = Counter()
+        # DN keys of the entries counted, when several bases may return one entry twice
+        self.keys: set[str] | None = set() if keep_keys or earlier is not None else None
+        self.earlier = earlier or set()
+        self.unusable = unusable or {}
+        self._attributes = {
+            name: mapping.attribute(name).lower()
+            for name in ("profil", "uai")
+            if mapping.attribute(name)
+        }
+        # attribute as the server spells it -> the fields it holds
+        self._fields: dict[str, tuple[str, ...]] = {}
+
+    def add(self, response: Mapping[str, Any]) -> None:
+        if self.keys is not None or self.unusable:
+            key = _dn_key(response["dn"])
+            if self.keys is not None:
+                if key in self.keys or key in self.earlier:
+                    return
+                self.keys.add(key)
+            reason = self.unusable.get(key)
+            if reason is not None:
+                self.seen += 1
+                if reason == "login":
+                    self.without_login += 1
+                else:
+                    self.without_surname += 1
+                return
+        self.seen += 1
+        self.total += 1
+        profiles: tuple[str, ...] = ()
+        places: tuple[str, ...] = ()
+        for name, raw in response["raw_attributes"].items():
+            fields = self._fields.get(name)
+            if fields is None:
+                lower = name.lower()
+                fields = self._fields[name] = tuple(
+                    field for field, attribute in self._attributes.items() if attribute == lower
+                )
+            if not fields:
+                continue
+            values = tuple(
+                text
+                for text in (
+                    v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in raw
+                )
+                if text.strip()
+            )
+            if "profil" in fields:
+                profiles += values
+            if "uai" in fields:
+                places += values
+        self.profiles[profiles] += 1
+        self.places[places] += 1
+
+    def merge(self, other: _Tally) -> None:
+        """Add a base's tally (counted after this one's) to this one."""
+        self.seen += other.seen
+        self.total += other.total
+        self.capped = self.capped or other.capped
+        self.stopped = self.stopped or other.stopped
+        self.without_login += other.without_login
+        self.without_surname += other.without_surname
+        self.profiles.update(other.profiles)
+        self.places.update(other.places)
+        if self.keys is not None and other.keys is not None:
+            self.keys |= other.keys
 
 
 # -- writing, in rounds -----------------------------------------------------------------------

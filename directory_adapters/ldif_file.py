@@ -47,7 +47,17 @@ from core.model import (
 )
 from core.names import normalise_name
 from core.text import printable
-from directory_adapters.base import DEFAULT_SEARCH_LIMIT, Directory, not_found, plan_change
+from directory_adapters.base import (
+    DEFAULT_SEARCH_LIMIT,
+    READ_ONLY,
+    WRITABLE,
+    Census,
+    Directory,
+    WriteCheck,
+    not_found,
+    plan_change,
+    summarise_problems,
+)
 from directory_adapters.local_file import DirectoryProblem
 from directory_adapters.mapping import AttributeMapping
 
@@ -620,6 +630,63 @@ class LdifDirectory(Directory):
     def _prefix_range(self, prefix: str) -> tuple[int, int]:
         lo = bisect_left(self._words, prefix)
         return lo, bisect_left(self._words, prefix + "\U0010ffff", lo)
+
+    # -- what setup and `config check` ask ------------------------------------------
+
+    def identifier_field(self) -> str:
+        return self.mapping.identifier_attribute
+
+    def every_account(self) -> Iterator[DirectoryAccount]:
+        return iter(list(self._accounts))
+
+    def census(self, limit: int) -> Census:
+        census = super().census(limit)
+        census.problems = summarise_problems(
+            self._problems,
+            things=("entry", "entries"),
+            login=self.mapping.attribute("login"),
+            surname=self.mapping.attribute("nom"),
+        )
+        return census
+
+    def write_check(self, account: DirectoryAccount | None) -> WriteCheck:
+        """Could changes be appended to the changes file (or the file be created)?
+
+        Asked of the file system (os.access): nothing is created or changed.
+        The export itself is never written.
+        """
+        attribute = self.identifier_field()
+        path = self.changes_path
+        target = str(path)
+        if os.path.lexists(path):
+            if os.access(path, os.R_OK | os.W_OK):
+                return WriteCheck(
+                    WRITABLE,
+                    attribute,
+                    f"changes are appended to {path} (applied later with ldapmodify)",
+                    target,
+                )
+            return WriteCheck(
+                READ_ONLY,
+                attribute,
+                f"the changes file {path} is not writable by this user",
+                target,
+            )
+        folder = path.parent
+        if os.access(folder, os.W_OK | os.X_OK):
+            return WriteCheck(
+                WRITABLE,
+                attribute,
+                f"changes will be written to {path} (applied later with ldapmodify)",
+                target,
+            )
+        return WriteCheck(
+            READ_ONLY,
+            attribute,
+            f"the directory {folder} is not writable by this user: the changes file {path.name} "
+            "cannot be created there",
+            target,
+        )
 
     # -- the Directory protocol: writing -------------------------------------------
 

@@ -28,6 +28,7 @@ import tempfile
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -52,7 +53,21 @@ from core.model import (
 )
 from core.names import InvalidDate, normalise_name, parse_date
 from core.text import printable
-from directory_adapters.base import DEFAULT_SEARCH_LIMIT, Directory, not_found, plan_change
+from directory_adapters.base import (
+    BEST_SAMPLE,
+    DEFAULT_SEARCH_LIMIT,
+    NOT_CHECKED,
+    READ_ONLY,
+    WRITABLE,
+    Census,
+    Directory,
+    WriteCheck,
+    not_found,
+    plan_change,
+    sample_rank_of,
+    spread,
+    summarise_problems,
+)
 
 register(
     {
@@ -626,6 +641,73 @@ class CsvDirectory(Directory):
                 bisect_right(index.surnames, normalised),
             )
         return [index.account(i) for i in found.run()]
+
+    # -- what setup and `config check` ask ------------------------------------------
+
+    def identifier_field(self) -> str:
+        return self.columns["idpronote"]
+
+    def every_account(self) -> Iterator[DirectoryAccount]:
+        index = self._index
+        return (index.account(i) for i in range(len(index.rows)))
+
+    def census(self, limit: int) -> Census:
+        """A pass over the rows in memory (no DirectoryAccount made but the sample's)."""
+        index = self._index
+        count = min(len(index.rows), max(limit, 0))
+        rows = index.rows if count == len(index.rows) else index.rows[:count]
+        census = Census(total=count, capped=len(index.rows) > count)
+        census.profiles = spread(Counter(row[_PROFILES] for row in rows))
+        census.establishments = spread(Counter(row[_UAIS] for row in rows))
+        best, chosen = -1, None
+        for i, row in enumerate(rows):
+            rank = sample_rank_of(
+                bool(index.category_bits[i]), bool(row[_UAIS]), row[_BIRTH] is not None
+            )
+            if rank > best:
+                best, chosen = rank, i
+                if best >= BEST_SAMPLE:
+                    break
+        census.sample = None if chosen is None else index.account(chosen)
+        census.problems = summarise_problems(
+            index.problems,
+            things=("row", "rows"),
+            login=self.columns["login"],
+            surname=self.columns["nom"],
+        )
+        return census
+
+    def write_check(self, account: DirectoryAccount | None) -> WriteCheck:
+        """Could a write replace the file (a temporary file, a `.bak`, a rename beside it)?
+
+        Asked of the file system (os.access): nothing is created or changed.
+        """
+        column = self.identifier_field()
+        if self.only_uai:
+            return WriteCheck(
+                NOT_CHECKED,
+                column,
+                f"{self.path} was opened read-only for {self.only_uai}; "
+                "open the whole file to write to it",
+                str(self.path),
+            )
+        path = Path(os.path.realpath(self.path))
+        if not os.access(path, os.W_OK):
+            return WriteCheck(
+                READ_ONLY, column, f"{path} is not writable by this user", str(self.path)
+            )
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            return WriteCheck(
+                READ_ONLY,
+                column,
+                f"its directory {path.parent} is not writable by this user (a write replaces "
+                f"the file through a temporary file there and keeps {path.name}.bak)",
+                str(self.path),
+            )
+        kept = f" (a write keeps {path.name}.bak)" if self.backup else ""
+        return WriteCheck(
+            WRITABLE, column, f"{path} and its directory are writable{kept}", str(self.path)
+        )
 
     # -- the Directory protocol: writing -------------------------------------------
 
