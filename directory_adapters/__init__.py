@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from core.config import Config
 from core.errors import ConfigError
@@ -15,13 +16,19 @@ def directory_kind(path: Path) -> str:
 
 
 def open_directory(
-    config: Config, directory_file: str | Path | None = None, *, only_uai: str | None = None
+    config: Config,
+    directory_file: str | Path | None = None,
+    *,
+    only_uai: str | None = None,
+    credentials: Any = None,
 ) -> Directory:
     """The directory the configuration (or `--directory-file`) names.
 
     `only_uai` asks for a read-only view of one establishment, which a
     dry run needs and which a large local file loads much faster; adapters
-    that cannot restrict themselves ignore it.
+    that cannot restrict themselves ignore it. `credentials`
+    (`BindCredentials`) is a password the admin typed in the interface,
+    used instead of `[directory.ldap]`'s sources.
     """
     settings = config.directory
     if directory_file is not None:
@@ -53,6 +60,7 @@ def open_directory(
             _beside_config(config, settings.ldap),
             AttributeMapping.from_settings(settings),
             config.profiles,
+            credentials=credentials,
         )
     if kind == "ldif":
         from directory_adapters.ldif_file import LdifDirectory

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from core.errors import DirectoryError
 
-__all__ = ["BindCredentials", "Secret", "bind_credentials"]
+__all__ = ["BindCredentials", "Secret", "bind_credentials", "needs_prompt"]
 
 # A password file is small; anything bigger is not one (a misconfigured path).
 _MAX_FILE = 4096
@@ -98,6 +98,14 @@ def bind_credentials(
             hint="an empty password would bind anonymously; set the real password",
         )
     return BindCredentials(bind_dn, Secret(password), source)
+
+
+def needs_prompt(settings: Mapping[str, Any]) -> bool:
+    """True when `[directory.ldap]` names a bind DN but no place to read its password:
+    the password must be asked for (the wizard asks in its own dialog)."""
+    if not str(settings.get("bind_dn") or "").strip():
+        return False
+    return not any(settings.get(k) for k in ("password_env", "password_file", "password"))
 
 
 def _from_environment(variable: str, environ: Mapping[str, str]) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from core.config import Config
+from core.errors import IdpronoteError
 from core.i18n import register, t
 
 register(
@@ -40,6 +41,20 @@ class Launch:
     mode: str | None = None
     # The demo works on a throwaway copy: it says so on the start screen.
     demo: bool = False
+    # `idpronote setup`: open the setup screen first, and write there.
+    setup: bool = False
+    setup_target: Path | None = None
+
+    @property
+    def needs_setup(self) -> bool:
+        """No directory anywhere: the admin is led to setup before the wizard."""
+        return self.setup or (
+            not self.demo and self.directory_file is None and self.config.directory.kind is None
+        )
+
+
+class PasswordNeeded(IdpronoteError):
+    """The configuration names a bind DN but no password source: ask in the interface."""
 
 
 class IdpronoteApp(App[None]):
@@ -55,13 +70,39 @@ class IdpronoteApp(App[None]):
         self.launch = launch
         self.config = launch.config
         self.directory: Any = None
+        # A bind password typed in the interface (setup, or the password dialog).
+        self.secret: Any = None
         self.sub_title = t("tui.app.title")
 
     def on_mount(self) -> None:
         if self.config.keys:
             self.set_keymap(self.config.keys)
+        if self.launch.needs_setup:
+            from tui.screens.setup import SetupScreen
+
+            self.push_screen(SetupScreen(self.launch))
+            return
         from tui.screens.start import StartScreen
 
+        self.push_screen(StartScreen(self.launch))
+
+    def reconfigure(self, config: Config, secret: Any = None) -> None:
+        """Setup wrote a configuration: use it from now on, then go to the start screen."""
+        from dataclasses import replace
+
+        from tui.screens.start import StartScreen
+
+        if self.directory is not None:
+            self.directory.close()
+            self.directory = None
+        self.config = config
+        self.secret = secret
+        self.launch = replace(self.launch, config=config, setup=False, directory_file=None)
+        if config.keys:
+            self.set_keymap(config.keys)
+        # Whatever led here (the start screen's F6, or setup first), start afresh.
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
         self.push_screen(StartScreen(self.launch))
 
     def action_help(self) -> None:
@@ -74,8 +115,21 @@ class IdpronoteApp(App[None]):
         """The directory, opened once (from a thread worker: it may be slow)."""
         if self.directory is None:
             from directory_adapters import open_directory
+            from directory_adapters.credentials import BindCredentials, needs_prompt
 
-            self.directory = open_directory(self.config, self.launch.directory_file)
+            credentials = None
+            ldap = self.config.directory.ldap
+            uses_ldap = self.launch.directory_file is None and self.config.directory.kind == "ldap"
+            if uses_ldap and self.secret is not None:
+                bind_dn = str(ldap.get("bind_dn") or "").strip()
+                credentials = BindCredentials(
+                    bind_dn, self.secret, "the password typed in idpronote"
+                )
+            elif uses_ldap and needs_prompt(ldap):
+                raise PasswordNeeded(str(ldap.get("bind_dn")))
+            self.directory = open_directory(
+                self.config, self.launch.directory_file, credentials=credentials
+            )
         return self.directory
 
     def _fatal_error(self) -> None:

@@ -130,7 +130,7 @@ def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> 
 
 
 def build_parser() -> tuple[_Parser, dict[str, Handler]]:
-    from tui.commands import directory, inspect, match, session, wizard
+    from tui.commands import config, directory, inspect, match, session, wizard
 
     parser = _Parser(
         prog="idpronote",
@@ -220,6 +220,29 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     )
     p.add_argument("--no-mouse", action="store_true", help="ignore the mouse")
     handlers["demo"] = wizard.demo
+
+    p = sub.add_parser(
+        "setup",
+        parents=[_common(directory=False, uai=False)],
+        help="describe and test the directory, then write config.toml (--config: where)",
+    )
+    p.add_argument("--no-mouse", action="store_true", help="ignore the mouse")
+    handlers["setup"] = config.setup
+
+    p = sub.add_parser("config", help="check or show the configuration")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    actions.add_parser(
+        "check",
+        parents=[_common(uai=False)],
+        help="connect, count accounts per profile, read a sample, check write access",
+    )
+    actions.add_parser(
+        "show",
+        parents=[_common(uai=False)],
+        help="the effective configuration, where each value comes from, secrets masked",
+    )
+    handlers["config"] = config.run
     return parser, handlers
 
 

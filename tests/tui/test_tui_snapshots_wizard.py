@@ -98,3 +98,10 @@ def test_help_screen(app, snap_compare):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=help_on_step)
+
+
+def test_setup_screen(tmp_path, monkeypatch, snap_compare):
+    """What an admin without any configuration sees first."""
+    monkeypatch.chdir(tmp_path)
+    app = IdpronoteApp(Launch(config=Config(), setup_target=Path("config.toml")))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)

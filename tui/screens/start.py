@@ -33,6 +33,12 @@ from core.text import printable
 
 register(
     {
+        "tui.key.setup": ("Configurer", "Set up"),
+        "tui.start.no_password": (
+            "pas de mot de passe : annuaire non ouvert (F6 pour configurer)",
+            "no password: directory not opened (F6 to set up)",
+        ),
+        "tui.start.password_wanted": ("mot de passe demandé…", "password asked…"),
         "tui.start.title": (
             "Nouvel import d'identifiants Pronote",
             "New Pronote identifiers import",
@@ -122,6 +128,7 @@ class StartScreen(Screen[None]):
         Binding("enter", "start", t("tui.key.start"), id="start.start", show=True),
         Binding("f5", "resume", t("tui.key.resume"), id="start.resume"),
         Binding("f4", "imported", t("tui.key.imported"), id="start.imported"),
+        Binding("f6", "setup", t("tui.key.setup"), id="start.setup"),
     ]
 
     def __init__(self, launch: Any) -> None:
@@ -205,11 +212,41 @@ class StartScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="directory", exit_on_error=False)
     def open_directory(self) -> None:
+        from directory_adapters.credentials import needs_prompt
+        from tui.app import PasswordNeeded
+
         try:
             describe = self.app.open_directory().describe()
+        except PasswordNeeded as needed:
+            self.app.call_from_thread(self._ask_password, needed.message)
+            return
         except IdpronoteError as error:
+            if self.app.secret is not None and needs_prompt(self.app.config.directory.ldap):
+                # The password typed was refused: ask again, saying why.
+                self.app.secret = None
+                who = str(self.app.config.directory.ldap.get("bind_dn"))
+                self.app.call_from_thread(self._ask_password, who, str(error))
+                return
             describe = str(error)
         self.app.call_from_thread(self._show_directory, describe)
+
+    def _ask_password(self, who: str, error: str = "") -> None:
+        from tui.screens.password import PasswordDialog
+
+        def given(secret: Any) -> None:
+            if secret is None:
+                self._show_directory(t("tui.start.no_password"))
+                return
+            self.app.secret = secret
+            self.open_directory()
+
+        self._show_directory(t("tui.start.password_wanted"))
+        self.app.push_screen(PasswordDialog(who, error=error), given)
+
+    def action_setup(self) -> None:
+        from tui.screens.setup import SetupScreen
+
+        self.app.push_screen(SetupScreen(self.launch))
 
     def _show_directory(self, text: str) -> None:
         self.query_one("#directory", Static).update(printable(text))

@@ -1,0 +1,503 @@
+"""Set up the directory: describe it, test it live, write config.toml, go on to the wizard.
+
+The test binds, counts the accounts per profile, shows one account as the
+wizard will read it, and checks (harmlessly) that the identifier attribute
+may be written. The profile mapping is proposed from the values actually
+found. The password is kept in config.toml only if the admin chooses so;
+otherwise the file names the environment variable or the password file it
+will be read from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Header,
+    Input,
+    Label,
+    LoadingIndicator,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+
+from core.config import PRESETS, Config, parse_config, read_config
+from core.config_file import (
+    DEFAULT_PASSWORD_ENV,
+    PASSWORD_STORES,
+    SetupAnswers,
+    default_target,
+    read_existing,
+    setup_table,
+    write_config,
+    write_password_file,
+)
+from core.errors import IdpronoteError
+from core.i18n import language, register, t
+from core.model import CATEGORIES, Category
+from core.text import printable
+from tui.screens.start import PathSuggester
+
+KINDS = ("ldap", "ldif", "csv")
+
+register(
+    {
+        "tui.setup.title": ("Configuration de l'annuaire", "Directory set-up"),
+        "tui.setup.intro": (
+            "Décrivez l'annuaire, testez-le (F5), puis enregistrez (F2).",
+            "Describe the directory, test it (F5), then save (F2).",
+        ),
+        "tui.setup.intro_none": (
+            "Aucun annuaire configuré : décrivez-le, testez-le (F5), puis enregistrez (F2).",
+            "No directory configured: describe it, test it (F5), then save (F2).",
+        ),
+        "tui.setup.kind": ("Annuaire", "Directory"),
+        "tui.setup.example": ("ex. {value}", "e.g. {value}"),
+        "tui.setup.kind_ldap": ("LDAP", "LDAP"),
+        "tui.setup.kind_ldif": ("Export LDIF", "LDIF export"),
+        "tui.setup.kind_csv": ("Fichier CSV", "CSV file"),
+        "tui.setup.preset": ("Schéma", "Schema"),
+        "tui.setup.url": ("Serveur (URL)", "Server (URL)"),
+        "tui.setup.start_tls": ("StartTLS (avec ldap://)", "StartTLS (with ldap://)"),
+        "tui.setup.ca_file": ("Certificat de l'AC", "CA certificate"),
+        "tui.setup.bind_dn": ("Compte (bind DN)", "Account (bind DN)"),
+        "tui.setup.password": ("Mot de passe", "Password"),
+        "tui.setup.store": ("Le garder", "Keep it"),
+        "tui.setup.store_env": ("variable", "variable"),
+        "tui.setup.store_file": ("fichier", "file"),
+        "tui.setup.store_config": ("config.toml", "config.toml"),
+        "tui.setup.store_prompt": ("demander", "ask"),
+        "tui.setup.store_env_name": ("Nom de la variable", "Variable name"),
+        "tui.setup.store_file_path": ("Fichier mot de passe", "Password file"),
+        "tui.setup.base_dn": ("Base de recherche", "Search base"),
+        "tui.setup.file": ("Fichier", "File"),
+        "tui.setup.target": ("Enregistrer dans", "Save to"),
+        "tui.setup.test": ("Tester (F5)", "Test (F5)"),
+        "tui.setup.save": ("Enregistrer (F2)", "Save (F2)"),
+        "tui.setup.testing": ("Test en cours…", "Testing…"),
+        "tui.setup.type_password": (
+            "Tapez le mot de passe du compte pour tester la connexion.",
+            "Type the account's password to test the connection.",
+        ),
+        "tui.setup.proposed": (
+            "Profils proposés d'après l'annuaire (enregistrés avec F2) :",
+            "Profiles proposed from the directory (saved with F2):",
+        ),
+        "tui.setup.sample": ("Compte exemple, tel que lu :", "Sample account, as read:"),
+        "tui.setup.saved": (
+            "Configuration écrite dans {path}.",
+            "Configuration written to {path}.",
+        ),
+        "tui.setup.backup": (
+            "L'ancien fichier, avec ses commentaires, est gardé dans {path}.",
+            "The previous file, with its comments, is kept as {path}.",
+        ),
+        "tui.setup.password_file_created": (
+            "Mot de passe écrit dans {path} (0600).",
+            "Password written to {path} (0600).",
+        ),
+        "tui.setup.password_file_kept": (
+            "{path} existe déjà : laissé tel quel.",
+            "{path} already exists: left as it is.",
+        ),
+        "tui.setup.export_env": (
+            "Avant chaque lancement (et dans cron) : export {name}=…",
+            "Before each run (and in cron): export {name}=…",
+        ),
+        "tui.setup.continue_title": ("Configuration enregistrée", "Configuration saved"),
+        "tui.setup.continue": ("Continuer vers l'assistant", "Go on to the wizard"),
+        "tui.setup.stay": ("Rester ici", "Stay here"),
+        "tui.setup.not_saved": ("Rien n'a été écrit : {error}", "Nothing was written: {error}"),
+        "tui.key.test": ("Tester", "Test"),
+        "tui.key.save": ("Enregistrer", "Save"),
+        "tui.key.back": ("Retour", "Back"),
+    }
+)
+
+MARKS = {"ok": "✓", "info": "·", "warning": "!", "error": "✗"}
+
+
+class SetupScreen(Screen[None]):
+    """The directory's connection and mapping, tested, then written to config.toml."""
+
+    BINDINGS = [
+        Binding("f5", "test", t("tui.key.test"), id="setup.test"),
+        Binding("f2", "save", t("tui.key.save"), id="setup.save"),
+        Binding("escape", "back", t("tui.key.back"), id="setup.back"),
+    ]
+
+    def __init__(self, launch: Any) -> None:
+        super().__init__()
+        self.launch = launch
+        self.config: Config = launch.config
+        self.target = default_target(self.config, launch.setup_target)
+        # The profiles the last successful test proposed, saved with the rest.
+        self.proposal: dict[Category, tuple[str, ...]] = {}
+
+    # -- the form ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        directory = self.config.directory
+        ldap = directory.ldap
+        kind = directory.kind or "ldap"
+        store = (
+            "env"
+            if ldap.get("password_env") or not ldap
+            else "file"
+            if ldap.get("password_file")
+            else "config"
+            if ldap.get("password")
+            else "prompt"
+        )
+        yield Header()
+        with VerticalScroll(id="setup"):
+            yield Static(t("tui.setup.title"), classes="title")
+            intro = "tui.setup.intro_none" if directory.kind is None else "tui.setup.intro"
+            yield Static(t(intro), classes="help")
+            with Horizontal(classes="field"):
+                yield Label(t("tui.setup.kind"), classes="label")
+                with RadioSet(id="kind", compact=True):
+                    for k in KINDS:
+                        yield RadioButton(t(f"tui.setup.kind_{k}"), value=k == kind)
+            with Horizontal(classes="field"):
+                yield Label(t("tui.setup.preset"), classes="label")
+                with RadioSet(id="preset", compact=True):
+                    for p in PRESETS:
+                        yield RadioButton(p, value=p == directory.preset)
+            with Vertical(id="ldap-fields"):
+                yield from self._field(
+                    "url",
+                    "tui.setup.url",
+                    _text(ldap.get("url")),
+                    placeholder=t("tui.setup.example", value="ldaps://ldap.example.org"),
+                )
+                with Horizontal(classes="field"):
+                    yield Label("", classes="label")
+                    yield Checkbox(
+                        t("tui.setup.start_tls"),
+                        bool(ldap.get("start_tls")),
+                        id="start_tls",
+                        compact=True,
+                    )
+                yield from self._field("ca_file", "tui.setup.ca_file", _text(ldap.get("ca_file")),
+                                       suggest=True)  # fmt: skip
+                yield from self._field(
+                    "bind_dn",
+                    "tui.setup.bind_dn",
+                    _text(ldap.get("bind_dn")),
+                    placeholder=t(
+                        "tui.setup.example", value="cn=idpronote,ou=services,dc=example,dc=org"
+                    ),
+                )
+                yield from self._field("password", "tui.setup.password", "", password=True)
+                with Horizontal(classes="field"):
+                    yield Label(t("tui.setup.store"), classes="label")
+                    with RadioSet(id="store", compact=True):
+                        for s in PASSWORD_STORES:
+                            yield RadioButton(t(f"tui.setup.store_{s}"), value=s == store)
+                where = (
+                    _text(ldap.get("password_file"))
+                    if store == "file"
+                    else _text(ldap.get("password_env")) or DEFAULT_PASSWORD_ENV
+                )
+                yield from self._field("store_where", "tui.setup.store_env_name", where)
+                yield from self._field(
+                    "base_dn",
+                    "tui.setup.base_dn",
+                    _text(ldap.get("base_dn")),
+                    placeholder=t("tui.setup.example", value="ou=people,dc=example,dc=org"),
+                )
+            with Vertical(id="file-fields"):
+                path = str(directory.path) if directory.path else ""
+                yield from self._field("path", "tui.setup.file", path, suggest=True)
+            yield from self._field("target", "tui.setup.target", str(self.target), suggest=True)
+            with Horizontal(id="setup-buttons"):
+                yield Button(t("tui.setup.test"), id="test", compact=True)
+                yield Button(t("tui.setup.save"), id="save", variant="primary", compact=True)
+            yield LoadingIndicator(id="busy")
+            yield Static("", id="results")
+        yield Footer()
+
+    def _field(
+        self,
+        name: str,
+        label: str,
+        value: str,
+        *,
+        placeholder: str = "",
+        password: bool = False,
+        suggest: bool = False,
+    ) -> ComposeResult:
+        with Horizontal(classes="field", id=f"row-{name}"):
+            yield Label(t(label), classes="label", id=f"label-{name}")
+            yield Input(
+                value,
+                id=name,
+                placeholder=placeholder,
+                password=password,
+                compact=True,
+                suggester=PathSuggester() if suggest else None,
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#busy").display = False
+        self._show_kind()
+        self.query_one("#kind", RadioSet).focus()
+
+    def _pressed(self, radio: str, values: tuple[str, ...]) -> str:
+        index = self.query_one(f"#{radio}", RadioSet).pressed_index
+        return values[index] if 0 <= index < len(values) else values[0]
+
+    @property
+    def kind(self) -> str:
+        return self._pressed("kind", KINDS)
+
+    @property
+    def store(self) -> str:
+        return self._pressed("store", PASSWORD_STORES)
+
+    def _show_kind(self) -> None:
+        ldap = self.kind == "ldap"
+        self.query_one("#ldap-fields").display = ldap
+        self.query_one("#file-fields").display = not ldap
+        store = self.store
+        self.query_one("#row-store_where").display = store in ("env", "file")
+        label = "tui.setup.store_file_path" if store == "file" else "tui.setup.store_env_name"
+        self.query_one("#label-store_where", Label).update(t(label))
+
+    @on(RadioSet.Changed)
+    def _changed(self, event: RadioSet.Changed) -> None:
+        if event.radio_set.id == "store":
+            where = self.query_one("#store_where", Input)
+            if self.store == "file" and where.value == DEFAULT_PASSWORD_ENV:
+                where.value = str(self.target.with_name("ldap-password"))
+            elif self.store == "env" and "/" in where.value:
+                where.value = DEFAULT_PASSWORD_ENV
+        self._show_kind()
+        self.proposal = {}
+
+    @on(Button.Pressed, "#test")
+    def _test_pressed(self) -> None:
+        self.action_test()
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    def _value(self, name: str) -> str:
+        return self.query_one(f"#{name}", Input).value.strip()
+
+    def answers(self) -> SetupAnswers:
+        """The form as setup answers; file paths made absolute (the config may live elsewhere)."""
+        store = self.store
+        where = self._value("store_where")
+        return SetupAnswers(
+            kind=self.kind,
+            preset=self._pressed("preset", PRESETS),
+            path=_absolute(self._value("path")),
+            url=self._value("url"),
+            start_tls=self.query_one("#start_tls", Checkbox).value,
+            ca_file=_absolute(self._value("ca_file")),
+            bind_dn=self._value("bind_dn"),
+            base_dn=self._value("base_dn"),
+            keep_in=store,
+            password_env=where if store == "env" else DEFAULT_PASSWORD_ENV,
+            password_file=_absolute(where) if store == "file" else "",
+            profiles=self._profiles(),
+        )
+
+    def _profiles(self) -> dict[Category, tuple[str, ...]]:
+        """The proposal from the last test, added to what is configured (nothing dropped:
+        a profile absent today, such as National_ETA, may have accounts tomorrow)."""
+        if not self.proposal:
+            return {}
+        merged: dict[Category, tuple[str, ...]] = {}
+        for category in CATEGORIES:
+            values = list(self.proposal.get(category, ()))
+            for value in self.config.profiles.profiles_of(category):
+                if value.casefold() not in {v.casefold() for v in values}:
+                    values.append(value)
+            merged[category] = tuple(values)
+        return merged
+
+    def _target(self) -> Path:
+        return Path(self._value("target") or str(self.target)).expanduser()
+
+    def _say(self, text: str | Text) -> None:
+        self.query_one("#results", Static).update(
+            text if isinstance(text, Text) else Text(printable(text, keep_newlines=True))
+        )
+
+    def _busy(self, on: bool) -> None:
+        self.query_one("#busy").display = on
+
+    # -- testing -----------------------------------------------------------------------------
+
+    def _candidate(self, answers: SetupAnswers) -> Config:
+        """The configuration these answers would write, checked as the reader checks it."""
+        target = self._target()
+        data = setup_table(answers, read_existing(target))
+        return parse_config(data, target)
+
+    def _credentials(self, answers: SetupAnswers) -> Any:
+        from directory_adapters.credentials import BindCredentials, Secret
+
+        typed = self.query_one("#password", Input).value
+        if answers.kind != "ldap" or not answers.bind_dn:
+            return None
+        if typed:
+            return BindCredentials(answers.bind_dn, Secret(typed), "the password typed in setup")
+        if answers.keep_in in ("config", "prompt"):
+            raise IdpronoteError(t("tui.setup.type_password"))
+        return None  # read from the environment variable or the file, as the wizard will
+
+    def action_test(self) -> None:
+        try:
+            answers = self.answers()
+            config = self._candidate(answers)
+            credentials = self._credentials(answers)
+        except IdpronoteError as error:
+            self._say(str(error))
+            return
+        self._busy(True)
+        self._say(t("tui.setup.testing"))
+        self.run_test(config, credentials)
+
+    @work(thread=True, exclusive=True, group="setup", exit_on_error=False)
+    def run_test(self, config: Config, credentials: Any) -> None:
+        from directory_adapters import open_directory
+        from directory_adapters.checkup import Checkup, checkup
+
+        proposal: dict[Category, tuple[str, ...]] = {}
+        try:
+            directory = open_directory(config, credentials=credentials)
+        except IdpronoteError as error:
+            result = Checkup()
+            result.add("error", "directory", str(error))
+        else:
+            try:
+                result = checkup(config, directory=directory)
+            finally:
+                directory.close()
+            if result.survey is not None:
+                from directory_adapters.survey import propose_profiles
+
+                proposal = propose_profiles(result.survey.profiles, config.profiles)
+        self.app.call_from_thread(self._tested, result, proposal)
+
+    def _tested(self, result: Any, proposal: dict[Category, tuple[str, ...]]) -> None:
+        from directory_adapters.checkup import sample_lines
+
+        self._busy(False)
+        self.proposal = proposal
+        text = Text()
+        for finding in result.findings:
+            text.append(f"{MARKS[finding.level]} ", style=_style(finding.level))
+            text.append(printable(finding.message) + "\n")
+            if finding.hint:
+                text.append(f"    → {printable(finding.hint)}\n", style="dim")
+        survey = result.survey
+        if proposal and survey is not None:
+            text.append("\n" + t("tui.setup.proposed") + "\n", style="bold")
+            for category in CATEGORIES:
+                values = proposal.get(category, ())
+                counts = ", ".join(f"{v} ({survey.profiles.get(v, 0)})" for v in values)
+                text.append(f"  {category.label(language()):<26}{printable(counts) or '—'}\n")
+        if survey is not None and survey.sample is not None:
+            text.append("\n" + t("tui.setup.sample") + "\n", style="bold")
+            for name, value in sample_lines(survey.sample):
+                text.append(f"  {name:<15} {printable(value)}\n")
+        self._say(text)
+        # The results are below the form: bring them into view.
+        results = self.query_one("#results")
+        self.call_after_refresh(
+            self.query_one("#setup", VerticalScroll).scroll_to_widget, results, top=True
+        )
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        from directory_adapters.credentials import Secret
+
+        typed = self.query_one("#password", Input).value
+        target = self._target()
+        lines: list[str] = []
+        try:
+            answers = self.answers()
+            data = setup_table(answers, read_existing(target))
+            parse_config(data, target)  # refuse before writing anything
+            ldap = answers.kind == "ldap" and bool(answers.bind_dn)
+            if ldap and answers.keep_in == "file" and typed:
+                path = Path(answers.password_file)
+                created = write_password_file(path, typed)
+                key = (
+                    "tui.setup.password_file_created" if created else "tui.setup.password_file_kept"
+                )
+                lines.append(t(key, path=path))
+            store_here = ldap and answers.keep_in == "config" and typed
+            written = write_config(target, data, password=typed if store_here else None)
+            config = read_config(target)
+        except (IdpronoteError, OSError) as error:
+            self._say(t("tui.setup.not_saved", error=error))
+            return
+        lines.insert(0, t("tui.setup.saved", path=target))
+        if written != target:
+            lines.append(t("tui.setup.backup", path=written))
+        if ldap and answers.keep_in == "env":
+            lines.append(t("tui.setup.export_env", name=answers.password_env))
+        secret = Secret(typed) if typed and ldap else None
+
+        def go_on(yes: bool | None) -> None:
+            if yes:
+                self.app.reconfigure(config, secret)
+
+        from tui.screens.confirm import ConfirmDialog
+
+        self._say("\n".join(lines))
+        self.app.push_screen(
+            ConfirmDialog(
+                t("tui.setup.continue_title"),
+                lines,
+                yes=t("tui.setup.continue"),
+                no=t("tui.setup.stay"),
+            ),
+            go_on,
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "Back" only when there is somewhere to go back to (opened from the start screen).
+        if action == "back":
+            return len(self.app.screen_stack) > 2
+        return True
+
+    def action_back(self) -> None:
+        """Back to the start screen when setup was opened from it (F6); else nothing."""
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+
+def _text(value: Any) -> str:
+    """A value for an input; several URLs are separated by spaces, several bases by ";"."""
+    if isinstance(value, list):
+        separator = " " if all("://" in str(v) for v in value) else "; "
+        return separator.join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _absolute(value: str) -> str:
+    return str(Path(value).expanduser().resolve()) if value else ""
+
+
+def _style(level: str) -> str:
+    return {"ok": "green", "warning": "yellow", "error": "bold red"}.get(level, "")
