@@ -471,6 +471,9 @@ def _same_person(a: PronoteAccount, b: PronoteAccount) -> bool:
     )
 
 
+_OTHERS_NAMED = 3
+
+
 def _drop_duplicates(
     accounts: list[tuple[_Raw, PronoteAccount]], problems: list[FileProblem]
 ) -> list[tuple[_Raw, PronoteAccount]]:
@@ -498,14 +501,17 @@ def _drop_duplicates(
             continue
         # Different people under one identifier: linking either could hand one
         # person's Pronote account to the other. Nobody gets it automatically.
+        # Each message names a few of the others, never all: 10,000 records under
+        # one identifier would otherwise make 10,000 messages of 10,000 names.
         for i in indexes:
             dropped.add(i)
             account = accounts[i][1]
+            named = [j for j in indexes[:_OTHERS_NAMED + 1] if j != i][:_OTHERS_NAMED]
             others = ", ".join(
-                f"{accounts[j][1].display_name} (l. {accounts[j][1].line})"
-                for j in indexes
-                if j != i
+                f"{accounts[j][1].display_name} (l. {accounts[j][1].line})" for j in named
             )
+            if len(indexes) - 1 > len(named):
+                others += f" (+{len(indexes) - 1 - len(named)})"
             problems.append(
                 FileProblem(
                     account.line,
