@@ -250,3 +250,21 @@ def test_match_refuses_another_establishment(capsys):
 def test_match_without_a_directory_says_what_to_do(capsys):
     code, _, err = run(["match", str(DEMO)], capsys)
     assert code == 2 and "--directory-file" in err
+
+
+def test_an_internal_error_is_one_line_and_a_private_log(tmp_path, monkeypatch, capsys):
+    """A bug must not print a traceback (names, identifiers) on the admin's terminal."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+    def broken(_ctx):
+        raise RuntimeError("bug holding DUPONT Jean 5A2MJSNYRDTWKP4Q")
+
+    monkeypatch.setattr("tui.commands.inspect.run", broken)
+    code, out, err = run(["inspect", str(DEMO)], capsys)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "RuntimeError" in err and "DUPONT" not in err and "Traceback" not in err
+    log = next((tmp_path / "state").rglob("errors.log"))
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
+    assert "DUPONT" in log.read_text() and "Traceback" in log.read_text()
