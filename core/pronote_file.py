@@ -506,7 +506,7 @@ def _drop_duplicates(
         for i in indexes:
             dropped.add(i)
             account = accounts[i][1]
-            named = [j for j in indexes[:_OTHERS_NAMED + 1] if j != i][:_OTHERS_NAMED]
+            named = [j for j in indexes[: _OTHERS_NAMED + 1] if j != i][:_OTHERS_NAMED]
             others = ", ".join(
                 f"{accounts[j][1].display_name} (l. {accounts[j][1].line})" for j in named
             )
