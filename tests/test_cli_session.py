@@ -173,9 +173,12 @@ def _age(path: Path, days: int) -> None:
 def test_purge_deletes_old_journals_but_never_a_cut_one(site, capsys):
     run(["apply", *BASE], capsys)
     run(["apply", *BASE], capsys)
-    journals = sorted((site / "data" / "idpronote" / "journals").rglob("*.jsonl"))
+    journals = list((site / "data" / "idpronote" / "journals").rglob("*.jsonl"))
     assert len(journals) == 2
-    old, recent = journals
+    # The first session (the one that wrote) is made old; ids of one second sort at random.
+    old, recent = sorted(
+        journals, key=lambda p: json.loads(p.read_text().splitlines()[0])["started_ns"]
+    )
     _age(old, 400)
     # A third, old session cut in the middle of a write: no end line.
     cut = old.with_name("cut.jsonl")
