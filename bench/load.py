@@ -21,12 +21,12 @@ never asserted.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import statistics
 import string
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -56,13 +56,33 @@ def percentiles(spent: list[float]) -> str:
     )
 
 
-def searcher(directory: LdapDirectory, words: list[str], stop: threading.Event, out: list[float]):
+def searcher(settings: dict, words: list[str], stop, out) -> None:
+    """Another client: its own process and connection, searching without pause."""
+    directory = LdapDirectory(settings, AttributeMapping.build("ent"))
     rng = random.Random(2)
+    spent = []
     while not stop.is_set():
         word = rng.choice(words)[: rng.randint(1, 4)]
         start = time.perf_counter()
         directory.search(word, uai=UAI if rng.random() < 0.5 else None)
-        out.append((time.perf_counter() - start) * 1000)
+        spent.append((time.perf_counter() - start) * 1000)
+    directory.close()
+    out.put(spent)
+
+
+def searching(settings: dict, words: list[str]):
+    """Start the other client; calling the result stops it and gives its latencies."""
+    stop, out = multiprocessing.Event(), multiprocessing.Queue()
+    process = multiprocessing.Process(target=searcher, args=(settings, words, stop, out))
+    process.start()
+
+    def finish() -> list[float]:
+        stop.set()
+        spent = out.get(timeout=60)
+        process.join()
+        return spent
+
+    return finish
 
 
 def main() -> int:
@@ -99,18 +119,12 @@ def main() -> int:
 
 def run(folder: Path, settings: dict, people: list) -> None:
     writer = LdapDirectory(settings, AttributeMapping.build("ent"))
-    reader = LdapDirectory(settings, AttributeMapping.build("ent"))
     words = [p.nom.split()[-1].lower() for p in people if p.nom.strip()]
     words = [w for w in words if w.isalpha()] or list(string.ascii_lowercase)
 
-    idle: list[float] = []
-    stop = threading.Event()
-    thread = threading.Thread(target=searcher, args=(reader, words, stop, idle))
-    thread.start()
+    finish = searching(settings, words)
     time.sleep(5)
-    stop.set()
-    thread.join()
-    print(f"search, idle server:        {percentiles(idle)}")
+    print(f"search, idle server:        {percentiles(finish())}")
 
     export = read_identifiers_file(folder / "data" / "identifiants.xml")
     start = time.perf_counter()
@@ -127,15 +141,11 @@ def run(folder: Path, settings: dict, people: list) -> None:
     changes = len(session.plan(state).changes)
     assert state is students
 
-    busy: list[float] = []
-    stop = threading.Event()
-    thread = threading.Thread(target=searcher, args=(reader, words, stop, busy))
-    thread.start()
+    finish = searching(settings, words)
     start = time.perf_counter()
     outcomes = session.validate()  # students, while the other client searches
     spent = time.perf_counter() - start
-    stop.set()
-    thread.join()
+    busy = finish()
     applied = sum(o.applied for o in outcomes)
     print(
         f"step 2 validated: {applied}/{changes} changes applied in {spent:.1f} s "
@@ -144,7 +154,6 @@ def run(folder: Path, settings: dict, people: list) -> None:
     print(f"search, during the step:    {percentiles(busy)}")
     session.interrupt()
     writer.close()
-    reader.close()
 
 
 if __name__ == "__main__":
