@@ -1,0 +1,372 @@
+"""LDAP settings, connections and the server's result codes (the LDAP adapter's plumbing)."""
+
+from __future__ import annotations
+
+import math
+import re
+import ssl
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import ldap3
+from ldap3.core import exceptions as ldap_errors
+
+from core.errors import ConfigError, DirectoryError
+from directory_adapters.credentials import BindCredentials
+
+DEFAULT_TIMEOUT = 10
+DEFAULT_RECEIVE_TIMEOUT = 30
+DEFAULT_PAGE_SIZE = 500
+# A search-as-you-type query that takes longer than this is not worth waiting for.
+DEFAULT_SEARCH_TIME_LIMIT = 5
+# How many entries a search asks for, per result wanted: the server's filter is
+# wider than the exact rule applied here, and results are sorted after.
+SEARCH_FETCH_FACTOR = 2
+SEARCH_FETCH_MAX = 1000
+MAX_QUERY = 200
+# Spellings of one query word sent to the server (as typed, unaccented, with
+# accents guessed): bounds the filter's size.
+MAX_SPELLINGS = 32
+# Substrings shorter than this cannot use OpenLDAP's default subany index.
+INNER_WORD_MIN = 4
+# Writes in flight at once, each on its own connection.
+WRITERS = 8
+# Changes per write round (read first, written, read back): a round is the
+# unit that is fully reported when the server dies.
+ROUND = 100
+# Logins or values per OR filter when reading many entries.
+LOOKUP_CHUNK = 50
+# Entries a sample search asks for (the first that reads back whole wins).
+SAMPLE_CANDIDATES = 5
+# The identifier a write check deletes: no entry holds it (16 upper-case letters and
+# digits, like a real one, so that the server's syntax accepts it), and deleting a
+# value an entry does not hold changes nothing.
+CHECK_IDPN = "IDPRONOTECHECK00"
+CHECK_UAI = "0000000A"
+
+# LDAP result codes (RFC 4511) that this module treats specially.
+_SUCCESS = 0
+_TIME_LIMIT = 3
+_SIZE_LIMIT = 4
+_ADMIN_LIMIT = 11
+_NO_SUCH_ATTRIBUTE = 16
+_UNDEFINED_TYPE = 17
+_VALUE_EXISTS = 20
+_INVALID_SYNTAX = 21
+_NO_SUCH_OBJECT = 32
+_INVALID_CREDENTIALS = 49
+_STRONGER_AUTH_REQUIRED = 8
+_REFERRAL = 10
+_CONFIDENTIALITY_REQUIRED = 13
+_INSUFFICIENT_ACCESS = 50
+_OBJECT_CLASS_VIOLATION = 65
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LdapSettings:
+    """`[directory.ldap]`, checked and with its defaults."""
+
+    urls: tuple[str, ...]
+    bases: tuple[str, ...]
+    start_tls: bool = False
+    ca_file: Path | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    # Whole seconds: ldap3 sets it with SO_RCVTIMEO, which takes an integer.
+    receive_timeout: int = DEFAULT_RECEIVE_TIMEOUT
+    page_size: int = DEFAULT_PAGE_SIZE
+    size_limit: int = 0
+    time_limit: int = 0
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> LdapSettings:
+        urls = _strings(raw.get("url"))
+        if not urls:
+            raise ConfigError(
+                '[directory.ldap] url is required, e.g. url = "ldaps://ldap.example.org"'
+            )
+        for url in urls:
+            _parse_url(url)
+        bases = _strings(raw.get("base_dn"))
+        if not bases:
+            raise ConfigError(
+                '[directory.ldap] base_dn is required, e.g. base_dn = "ou=people,dc=example,dc=org"'
+            )
+        start_tls = bool(raw.get("start_tls", False))
+        if start_tls and any(url.lower().startswith("ldaps:") for url in urls):
+            raise ConfigError(
+                "[directory.ldap] start_tls = true with an ldaps:// url: ldaps is already "
+                "encrypted; use ldap:// with start_tls, or ldaps:// without it"
+            )
+        ca_file = Path(str(raw["ca_file"])).expanduser() if raw.get("ca_file") else None
+        numbers = {}
+        for key, default, minimum in (
+            ("timeout", DEFAULT_TIMEOUT, 0.1),
+            ("receive_timeout", DEFAULT_RECEIVE_TIMEOUT, 0.1),
+            ("page_size", DEFAULT_PAGE_SIZE, 1),
+            ("size_limit", 0, 0),
+            ("time_limit", 0, 0),
+        ):
+            value = raw.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+                raise ConfigError(f"[directory.ldap] {key} must be a number >= {minimum}")
+            numbers[key] = value
+        return cls(
+            urls=urls,
+            bases=bases,
+            start_tls=start_tls,
+            ca_file=ca_file,
+            timeout=float(numbers["timeout"]),
+            receive_timeout=math.ceil(numbers["receive_timeout"]),
+            page_size=int(numbers["page_size"]),
+            size_limit=int(numbers["size_limit"]),
+            time_limit=int(numbers["time_limit"]),
+        )
+
+    @property
+    def encrypted(self) -> bool:
+        return self.start_tls or all(url.lower().startswith("ldaps:") for url in self.urls)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _parse_url(url: str) -> tuple[str, int, bool]:
+    """(host, port, ldaps?) of an LDAP URL, or a ConfigError saying what is wrong."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise ConfigError(f"[directory.ldap] url {url!r}: {error}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("ldap", "ldaps") or not parts.hostname:
+        raise ConfigError(
+            f"[directory.ldap] url {url!r} is not an LDAP URL; "
+            'expected "ldap://host[:port]" or "ldaps://host[:port]"'
+        )
+    if parts.path not in ("", "/") or parts.query:
+        raise ConfigError(
+            f"[directory.ldap] url {url!r}: only the server goes here; "
+            "put the search base in base_dn"
+        )
+    secure = scheme == "ldaps"
+    return parts.hostname, port or (636 if secure else 389), secure
+
+
+# -- connections ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One configured server."""
+
+    url: str
+    host: str
+    port: int
+    secure: bool
+    tls: ldap3.Tls | None
+    timeout: float
+
+    def server(self) -> ldap3.Server:
+        # A new ldap3 Server for every connection: a Server that failed once
+        # refuses to try its address again for a while, even once it is back.
+        return ldap3.Server(
+            self.host,
+            port=self.port,
+            use_ssl=self.secure,
+            tls=self.tls,
+            get_info=ldap3.NONE,
+            connect_timeout=self.timeout,
+        )
+
+
+class _Connections:
+    """Bound connections, lent to one thread at a time, made on demand.
+
+    Servers are tried in the configured order, the first that answers wins
+    (ldap3's ServerPool would do the same, but sleeps 10 s after a round of
+    dead servers and cannot say which server failed for what reason).
+    """
+
+    def __init__(self, settings: LdapSettings, credentials: BindCredentials) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self.targets = [self._target(url) for url in settings.urls]
+        self._idle: list[ldap3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.last_url = settings.urls[0]
+
+    def _target(self, url: str) -> _Target:
+        host, port, secure = _parse_url(url)
+        tls = None
+        if secure or self.settings.start_tls:
+            ca_file = self.settings.ca_file
+            if ca_file is not None and not ca_file.is_file():
+                raise DirectoryError(
+                    f"the CA file {ca_file} does not exist or is not a file",
+                    hint="check [directory.ldap] ca_file in config.toml",
+                )
+            # Certificate verification is never optional: a directory that
+            # cannot prove who it is must not receive the bind password.
+            tls = ldap3.Tls(
+                validate=ssl.CERT_REQUIRED,
+                ca_certs_file=str(ca_file) if ca_file else None,
+            )
+        return _Target(url, host, port, secure, tls, self.settings.timeout)
+
+    @contextmanager
+    def lend(self) -> Iterator[ldap3.Connection]:
+        """A bound connection for one thread; dropped if the link broke while lent."""
+        with self._lock:
+            if self._closed:
+                raise DirectoryError("the LDAP directory was closed")
+            idle = self._idle.pop() if self._idle else None
+        connection = idle if idle is not None else self.open()
+        try:
+            yield connection
+        except DirectoryError:
+            self._give_back(connection)  # a complete answer that said no: the link is fine
+            raise
+        except ldap_errors.LDAPCommunicationError:
+            # The link is gone; so, probably, are the other idle ones (server
+            # restarted): drop them all, the next call connects afresh.
+            _quietly_unbind(connection)
+            self.flush()
+            raise
+        except BaseException:
+            _quietly_unbind(connection)  # interrupted mid-answer: unusable
+            raise
+        else:
+            self._give_back(connection)
+
+    def _give_back(self, connection: ldap3.Connection) -> None:
+        with self._lock:
+            if self._closed or len(self._idle) > WRITERS:
+                _quietly_unbind(connection)
+            else:
+                self._idle.append(connection)
+
+    def open(self) -> ldap3.Connection:
+        """A new bound connection to the first server that answers."""
+        failures = []
+        for target in self.targets:
+            try:
+                connection = self._bind(target)
+            except ldap_errors.LDAPException as error:  # no answer, TLS: try the next one
+                failures.append(f"{target.url}: {self._why(error)}")
+                continue
+            self.last_url = target.url
+            return connection
+        raise DirectoryError(
+            self.credentials.scrub("cannot connect to the LDAP directory: " + "; ".join(failures)),
+            hint="check that the server runs and [directory.ldap] url, ca_file and timeout",
+        )
+
+    def _bind(self, target: _Target) -> ldap3.Connection:
+        credentials = self.credentials
+        connection = ldap3.Connection(
+            target.server(),
+            user=credentials.bind_dn,
+            password=credentials.password.reveal() if credentials.password else None,
+            authentication=ldap3.ANONYMOUS if credentials.anonymous else ldap3.SIMPLE,
+            client_strategy=ldap3.SYNC,
+            auto_bind=ldap3.AUTO_BIND_NONE,
+            receive_timeout=self.settings.receive_timeout,
+            raise_exceptions=False,
+            read_only=False,
+            check_names=False,
+            auto_referrals=False,
+            return_empty_attributes=False,
+        )
+        try:
+            connection.open(read_server_info=False)
+            if self.settings.start_tls:
+                connection.start_tls(read_server_info=False)
+            bound = connection.bind(read_server_info=False)
+        except BaseException:
+            _quietly_unbind(connection)
+            raise
+        # Not needed after the bind: keep the password out of the connection
+        # (ldap3 also keeps the last request, here the bind with its password).
+        connection.password = None
+        connection.request = None
+        if not bound:
+            result = dict(connection.result or {})
+            _quietly_unbind(connection)
+            raise self._refused(target, result)
+        return connection
+
+    def _refused(self, target: _Target, result: dict[str, Any]) -> DirectoryError:
+        """A bind the server answered with "no": not worth trying another server."""
+        code = result.get("result")
+        who = self.credentials.bind_dn or "anonymous"
+        if code == _INVALID_CREDENTIALS:
+            return DirectoryError(
+                f"{target.url} refused the bind as {who}: invalid credentials",
+                hint=f"check the bind DN and the password from {self.credentials.source}",
+            )
+        detail = _server_words(result)
+        hint = "check [directory.ldap] bind_dn and the password"
+        if code in (8, 13, 48, 53):  # strongerAuthRequired, confidentialityRequired, ...
+            hint = "the server may require TLS: use ldaps:// or start_tls = true"
+        return DirectoryError(
+            self.credentials.scrub(f"{target.url} refused the bind as {who}: {detail}"),
+            hint=hint,
+        )
+
+    def _why(self, error: ldap_errors.LDAPException) -> str:
+        text = self.credentials.scrub(str(error))
+        lowered = text.lower()
+        if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+            ca = self.settings.ca_file or "the system's CA certificates"
+            return (
+                f"TLS failed ({_short(text)}); the server's certificate must be signed by "
+                f"a CA in {ca} and name the host of the url"
+            )
+        if "timed out" in lowered or "timeout" in lowered:
+            return f"no answer within the timeout ({_short(text)})"
+        if "refused" in lowered:
+            return "connection refused (is the server running, is the port right?)"
+        return _short(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            _quietly_unbind(connection)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self.flush()
+
+
+def _quietly_unbind(connection: ldap3.Connection) -> None:
+    with suppress(Exception):
+        connection.unbind()
+
+
+def _short(text: str) -> str:
+    text = re.sub(r"[\[\]()'\"]+", " ", text)
+    return " ".join(text.split())[:240]
+
+
+def _server_words(result: Mapping[str, Any]) -> str:
+    description = result.get("description") or f"result code {result.get('result')}"
+    message = str(result.get("message") or "").strip()
+    return f"{description} ({message})" if message else str(description)
+
+
+# -- entries as read from the server ----------------------------------------------------------

@@ -1,0 +1,378 @@
+"""Writing identifiers to LDAP: checked, pipelined, read back, each change reported."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ldap3
+from ldap3.core import exceptions as ldap_errors
+
+from core.errors import DirectoryError
+from core.model import (
+    ChangeOutcome,
+    IdentifierChange,
+)
+from directory_adapters.base import (
+    not_found,
+    plan_change,
+)
+from directory_adapters.ldap_connection import (
+    _INSUFFICIENT_ACCESS,
+    _INVALID_SYNTAX,
+    _NO_SUCH_ATTRIBUTE,
+    _NO_SUCH_OBJECT,
+    _OBJECT_CLASS_VIOLATION,
+    _UNDEFINED_TYPE,
+    _VALUE_EXISTS,
+    LOOKUP_CHUNK,
+    ROUND,
+    WRITERS,
+    _server_words,
+    _short,
+)
+from directory_adapters.ldap_query import (
+    _all_of,
+    _any_of,
+    _dn_key,
+    _Entry,
+    _equals,
+)
+
+if TYPE_CHECKING:  # the adapter drives a batch; a batch never imports the adapter
+    from directory_adapters.ldap import LdapDirectory
+
+
+@dataclass
+class _Write:
+    """One modify request, and what became of it."""
+
+    index: int  # the change's position in the batch
+    change: IdentifierChange
+    dn: str
+    login: str
+    delete: tuple[str, ...]  # exactly the stored values this establishment owns
+    add: str | None
+    add_class: str | None
+    # "unsent", "confirmed" (the server said yes), "refused" (it said no),
+    # "unconfirmed" (sent; the answer never came)
+    state: str = "unsent"
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    def modification(self, attribute: str) -> dict[str, list[tuple[str, list[str]]]]:
+        # Never MODIFY_REPLACE: the attribute is shared with other establishments
+        # and other tools. Delete what this establishment owns, add the new value.
+        operations = []
+        if self.delete:
+            operations.append((ldap3.MODIFY_DELETE, list(self.delete)))
+        if self.add is not None:
+            operations.append((ldap3.MODIFY_ADD, [self.add]))
+        changes = {attribute: operations}
+        if self.add_class:
+            changes = {"objectClass": [(ldap3.MODIFY_ADD, [self.add_class])], **changes}
+        return changes
+
+    @property
+    def target(self) -> set[str]:
+        return set() if self.change.idpn is None else {self.change.idpn}
+
+
+class _WriteBatch:
+    """`LdapDirectory.apply`: rounds of independent changes, each read back before the next.
+
+    A round stops before a change that depends on an earlier change of the
+    same round (same entry, or the same identifier freed or taken): that one
+    is decided in the next round, against what the server then says.
+    """
+
+    def __init__(self, directory: LdapDirectory, changes: list[IdentifierChange]) -> None:
+        self.directory = directory
+        self.changes = changes
+        self.outcomes: list[ChangeOutcome | None] = [None] * len(changes)
+        self.attribute = directory.mapping.identifier_attribute
+        self.form = directory.form
+        self.answered = 0
+
+    def run(self) -> list[ChangeOutcome]:
+        pending = list(range(len(self.changes)))
+        try:
+            while pending:
+                consumed, writes = self._plan(pending[:ROUND])
+                pending = pending[consumed:]
+                if writes:
+                    self._settle(writes, self._send(writes))
+        except DirectoryError as error:
+            for i, change in enumerate(self.changes):
+                if self.outcomes[i] is None:
+                    self.outcomes[i] = _failure(
+                        change, "error", f"not attempted: {error}; run the same import again"
+                    )
+        return [outcome for outcome in self.outcomes if outcome is not None]
+
+    # -- reading what is there -------------------------------------------------------------
+
+    def _by_login(self, logins: Iterable[str]) -> dict[str, list[_Entry]]:
+        mapping = self.directory.mapping
+        login_attribute = mapping.attribute("login")
+        wanted = list(dict.fromkeys(login.strip() for login in logins if login.strip()))
+        found: dict[str, list[_Entry]] = {}
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start : start + LOOKUP_CHUNK]
+            search_filter = _all_of(
+                [mapping.person_filter, _any_of(_equals(login_attribute, x) for x in chunk)]
+            )
+            for entry in self.directory._search(
+                search_filter,
+                [login_attribute, self.attribute, "objectClass"],
+                what="reading the accounts to write",
+                size_limit=0,
+            ):
+                for login in entry.values(login_attribute):
+                    found.setdefault(login.strip().casefold(), []).append(entry)
+        return found
+
+    def _holders(self, values: Iterable[str]) -> dict[str, list[_Entry]]:
+        login_attribute = self.directory.mapping.attribute("login")
+        wanted = list(dict.fromkeys(values))
+        found: dict[str, list[_Entry]] = {}
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start : start + LOOKUP_CHUNK]
+            for entry in self.directory._search(
+                _any_of(_equals(self.attribute, value) for value in chunk),
+                [login_attribute, self.attribute],
+                what="checking that the identifiers are free",
+                size_limit=0,
+            ):
+                for value in entry.values(self.attribute):
+                    found.setdefault(value.casefold(), []).append(entry)
+        return found
+
+    # -- deciding ------------------------------------------------------------------------------
+
+    def _value(self, change: IdentifierChange) -> str | None:
+        if change.idpn is None:
+            return None
+        return self.form.format(change.uai.strip().upper(), change.idpn)
+
+    def _plan(self, indices: list[int]) -> tuple[int, list[_Write]]:
+        """Decide a round: (how many changes it took, the writes to send)."""
+        changes = [self.changes[i] for i in indices]
+        entries = self._by_login(change.login for change in changes)
+        values = [v for v in map(self._value, changes) if v is not None]
+        holders = self._holders(values) if values else {}
+        touched: set[str] = set()  # entries, and identifier values, this round moves
+        writes: list[_Write] = []
+        for position, (i, change) in enumerate(zip(indices, changes, strict=True)):
+            found = entries.get(change.login.strip().casefold(), [])
+            if len(found) != 1:
+                self.outcomes[i] = self._missing(change, found)
+                continue
+            entry = found[0]
+            value = self._value(change)
+            if _dn_key(entry.dn) in touched or (value is not None and value.casefold() in touched):
+                return position, writes  # depends on this round: decided in the next
+            write = self._decide(i, change, entry, value, holders)
+            if write is not None:
+                writes.append(write)
+                touched.add(_dn_key(entry.dn))
+                touched.update(v.casefold() for v in (*write.delete, write.add) if v)
+        return len(indices), writes
+
+    def _decide(
+        self,
+        i: int,
+        change: IdentifierChange,
+        entry: _Entry,
+        value: str | None,
+        holders: Mapping[str, list[_Entry]],
+    ) -> _Write | None:
+        stored = entry.values(self.attribute)
+        uai = change.uai.strip().upper()
+        login_attribute = self.directory.mapping.attribute("login")
+        others = []
+        if value is not None and change.idpn is not None:
+            for holder in holders.get(value.casefold(), []):
+                if _dn_key(holder.dn) == _dn_key(entry.dn):
+                    continue
+                if change.idpn in self.form.idpns_for(holder.values(self.attribute), uai):
+                    others.append(next(iter(holder.values(login_attribute)), holder.dn))
+        planned, outcome = plan_change(self.form, stored, change, others)
+        if outcome is not None or planned is None:
+            self.outcomes[i] = outcome or _failure(change, "error", "nothing to write")
+            return None
+        object_class = self.directory.mapping.object_class
+        classes = {c.casefold() for c in entry.values("objectClass")}
+        missing_class = (
+            value is not None and object_class and object_class.casefold() not in classes
+        )
+        return _Write(
+            index=i,
+            change=change,
+            dn=entry.dn,
+            login=next(iter(entry.values(login_attribute)), change.login),
+            delete=tuple(v for v in stored if self.form.owns(v, uai)),
+            add=value,
+            add_class=object_class if missing_class else None,
+        )
+
+    def _missing(self, change: IdentifierChange, found: list[_Entry]) -> ChangeOutcome:
+        if not found:
+            return not_found(change)
+        dns = "; ".join(entry.dn for entry in found)
+        return _failure(
+            change,
+            "not_found",
+            f"several entries have the login {change.login!r} ({dns}); "
+            "nothing written, the directory must be fixed first",
+        )
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def _send(self, writes: list[_Write]) -> str:
+        """Send a round's writes on a few connections at once; why the link broke, or ""."""
+        broken = threading.Event()
+        why: list[str] = []
+
+        def send(write: _Write) -> None:
+            if broken.is_set():
+                write.error = f"the connection broke earlier in the batch: {why[0]}"
+                return
+            try:
+                with self.directory._connections.lend() as connection:
+                    accepted = connection.modify(write.dn, write.modification(self.attribute))
+                    write.result = dict(connection.result or {})
+                    write.state = "confirmed" if accepted else "refused"
+            except DirectoryError as error:  # could not even connect: not sent
+                write.error = str(error)
+                why.append(write.error)
+                broken.set()
+            except ldap_errors.LDAPSocketSendError as error:  # a request never sent whole
+                write.error = self.directory.credentials.scrub(_short(str(error)))
+                why.append(write.error)
+                broken.set()
+            except Exception as error:  # sent, or maybe: the read-back will tell
+                write.state = "unconfirmed"
+                write.error = self.directory.credentials.scrub(_short(str(error)))
+                why.append(write.error)
+                broken.set()
+
+        with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="ldap-write") as pool:
+            for _ in pool.map(send, writes):
+                self.answered += 1
+                if self.directory.progress is not None:
+                    self.directory.progress(self.answered, len(self.changes))
+        return why[0] if why else ""
+
+    # -- reading back and reporting -----------------------------------------------------------
+
+    def _settle(self, writes: list[_Write], broken: str) -> None:
+        """One outcome per write, from what the server shows now."""
+        sent = [w for w in writes if w.state in ("confirmed", "unconfirmed")]
+        after: dict[str, list[_Entry]] | None = None
+        lost: DirectoryError | None = None
+        try:
+            after = self._by_login(w.login for w in sent) if sent else {}
+        except DirectoryError as error:
+            lost = error
+        for write in writes:
+            self.outcomes[write.index] = self._outcome(write, after, lost)
+        if broken and lost is not None:
+            raise lost  # the server is gone: the rest of the batch waits for a retry
+
+    def _outcome(
+        self,
+        write: _Write,
+        after: Mapping[str, list[_Entry]] | None,
+        lost: DirectoryError | None,
+    ) -> ChangeOutcome:
+        change = write.change
+        if write.state == "unsent":
+            return _failure(change, "error", f"not sent ({write.error}); nothing written")
+        if write.state == "refused":
+            return self._refusal(write)
+        if after is None:
+            said = "the server confirmed it" if write.state == "confirmed" else "no answer came"
+            return _failure(
+                change,
+                "unconfirmed",
+                f"sent ({said}) but it could not be read back: {lost}; run the same import "
+                "again, it reports the changes already made as such",
+            )
+        entry = next(
+            (
+                e
+                for e in after.get(write.login.casefold(), [])
+                if _dn_key(e.dn) == _dn_key(write.dn)
+            ),
+            None,
+        )
+        shown = (
+            None
+            if entry is None
+            else set(self.form.idpns_for(entry.values(self.attribute), change.uai))
+        )
+        if shown == write.target:
+            if write.state == "unconfirmed":
+                return ChangeOutcome(
+                    change, applied=True, reason="the server's answer was lost; read back: written"
+                )
+            return ChangeOutcome(change, applied=True)
+        if write.state == "unconfirmed":
+            return _failure(
+                change,
+                "error",
+                f"not written: the connection broke before an answer ({write.error})",
+            )
+        found = ", ".join(sorted(shown or ())) or "nothing"
+        return _failure(
+            change,
+            "changed",
+            f"the server accepted the write, but {write.login} now stores {found} for "
+            f"{change.uai}: changed by someone else meanwhile; match again",
+        )
+
+    def _refusal(self, write: _Write) -> ChangeOutcome:
+        change, result = write.change, write.result
+        code = result.get("result")
+        words = _server_words(result)
+        if code in (_NO_SUCH_ATTRIBUTE, _VALUE_EXISTS):
+            return _failure(
+                change,
+                "changed",
+                f"the identifiers of {write.login} changed while writing ({words}); match again",
+            )
+        if code == _NO_SUCH_OBJECT:
+            return _failure(change, "not_found", f"the entry {write.dn} no longer exists")
+        who = self.directory.credentials.bind_dn or "anonymous"
+        if code == _INSUFFICIENT_ACCESS:
+            return _failure(
+                change,
+                "error",
+                f"insufficient access: {who} may not write {self.attribute} on {write.dn}; "
+                f"the directory admin must grant it write access to {self.attribute}"
+                + (" and objectClass" if write.add_class else ""),
+            )
+        if code == _OBJECT_CLASS_VIOLATION:
+            return _failure(
+                change,
+                "error",
+                f"the object classes of {write.dn} do not allow {self.attribute} ({words}); "
+                "set [directory.identifier] object_class (e.g. entPronoteAccount) in config.toml",
+            )
+        if code in (_UNDEFINED_TYPE, _INVALID_SYNTAX):
+            unknown = self.attribute + (f" or {write.add_class}" if write.add_class else "")
+            return _failure(
+                change,
+                "error",
+                f"the server does not accept {unknown} on {write.dn} ({words}); load "
+                "idpronote's schema (directory_adapters/schema/README.md) or map another one",
+            )
+        return _failure(change, "error", f"the server refused to write {write.dn}: {words}")
+
+
+def _failure(change: IdentifierChange, kind: str, reason: str) -> ChangeOutcome:
+    return ChangeOutcome(change, applied=False, failure=kind, reason=reason)
