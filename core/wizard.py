@@ -41,6 +41,7 @@ __all__ = [
     "LinkRefused",
     "Plan",
     "StepState",
+    "link_account",
     "undo_session",
     "unlink_account",
 ]
@@ -601,4 +602,68 @@ def unlink_account(
         (outcome,) = directory.apply([change])
         journal.outcome(batch, "unlink", [outcome])
         journal.end("completed" if outcome.applied else "failed")
+    return outcome
+
+
+def link_account(
+    directory: Any,
+    uai: str,
+    login: str,
+    idpn: str,
+    *,
+    data_dir: Path | None,
+    in_file: Iterable[str] | None = None,
+    mode: str = "complet",
+) -> ChangeOutcome:
+    """Store one identifier on one account by hand, journaled as a session of its own.
+
+    The checks of a manual link in the wizard apply (LinkRefused says which
+    failed): the account exists, no other account holds the identifier for the
+    establishment, and the account holds no other identifier of the
+    establishment that the latest file (`in_file`) still uses; in partial mode,
+    or when no file is known, it may hold none at all. Like `unlink_account`,
+    it takes the establishment's lock and can be undone; the link is remembered
+    as a manual one, so the next import recognises it (rule `remembered`).
+    """
+    uai = uai.upper()
+    account = directory.get(login)
+    if account is None:
+        raise LinkRefused(t("wizard.no_account", login=login))
+    key = account.login.casefold()
+    others = [h.login for h in directory.holders(idpn, uai) if h.login.casefold() != key]
+    if others:
+        raise LinkRefused(
+            t("wizard.stored_elsewhere", idpn=idpn, accounts=", ".join(sorted(others)))
+        )
+    held = directory.form.idpns_for(account.identifiers, uai)
+    stored = [s for s in held if s != idpn]
+    known = None if in_file is None else set(in_file)
+    if stored and (mode == "partiel" or known is None or any(s in known for s in stored)):
+        raise LinkRefused(t("wizard.account_holds", login=account.login, stored=", ".join(stored)))
+    # A replacement only of a stale value; an identifier already there is an ADD in effect.
+    kind = ChangeKind.REPLACE if stored else ChangeKind.ADD
+    previous = stored[0] if stored else None
+    change = IdentifierChange(account.login, uai, kind, idpn, previous)
+    if data_dir is None:
+        (outcome,) = directory.apply([change])
+        return outcome
+    session = new_session_id()
+    with EstablishmentLock(data_dir, uai).held(session):
+        journal = Journal.create(
+            data_dir,
+            uai=uai,
+            kind="import",
+            session=session,
+            header={
+                "mode": "link",
+                "directory": directory.describe(),
+                "operator": operator(getattr(directory, "identity", None)),
+            },
+        )
+        batch = journal.intent("link", [change], {idpn: account.login})
+        (outcome,) = directory.apply([change])
+        journal.outcome(batch, "link", [outcome])
+        journal.end("completed" if outcome.applied else "failed")
+    if outcome.applied:
+        DecisionMemory(data_dir).remember(uai, {idpn: account.login}, session)
     return outcome

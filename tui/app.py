@@ -7,12 +7,14 @@ the admin's intent back; nothing here decides what gets written.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from core.config import Config
 from core.errors import IdpronoteError
@@ -104,6 +106,16 @@ class IdpronoteApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(StartScreen(self.launch))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette (Ctrl+P): Textual's commands, and the support desk."""
+        yield from super().get_system_commands(screen)
+        from tui.screens.support import SupportScreen, open_support
+
+        if not isinstance(screen, SupportScreen):
+            yield SystemCommand(
+                t("tui.key.support"), t("tui.support.command_help"), lambda: open_support(self)
+            )
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -130,7 +130,7 @@ def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> 
 
 
 def build_parser() -> tuple[_Parser, dict[str, Handler]]:
-    from tui.commands import config, directory, inspect, match, session, wizard
+    from tui.commands import config, directory, inspect, match, session, support, wizard
 
     parser = _Parser(
         prog="idpronote",
@@ -174,6 +174,35 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     p.add_argument("account", metavar="ACCOUNT", help="the directory login")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     handlers["unlink"] = directory.unlink
+
+    p = sub.add_parser(
+        "explain",
+        parents=[_common(mode=True)],
+        help="why a person cannot open Pronote from the ENT, and the one next action",
+    )
+    p.add_argument("who", metavar="WHO", help="a login, a Pronote identifier or a name")
+    p.add_argument(
+        "--file",
+        metavar="EXPORT",
+        help="the latest identifiers file (default: the "
+        "file of the establishment's last journaled import)",
+    )
+    p.add_argument("--apply", action="store_true", help="write the proposed link or unlink")
+    p.add_argument("--yes", action="store_true", help="with --apply: do not ask for confirmation")
+    handlers["explain"] = support.run_explain
+
+    p = sub.add_parser(
+        "status",
+        parents=[_common()],
+        help="an establishment at a glance: identifiers per category, duplicates, last session",
+    )
+    p.add_argument(
+        "--file",
+        metavar="EXPORT",
+        help="the latest identifiers file (default: the "
+        "file of the establishment's last journaled import)",
+    )
+    handlers["status"] = support.run_status
 
     p = sub.add_parser(
         "apply",

@@ -34,6 +34,7 @@ from core.text import printable
 register(
     {
         "tui.key.setup": ("Configurer", "Set up"),
+        "tui.key.support": ("Support", "Support"),
         "tui.start.no_password": (
             "pas de mot de passe : annuaire non ouvert (F6 pour configurer)",
             "no password: directory not opened (F6 to set up)",
@@ -129,6 +130,7 @@ class StartScreen(Screen[None]):
         Binding("f5", "resume", t("tui.key.resume"), id="start.resume"),
         Binding("f4", "imported", t("tui.key.imported"), id="start.imported"),
         Binding("f6", "setup", t("tui.key.setup"), id="start.setup"),
+        Binding("f7", "support", t("tui.key.support"), id="start.support"),
     ]
 
     def __init__(self, launch: Any) -> None:
@@ -340,6 +342,11 @@ class StartScreen(Screen[None]):
         self.app.push_screen(
             ImportedScreen(self.app.open_directory(), uai=uai, data_dir=self.app.config.data_dir)
         )
+
+    def action_support(self) -> None:
+        from tui.screens.support import open_support
+
+        open_support(self.app, uai=self._uai(), export=self.export)
 
     @work(thread=True, exclusive=True, group="session", exit_on_error=False)
     def begin(self, uai: str, mode: str, record: Any) -> None:
