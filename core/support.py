@@ -1201,13 +1201,8 @@ def apply_action(
             in_file=in_file,
             mode=mode,
         )
-    outcome = unlink_account(directory, action.uai, action.login, action.idpn, data_dir=data_dir)
-    if outcome.applied and data_dir is not None:
-        memory = DecisionMemory(data_dir)
-        remembered = memory.links(action.uai).get(action.idpn)
-        if remembered is not None and remembered.casefold() == action.login.casefold():
-            memory.forget(action.uai, action.idpn)
-    return outcome
+    # unlink_account also forgets a remembered manual link, so the next import keeps it undone.
+    return unlink_account(directory, action.uai, action.login, action.idpn, data_dir=data_dir)
 
 
 # -- status --------------------------------------------------------------------------------------

@@ -580,6 +580,9 @@ def unlink_account(
     """Remove one account's identifier for an establishment, journaled as a session.
 
     Like every write, it takes the establishment's lock and can be undone.
+    A manual link remembered for that identifier and account is forgotten
+    too: otherwise the next import would put back, as `remembered`, the very
+    link an admin just removed.
     """
     change = IdentifierChange(login, uai.upper(), ChangeKind.REMOVE, None, idpn)
     if data_dir is None:
@@ -602,6 +605,11 @@ def unlink_account(
         (outcome,) = directory.apply([change])
         journal.outcome(batch, "unlink", [outcome])
         journal.end("completed" if outcome.applied else "failed")
+        if outcome.applied:
+            memory = DecisionMemory(data_dir)
+            remembered = memory.links(uai).get(idpn)
+            if remembered is not None and remembered.casefold() == login.casefold():
+                memory.forget(uai, idpn)
     return outcome
 
 

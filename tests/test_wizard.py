@@ -16,7 +16,7 @@ from core.journal import LockHeld, find_session, sessions
 from core.memory import DecisionMemory
 from core.model import CATEGORIES, Category, ChangeKind
 from core.pronote_file import read_identifiers_file
-from core.wizard import ImportSession, LinkRefused, undo_session
+from core.wizard import ImportSession, LinkRefused, undo_session, unlink_account
 from directory_adapters.local_file import CsvDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,3 +303,23 @@ def test_obsolete_identifiers_can_be_kept(site):
     s.validate()
     assert stored(site)[first.account.login] == frozenset({first.idpn})
     s.interrupt()
+
+
+def test_unlinking_a_remembered_link_forgets_it(site):
+    """An admin who removes a manual link must not see the next import put it back."""
+    s = session(site)
+    target = next(d for d in _unrecognised(s, Category.ELEVES) if d.candidates)
+    login = target.candidates[0]
+    s.link(target.pronote.idpn, login)
+    s.validate()
+    s.interrupt()
+    memory = DecisionMemory(site / "data")
+    assert memory.links(UAI)[target.pronote.idpn] == login
+    outcome = unlink_account(
+        directory(site), UAI, login, target.pronote.idpn, data_dir=site / "data"
+    )
+    assert outcome.applied
+    assert target.pronote.idpn not in memory.links(UAI)
+    again = session(site)
+    assert again.state(Category.ELEVES).decision(target.pronote.idpn).rule != "remembered"
+    again.interrupt()
