@@ -148,6 +148,7 @@ def test_apply_resume_finishes_an_interrupted_session(site, capsys):
     report = json.loads(out)
     assert report["session"] == session.session
     assert report["steps"][0]["category"] == "eleves"
+    assert report["resumed"] == {"steps_done_before": ["enseignants"]}
     _, out, _ = run(["history", "--format", "json"], capsys)
     (only,) = json.loads(out)["sessions"]
     assert only["outcome"] == "completed" and len(only["steps"]) == 6

@@ -41,6 +41,10 @@ register(
             "  kept: {session} ({uai}) was cut in the middle of a write; resume it "
             "(idpronote apply --resume) or undo it first",
         ),
+        "apply.resumed": (
+            "Étapes déjà validées avant l'interruption (hors de ce rapport) : {steps}",
+            "Steps validated before the interruption (not in this report): {steps}",
+        ),
         "purge.not_with_session": (
             "--purge-older-than s'applique à toutes les sessions, pas à une seule",
             "--purge-older-than applies to every session, not to one",
@@ -110,6 +114,11 @@ def apply(ctx: Context) -> int:
                     written |= session.written(state)
                 steps.append(_obsolete_left(state.match, session, state))
     report = as_json(str(ctx.args.file), uai, mode, steps, session.session, written)
+    earlier = list(record.steps_done) if ctx.args.resume and record is not None else []
+    if earlier:
+        # The steps validated before the interruption are not re-matched here: say so,
+        # rather than let the summary pass for the whole session's.
+        report["resumed"] = {"steps_done_before": earlier}
     if fmt == "json":
         ctx.emit(json_dumps(report))
     elif fmt == "csv":
@@ -117,7 +126,10 @@ def apply(ctx: Context) -> int:
 
         ctx.emit(as_csv(steps))
     else:
-        ctx.emit(_apply_text(session, steps, written if not dry else planned, failures, dry))
+        text = _apply_text(session, steps, written if not dry else planned, failures, dry)
+        if earlier:
+            text += "\n" + t("apply.resumed", steps=", ".join(earlier))
+        ctx.emit(text)
     unrecognised = report["summary"]["unrecognised"]
     return 1 if unrecognised or failures else 0
 
