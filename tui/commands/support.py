@@ -17,7 +17,7 @@ from core.model import CATEGORIES
 from core.pronote_file import IdentifiersFile, read_identifiers_file
 from core.support import Explanation, apply_action, explain, status
 from core.text import json_dumps, printable
-from tui.commands.directory import _confirm, _open, _required_uai
+from tui.commands.directory import _confirm, _required_uai
 
 if TYPE_CHECKING:
     from tui.cli import Context
@@ -95,7 +95,10 @@ def run_explain(ctx: Context) -> int:
         "settings": ctx.config.matching,
         "schema": ctx.config.file_schema,
     }
-    with _open(ctx) as directory:
+    # Read-only, with an establishment: a large local file loads only its lines
+    # (a 1,000,000-row regional CSV: seconds instead of half a minute).
+    scoped = ctx.uai if not ctx.args.apply else None
+    with _read(ctx, scoped) as directory:
         found = explain(directory, ctx.args.who, **kwargs)
         applied: dict[str, Any] | None = None
         after: Explanation | None = None
@@ -132,6 +135,14 @@ def run_explain(ctx: Context) -> int:
             lines.append(printable(t("support.next", text=after.action.describe())))
     ctx.emit("\n".join(lines))
     return code
+
+
+def _read(ctx: Context, uai: str | None) -> Any:
+    """The directory; with `uai`, a read-only view of that establishment where the adapter
+    can make one (the CSV file), the whole directory otherwise."""
+    from directory_adapters import open_directory
+
+    return open_directory(ctx.config, ctx.args.directory_file, only_uai=uai)
 
 
 def _apply(ctx: Context, directory: Any, found: Explanation) -> dict[str, Any]:
@@ -185,7 +196,7 @@ def run_status(ctx: Context) -> int:
     uai = _required_uai(ctx)
     export = _export(ctx)
     _same_establishment(ctx, export, uai)
-    with _open(ctx) as directory:
+    with _read(ctx, uai) as directory:
         found = status(
             directory,
             uai,
