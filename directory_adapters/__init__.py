@@ -7,8 +7,30 @@ from typing import Any
 
 from core.config import Config
 from core.errors import ConfigError
+from core.i18n import register, t
 from directory_adapters.base import Directory
 from directory_adapters.mapping import AttributeMapping
+
+register(
+    {
+        "dir.open.no_directory": (
+            "aucun annuaire configuré : passez --directory-file CHEMIN, ou renseignez "
+            "[directory] kind dans config.toml",
+            "no directory configured: pass --directory-file PATH, or set [directory] kind "
+            "in config.toml",
+        ),
+        "dir.open.path_required": (
+            '[directory] path est obligatoire quand kind = "{kind}"',
+            '[directory] path is required when kind = "{kind}"',
+        ),
+        "dir.open.kind_not_yet": (
+            "le type d'annuaire {kind!r} n'est pas encore disponible dans cette version ; "
+            "utilisez un fichier annuaire CSV (--directory-file annuaire.csv)",
+            "directory kind {kind!r} is not available in this version yet; use a CSV "
+            "directory file (--directory-file annuaire.csv)",
+        ),
+    }
+)
 
 
 def directory_kind(path: Path) -> str:
@@ -37,12 +59,9 @@ def open_directory(
     else:
         kind, path = settings.kind, settings.path
     if kind is None:
-        raise ConfigError(
-            "no directory configured: pass --directory-file PATH, or set [directory] kind "
-            "in config.toml"
-        )
+        raise ConfigError(t("dir.open.no_directory"))
     if path is None and kind in ("csv", "ldif"):
-        raise ConfigError(f'[directory] path is required when kind = "{kind}"')
+        raise ConfigError(t("dir.open.path_required", kind=kind))
     if kind == "csv":
         from directory_adapters.local_file import CsvDirectory
 
@@ -68,10 +87,7 @@ def open_directory(
         return LdifDirectory(
             path, mapping=AttributeMapping.from_settings(settings), profiles=config.profiles
         )
-    raise ConfigError(
-        f"directory kind {kind!r} is not available in this version yet; use a CSV "
-        "directory file (--directory-file annuaire.csv)"
-    )
+    raise ConfigError(t("dir.open.kind_not_yet", kind=kind))
 
 
 def _beside_config(config: Config, ldap: dict) -> dict:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from core.errors import DirectoryError
+from core.i18n import register, t
 from core.identifier_form import IdentifierForm
 from core.model import (
     ALREADY_IN_EFFECT,
@@ -33,6 +34,83 @@ __all__ = [
     "WriteCheck",
     "plan_change",
 ]
+
+register(
+    {
+        "dir.base.row.skipped.one": (
+            "{count} ligne sans {without} a été ignorée",
+            "{count} row without {without} was skipped",
+        ),
+        "dir.base.row.skipped.many": (
+            "{count} lignes sans {without} ont été ignorées",
+            "{count} rows without {without} were skipped",
+        ),
+        "dir.base.entry.skipped.one": (
+            "{count} entrée sans {without} a été ignorée",
+            "{count} entry without {without} was skipped",
+        ),
+        "dir.base.entry.skipped.many": (
+            "{count} entrées sans {without} ont été ignorées",
+            "{count} entries without {without} were skipped",
+        ),
+        "dir.base.row.duplicate.one": (
+            "{count} ligne avec un identifiant de connexion utilisé plusieurs fois a été "
+            "ignorée (par ex. {example})",
+            "{count} row with a login used more than once was skipped (e.g. {example})",
+        ),
+        "dir.base.row.duplicate.many": (
+            "{count} lignes avec un identifiant de connexion utilisé plusieurs fois ont été "
+            "ignorées (par ex. {example})",
+            "{count} rows with a login used more than once were skipped (e.g. {example})",
+        ),
+        "dir.base.entry.duplicate.one": (
+            "{count} entrée avec un identifiant de connexion utilisé plusieurs fois a été "
+            "ignorée (par ex. {example})",
+            "{count} entry with a login used more than once was skipped (e.g. {example})",
+        ),
+        "dir.base.entry.duplicate.many": (
+            "{count} entrées avec un identifiant de connexion utilisé plusieurs fois ont été "
+            "ignorées (par ex. {example})",
+            "{count} entries with a login used more than once were skipped (e.g. {example})",
+        ),
+        "dir.base.invalid_date.one": (
+            "{count} date de naissance illisible, lue comme absente (par ex. {example})",
+            "{count} birth date could not be read, read as no date (e.g. {example})",
+        ),
+        "dir.base.invalid_date.many": (
+            "{count} dates de naissance illisibles, lues comme absentes (par ex. {example})",
+            "{count} birth dates could not be read, read as no date (e.g. {example})",
+        ),
+        "dir.base.other.one": (
+            "{count} problème {kind} (par ex. {example})",
+            "{count} problem {kind} (e.g. {example})",
+        ),
+        "dir.base.other.many": (
+            "{count} problèmes {kind} (par ex. {example})",
+            "{count} problems {kind} (e.g. {example})",
+        ),
+        "dir.base.cannot_list": (
+            "{kind} ne sait pas lister tous ses comptes",
+            "{kind} cannot list all its accounts",
+        ),
+        "dir.base.cannot_check": (
+            "{kind} ne sait pas vérifier son droit d'écriture",
+            "{kind} cannot check its write access",
+        ),
+        "dir.base.conflict": (
+            "l'identifiant {idpn} est déjà stocké sur {holders}",
+            "identifier {idpn} is already stored on {holders}",
+        ),
+        "dir.base.nothing": ("rien", "nothing"),
+        "dir.base.changed": (
+            "{wanted} attendu pour {uai} sur {login}, trouvé : {found} ; "
+            "relancez le rapprochement avant d'écrire",
+            "expected {wanted} stored for {uai} on {login}, found {found}; "
+            "match again before writing",
+        ),
+        "dir.base.not_found": ("aucun compte {login!r}", "no account {login!r}"),
+    }
+)
 
 DEFAULT_SEARCH_LIMIT = 50
 
@@ -150,22 +228,21 @@ def spread(combinations: Counter[tuple[str, ...]]) -> Counter[str]:
     return counts
 
 
-def counted(count: int, one: str, many: str) -> str:
-    """`1 entry`, `12 entries`."""
-    return f"{count} {one if count == 1 else many}"
+def counted(key: str, count: int, **params: object) -> str:
+    """The message `key` + ".one" or ".many" as `count` is 1 or not, with `count`."""
+    return t(f"{key}.{'one' if count == 1 else 'many'}", count=count, **params)
 
 
-def skipped(count: int, things: tuple[str, str], without: str) -> str:
-    """`12 entries without uid were skipped` (`things`: the singular and plural)."""
-    verb = "was" if count == 1 else "were"
-    return f"{counted(count, *things)} without {without} {verb} skipped"
+def skipped(count: int, things: str, without: str) -> str:
+    """`12 entries without uid were skipped` (`things`: "row" or "entry")."""
+    return counted(f"dir.base.{things}.skipped", count, without=without)
 
 
 def summarise_problems(
-    problems: Iterable[object], *, things: tuple[str, str], login: str, surname: str
+    problems: Iterable[object], *, things: str, login: str, surname: str
 ) -> list[str]:
     """One counted line per kind of problem (objects with `kind` and `message`), in the
-    order the kinds first appear; `things` names what was read ("row", "rows")."""
+    order the kinds first appear; `things` names what was read ("row" or "entry")."""
     by_kind: dict[str, list[str]] = {}
     for problem in problems:
         kind = str(getattr(problem, "kind", "") or "problem")
@@ -178,17 +255,11 @@ def summarise_problems(
         elif kind == "missing_surname":
             lines.append(skipped(count, things, surname))
         elif kind == "duplicate_login":
-            lines.append(
-                f"{counted(count, *things)} with a login used more than once "
-                f"{'was' if count == 1 else 'were'} skipped (e.g. {example})"
-            )
+            lines.append(counted(f"dir.base.{things}.duplicate", count, example=example))
         elif kind == "invalid_date":
-            lines.append(
-                f"{counted(count, 'birth date', 'birth dates')} could not be read, "
-                f"read as no date (e.g. {example})"
-            )
+            lines.append(counted("dir.base.invalid_date", count, example=example))
         else:
-            lines.append(f"{counted(count, 'problem', 'problems')} {kind} (e.g. {example})")
+            lines.append(counted("dir.base.other", count, kind=kind, example=example))
     return lines
 
 
@@ -249,7 +320,7 @@ class Directory(ABC):
 
     def every_account(self) -> Iterator[DirectoryAccount]:
         """Every account of the directory, for `census`; adapters that can list them say so."""
-        raise DirectoryError(f"{type(self).__name__} cannot list all its accounts")
+        raise DirectoryError(t("dir.base.cannot_list", kind=type(self).__name__))
 
     def census(self, limit: int) -> Census:
         """Count the accounts per profile and establishment (at most `limit` of them),
@@ -261,7 +332,7 @@ class Directory(ABC):
         return WriteCheck(
             NOT_CHECKED,
             self.identifier_field(),
-            f"{type(self).__name__} cannot check its write access",
+            t("dir.base.cannot_check", kind=type(self).__name__),
         )
 
     def close(self) -> None:  # noqa: B027 - optional hook
@@ -299,23 +370,31 @@ def plan_change(
             change,
             applied=False,
             failure="conflict",
-            reason=f"identifier {change.idpn} is already stored on {', '.join(holders)}",
+            reason=t("dir.base.conflict", idpn=change.idpn, holders=", ".join(holders)),
         )
     expected = set() if change.previous is None else {change.previous}
     if stored != expected:
-        found = ", ".join(sorted(stored)) or "nothing"
-        wanted = change.previous or "nothing"
+        found = ", ".join(sorted(stored)) or t("dir.base.nothing")
+        wanted = change.previous or t("dir.base.nothing")
         return None, ChangeOutcome(
             change,
             applied=False,
             failure="changed",
-            reason=f"expected {wanted} stored for {change.uai} on {change.login}, found {found}; "
-            "match again before writing",
+            reason=t(
+                "dir.base.changed",
+                wanted=wanted,
+                uai=change.uai,
+                login=change.login,
+                found=found,
+            ),
         )
     return form.apply(values, change), None
 
 
 def not_found(change: IdentifierChange) -> ChangeOutcome:
     return ChangeOutcome(
-        change, applied=False, failure="not_found", reason=f"no account {change.login!r}"
+        change,
+        applied=False,
+        failure="not_found",
+        reason=t("dir.base.not_found", login=change.login),
     )

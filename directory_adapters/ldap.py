@@ -128,6 +128,213 @@ register(
         ),
         "dir.ldap.anonymous": ("anonyme", "anonymous"),
         "dir.ldap.unencrypted": (", non chiffré", ", unencrypted"),
+        # what a search was doing, in the messages below ("while ...")
+        "dir.ldap.what.naming_contexts": (
+            "en lisant les contextes de nommage du serveur",
+            "reading the server's naming contexts",
+        ),
+        "dir.ldap.what.structure_of": (
+            "en cherchant l'entrée de structure de {uai}",
+            "looking for the structure entry of {uai}",
+        ),
+        "dir.ldap.what.structure": ("en lisant la structure {dn}", "reading the structure {dn}"),
+        "dir.ldap.what.student": ("en lisant l'élève {dn}", "reading the student {dn}"),
+        "dir.ldap.what.listing": (
+            "en listant les comptes de {uai}",
+            "listing the accounts of {uai}",
+        ),
+        "dir.ldap.what.account": ("en lisant le compte {login}", "reading the account {login}"),
+        "dir.ldap.what.holders": (
+            "en cherchant les porteurs de {value}",
+            "looking for the holders of {value}",
+        ),
+        "dir.ldap.what.search": ("en cherchant {text!r}", "searching for {text!r}"),
+        "dir.ldap.what.unusable": (
+            "en cherchant les entrées inutilisables sous {base}",
+            "looking for unusable entries under {base}",
+        ),
+        "dir.ldap.what.counting": (
+            "en comptant les comptes sous {base}",
+            "counting the accounts under {base}",
+        ),
+        "dir.ldap.what.sample": (
+            "en cherchant un compte exemple",
+            "looking for a sample account",
+        ),
+        "dir.ldap.what.before_check": (
+            "en lisant {dn} avant la vérification d'écriture",
+            "reading {dn} before the write check",
+        ),
+        "dir.ldap.what.check": (
+            "en vérifiant le droit d'écriture sur {dn}",
+            "checking the write access on {dn}",
+        ),
+        # reading
+        "dir.ldap.error": ("erreur LDAP {what} : {error}", "LDAP error while {what}: {error}"),
+        "dir.ldap.no_answer": (
+            "{url} n'a pas répondu en {seconds} s {what}",
+            "{url} did not answer within {seconds} s while {what}",
+        ),
+        "dir.ldap.no_answer_hint": (
+            "le serveur est peut-être surchargé ; augmentez [directory.ldap] receive_timeout",
+            "the server may be overloaded; raise [directory.ldap] receive_timeout",
+        ),
+        "dir.ldap.lost": (
+            "connexion perdue avec {url} {what} ({error})",
+            "lost the connection to {url} while {what} ({error})",
+        ),
+        "dir.ldap.lost_hint": (
+            "vérifiez que le serveur fonctionne, puis réessayez",
+            "check that the server runs, then try again",
+        ),
+        "dir.ldap.size_limit": (
+            "{url} s'est arrêté après {count} entrées {what} : limite de taille du serveur "
+            "atteinte (size limit) ({words})",
+            "{url} stopped after {count} entries while {what}: size limit exceeded ({words})",
+        ),
+        "dir.ldap.size_limit_hint": (
+            "augmentez [directory.ldap] size_limit, ou demandez à l'administrateur de "
+            "l'annuaire de lever les limites de taille (size) du serveur pour {who} "
+            "(OpenLDAP : limits dn.exact=... size.prtotal=unlimited)",
+            "raise [directory.ldap] size_limit, or ask the directory admin to lift the "
+            "server's size limits for {who} (OpenLDAP: limits dn.exact=... "
+            "size.prtotal=unlimited)",
+        ),
+        "dir.ldap.time_limit": (
+            "{url} s'est arrêté après {count} entrées {what} : limite de temps du serveur "
+            "atteinte (time limit) ({words})",
+            "{url} stopped after {count} entries while {what}: time limit exceeded ({words})",
+        ),
+        "dir.ldap.time_limit_hint": (
+            "augmentez [directory.ldap] time_limit, ou demandez à l'administrateur de "
+            "l'annuaire de lever les limites de temps (time) du serveur pour {who} "
+            "(OpenLDAP : limits dn.exact=... size.prtotal=unlimited)",
+            "raise [directory.ldap] time_limit, or ask the directory admin to lift the "
+            "server's time limits for {who} (OpenLDAP: limits dn.exact=... "
+            "size.prtotal=unlimited)",
+        ),
+        "dir.ldap.no_base": (
+            "la base de recherche {base!r} n'existe pas sur {url}",
+            "the search base {base!r} does not exist on {url}",
+        ),
+        "dir.ldap.no_base_hint": (
+            "vérifiez [directory.ldap] base_dn",
+            "check [directory.ldap] base_dn",
+        ),
+        "dir.ldap.no_read_access": (
+            "{who} ne peut pas lire {base} {what} : droits insuffisants (insufficient access)",
+            "{who} may not read {base} while {what}: insufficient access",
+        ),
+        "dir.ldap.no_read_access_hint": (
+            "demandez à l'administrateur de l'annuaire le droit de lecture sur les attributs "
+            "des comptes",
+            "ask the directory admin for read access to the accounts' attributes",
+        ),
+        "dir.ldap.search_refused": (
+            "{url} a refusé la recherche {what} : {words}",
+            "{url} refused the search while {what}: {words}",
+        ),
+        "dir.ldap.no_uai_attribute": (
+            "aucun attribut d'établissement n'est défini",
+            "no establishment attribute is mapped",
+        ),
+        "dir.ldap.no_uai_attribute_hint": (
+            "renseignez [directory.fields] uai dans config.toml",
+            "set [directory.fields] uai in config.toml",
+        ),
+        # census
+        "dir.ldap.unresolved.one": (
+            "{count} nom d'établissement ne correspond à aucune entrée avec {attribute} "
+            "(compté sous son DN), par ex. {example}",
+            "{count} establishment names no entry with {attribute} (counted under its DN), "
+            "e.g. {example}",
+        ),
+        "dir.ldap.unresolved.many": (
+            "{count} noms d'établissement ne correspondent à aucune entrée avec {attribute} "
+            "(comptés sous leur DN), par ex. {example}",
+            "{count} establishments name no entry with {attribute} (counted under its DN), "
+            "e.g. {example}",
+        ),
+        "dir.ldap.count_stopped": (
+            "le serveur a arrêté le comptage après {seen} entrées ({stopped}) : augmentez "
+            "[directory.ldap] size_limit ou time_limit, ou demandez à l'administrateur de "
+            "l'annuaire de lever les limites du serveur pour {who}",
+            "the server stopped the count after {seen} entries ({stopped}): "
+            "raise [directory.ldap] size_limit or time_limit, or ask the directory admin "
+            "to lift the server's limits for {who}",
+        ),
+        # the write check
+        "dir.ldap.check.no_account": (
+            "aucun compte trouvé sur lequel vérifier le droit d'écriture",
+            "no account was found to check the write access on",
+        ),
+        "dir.ldap.check.unreadable": (
+            "l'entrée {dn} n'a pas pu être lue",
+            "the entry {dn} could not be read",
+        ),
+        "dir.ldap.check.writable_with_class": (
+            "{who} peut écrire {attribute}, et objectClass pour ajouter {object_class} "
+            "(vérifié sur {dn} ; rien n'a été modifié)",
+            "{who} may write {attribute}, and objectClass to add {object_class} "
+            "(checked on {dn}; nothing was changed)",
+        ),
+        "dir.ldap.check.no_object_class": (
+            "{who} peut écrire {attribute} mais pas objectClass, ce qui est nécessaire pour "
+            "ajouter {object_class} aux entrées qui ne l'ont pas (comme {dn}) ; demandez le "
+            'droit d\'écriture sur objectClass, ou mettez [directory.identifier] object_class = "" '
+            "si les entrées acceptent déjà l'attribut",
+            "{who} may write {attribute} but not objectClass, which it must to add "
+            "{object_class} to entries that lack it (as {dn}); ask for write access to "
+            'objectClass, or set [directory.identifier] object_class = "" if the '
+            "entries allow the attribute already",
+        ),
+        "dir.ldap.check.class_refused": (
+            "le serveur a refusé la vérification d'objectClass sur {dn} : {words}",
+            "the server refused the objectClass check on {dn}: {words}",
+        ),
+        "dir.ldap.check.every_value": (
+            "l'entrée porte toutes les valeurs que la vérification d'écriture pourrait utiliser",
+            "the entry holds every value the write check could use",
+        ),
+        "dir.ldap.check.writable": (
+            "{who} peut écrire {attribute} (vérifié sur {dn} ; rien n'a été modifié)",
+            "{who} may write {attribute} (checked on {dn}; nothing was changed)",
+        ),
+        "dir.ldap.check.read_only": (
+            "{who} ne peut pas écrire {attribute} sur {dn} : droits insuffisants "
+            "(insufficient access)",
+            "{who} may not write {attribute} on {dn}: insufficient access",
+        ),
+        "dir.ldap.check.fix_bind_dn": (
+            "renseignez [directory.ldap] bind_dn avec un compte autorisé à écrire",
+            "set [directory.ldap] bind_dn to an account allowed to write",
+        ),
+        "dir.ldap.check.fix_tls": (
+            "utilisez ldaps:// ou start_tls = true",
+            "use ldaps:// or start_tls = true",
+        ),
+        "dir.ldap.check.stronger_auth": (
+            "{who} ne peut pas écrire {attribute} sur {dn} : {words} ; {fix}",
+            "{who} may not write {attribute} on {dn}: {words}; {fix}",
+        ),
+        "dir.ldap.check.referral": (
+            "{url} a renvoyé l'écriture ailleurs (un referral : un réplica en lecture seule) ; "
+            "faites pointer [directory.ldap] url vers le serveur qui accepte les écritures",
+            "{url} sent the write elsewhere (a referral: a "
+            "read-only replica); point [directory.ldap] url at the server that takes writes",
+        ),
+        "dir.ldap.check.unknown_attribute": (
+            "le serveur ne connaît pas l'attribut {attribute} ({words}) ; chargez le schéma "
+            "d'idpronote (directory_adapters/schema/README.md) ou choisissez un autre "
+            "attribut dans [directory.identifier]",
+            "the server does not know the attribute {attribute} ({words}); load "
+            "idpronote's schema (directory_adapters/schema/README.md) or map another "
+            "attribute in [directory.identifier]",
+        ),
+        "dir.ldap.check.refused": (
+            "le serveur a refusé la vérification d'écriture sur {dn} : {words}",
+            "the server refused the write check on {dn}: {words}",
+        ),
     }
 )
 
@@ -192,7 +399,7 @@ class LdapDirectory(Directory):
                     raise self._lost(error, what) from None
             except ldap_errors.LDAPException as error:
                 raise DirectoryError(
-                    self.credentials.scrub(f"LDAP error while {what}: {_short(str(error))}")
+                    self.credentials.scrub(t("dir.ldap.error", what=what, error=_short(str(error))))
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -200,13 +407,17 @@ class LdapDirectory(Directory):
         text = self.credentials.scrub(_short(str(error)))
         if "timed out" in text:
             return DirectoryError(
-                f"{self._connections.last_url} did not answer within "
-                f"{self.settings.receive_timeout:g} s while {what}",
-                hint="the server may be overloaded; raise [directory.ldap] receive_timeout",
+                t(
+                    "dir.ldap.no_answer",
+                    url=self._connections.last_url,
+                    seconds=f"{self.settings.receive_timeout:g}",
+                    what=what,
+                ),
+                hint=t("dir.ldap.no_answer_hint"),
             )
         return DirectoryError(
-            f"lost the connection to {self._connections.last_url} while {what} ({text})",
-            hint="check that the server runs, then try again",
+            t("dir.ldap.lost", url=self._connections.last_url, what=what, error=text),
+            hint=t("dir.ldap.lost_hint"),
         )
 
     def _search(
@@ -288,30 +499,41 @@ class LdapDirectory(Directory):
         if code in (_SIZE_LIMIT, _TIME_LIMIT, _ADMIN_LIMIT):
             if truncate:
                 return
-            limit = "time" if code == _TIME_LIMIT else "size"
+            limit = "dir.ldap.time_limit" if code == _TIME_LIMIT else "dir.ldap.size_limit"
             raise DirectoryError(
-                f"{self._connections.last_url} stopped after {count} entries while {what}: "
-                f"{limit} limit exceeded ({_server_words(result)})",
-                hint=f"raise [directory.ldap] {limit}_limit, or ask the directory admin to "
-                f"lift the server's {limit} limits for {self.credentials.bind_dn or 'anonymous'} "
-                "(OpenLDAP: limits dn.exact=... size.prtotal=unlimited)",
+                t(
+                    limit,
+                    url=self._connections.last_url,
+                    count=count,
+                    what=what,
+                    words=_server_words(result),
+                ),
+                hint=t(f"{limit}_hint", who=self._who()),
             )
         if code == _NO_SUCH_OBJECT:
             if base == "" or self._is_configured_base(base):
                 raise DirectoryError(
-                    f"the search base {base!r} does not exist on {self._connections.last_url}",
-                    hint="check [directory.ldap] base_dn",
+                    t("dir.ldap.no_base", base=base, url=self._connections.last_url),
+                    hint=t("dir.ldap.no_base_hint"),
                 )
             return  # a DN read on its own (a structure, a student) that is gone
         if code == _INSUFFICIENT_ACCESS:
             raise DirectoryError(
-                f"{self.credentials.bind_dn or 'anonymous'} may not read {base} "
-                f"while {what}: insufficient access",
-                hint="ask the directory admin for read access to the accounts' attributes",
+                t("dir.ldap.no_read_access", who=self._who(), base=base, what=what),
+                hint=t("dir.ldap.no_read_access_hint"),
             )
         raise DirectoryError(
-            f"{self._connections.last_url} refused the search while {what}: {_server_words(result)}"
+            t(
+                "dir.ldap.search_refused",
+                url=self._connections.last_url,
+                what=what,
+                words=_server_words(result),
+            )
         )
+
+    def _who(self) -> str:
+        """The bind DN, or "anonymous" (for messages)."""
+        return self.credentials.bind_dn or t("dir.ldap.anonymous")
 
     def _is_configured_base(self, base: str) -> bool:
         return _dn_key(base) in {_dn_key(b) for b in self.settings.bases}
@@ -326,7 +548,7 @@ class LdapDirectory(Directory):
                 root = self._search(
                     "(objectClass=*)",
                     ["namingContexts"],
-                    what="reading the server's naming contexts",
+                    what=t("dir.ldap.what.naming_contexts"),
                     bases=[""],
                     scope=ldap3.BASE,
                     size_limit=0,
@@ -349,7 +571,7 @@ class LdapDirectory(Directory):
             entries = self._search(
                 _equals(attribute, uai),
                 ["1.1"],
-                what=f"looking for the structure entry of {uai}",
+                what=t("dir.ldap.what.structure_of", uai=uai),
                 bases=self._structure_bases(),
             )
             for entry in entries:
@@ -364,7 +586,7 @@ class LdapDirectory(Directory):
             attribute = self.mapping.preset.structure_uai
             uai = None
             if attribute:
-                found = self._read_one(dn, attribute, f"reading the structure {dn}")
+                found = self._read_one(dn, attribute, t("dir.ldap.what.structure", dn=dn))
                 uai = found[0].strip().upper() if found else None
             self._structure_uais[key] = uai
         return self._structure_uais[key]
@@ -373,7 +595,9 @@ class LdapDirectory(Directory):
         """The login of the account a guardian's student DN names (cached)."""
         key = _dn_key(dn)
         if key not in self._student_logins:
-            found = self._read_one(dn, self.mapping.attribute("login"), f"reading the student {dn}")
+            found = self._read_one(
+                dn, self.mapping.attribute("login"), t("dir.ldap.what.student", dn=dn)
+            )
             self._student_logins[key] = found[0].strip() if found else None
         return self._student_logins[key]
 
@@ -387,8 +611,7 @@ class LdapDirectory(Directory):
         attribute = self.mapping.attribute("uai")
         if not attribute:
             raise DirectoryError(
-                "no establishment attribute is mapped",
-                hint="set [directory.fields] uai in config.toml",
+                t("dir.ldap.no_uai_attribute"), hint=t("dir.ldap.no_uai_attribute_hint")
             )
         values = [uai, *self._structures_of(uai)]
         return _any_of(_equals(attribute, value) for value in values)
@@ -450,7 +673,7 @@ class LdapDirectory(Directory):
             [self.mapping.person_filter, self._establishment_filter(uai), by_category, extra]
         )
         entries = self._search(
-            search_filter, self.mapping.attributes(), what=f"listing the accounts of {uai}"
+            search_filter, self.mapping.attributes(), what=t("dir.ldap.what.listing", uai=uai)
         )
         accounts = [a for a in self._accounts(entries) if self._keep(a, uai, category)]
         accounts.sort(key=_sort_key(""))
@@ -464,7 +687,7 @@ class LdapDirectory(Directory):
             [self.mapping.person_filter, _equals(self.mapping.attribute("login"), login)]
         )
         entries = self._search(
-            search_filter, self.mapping.attributes(), what=f"reading the account {login}"
+            search_filter, self.mapping.attributes(), what=t("dir.ldap.what.account", login=login)
         )
         accounts = self._accounts(entries)
         # Never guess which of two accounts with one login is meant.
@@ -478,7 +701,7 @@ class LdapDirectory(Directory):
         entries = self._search(
             _equals(attribute, value),
             self.mapping.attributes(),
-            what=f"looking for the holders of {value}",
+            what=t("dir.ldap.what.holders", value=value),
         )
         accounts = self._accounts(entries)
         held = [a for a in accounts if idpn in self.form.idpns_for(a.identifiers, uai)]
@@ -507,7 +730,7 @@ class LdapDirectory(Directory):
         entries = self._search(
             _all_of(parts),
             self.mapping.attributes(),
-            what=f"searching for {text!r}",
+            what=t("dir.ldap.what.search", text=text),
             size_limit=fetch,
             time_limit=self.settings.time_limit or DEFAULT_SEARCH_TIME_LIMIT,
             truncate=True,
@@ -558,7 +781,7 @@ class LdapDirectory(Directory):
                 _all_of([mapping.person_filter, self._unusable_filter()]),
                 [mapping.attribute("login"), mapping.attribute("nom")],
                 size_limit,
-                f"looking for unusable entries under {base}",
+                t("dir.ldap.what.unusable", base=base),
                 lambda: _Unusable(self.mapping),
             )
             part = self._scan(
@@ -566,7 +789,7 @@ class LdapDirectory(Directory):
                 mapping.person_filter,
                 attributes,
                 size_limit,
-                f"counting the accounts under {base}",
+                t("dir.ldap.what.counting", base=base),
                 lambda unusable=unusable: _Tally(
                     mapping, earlier=tally.keys, unusable=unusable.reasons
                 ),
@@ -649,23 +872,28 @@ class LdapDirectory(Directory):
         census.establishments = spread(places)
         problems = census.problems
         login, surname = self.mapping.attribute("login"), self.mapping.attribute("nom")
-        entries = ("entry", "entries")
+        entries = "entry"
         if tally.without_login:
             problems.append(skipped(tally.without_login, entries, login))
         if tally.without_surname:
             problems.append(skipped(tally.without_surname, entries, surname))
         if unresolved:
             problems.append(
-                f"{counted(len(unresolved), 'establishment names', 'establishments name')} "
-                f"no entry with {self.mapping.preset.structure_uai} (counted under its DN), "
-                f"e.g. {unresolved[0]}"
+                counted(
+                    "dir.ldap.unresolved",
+                    len(unresolved),
+                    attribute=self.mapping.preset.structure_uai,
+                    example=unresolved[0],
+                )
             )
         if tally.stopped:
-            who = self.credentials.bind_dn or "anonymous"
             problems.append(
-                f"the server stopped the count after {tally.seen} entries ({tally.stopped}): "
-                f"raise [directory.ldap] size_limit or time_limit, or ask the directory admin "
-                f"to lift the server's limits for {who}"
+                t(
+                    "dir.ldap.count_stopped",
+                    seen=tally.seen,
+                    stopped=tally.stopped,
+                    who=self._who(),
+                )
             )
         if tally.total:
             census.sample = self._sample()
@@ -697,7 +925,7 @@ class LdapDirectory(Directory):
             entries = self._search(
                 _all_of([mapping.person_filter, *present, *parts]),
                 [mapping.attribute("login")],
-                what="looking for a sample account",
+                what=t("dir.ldap.what.sample"),
                 size_limit=SAMPLE_CANDIDATES,
                 time_limit=self.settings.time_limit or DEFAULT_SEARCH_TIME_LIMIT,
                 truncate=True,
@@ -736,20 +964,18 @@ class LdapDirectory(Directory):
         objectClass."""
         attribute = self.mapping.identifier_attribute
         if account is None or not account.dn:
-            return WriteCheck(
-                NOT_CHECKED, attribute, "no account was found to check the write access on"
-            )
+            return WriteCheck(NOT_CHECKED, attribute, t("dir.ldap.check.no_account"))
         dn = account.dn
         entries = self._search(
             "(objectClass=*)",
             [attribute, "objectClass"],
-            what=f"reading {dn} before the write check",
+            what=t("dir.ldap.what.before_check", dn=dn),
             bases=[dn],
             scope=ldap3.BASE,
             size_limit=0,
         )
         if not entries:
-            return WriteCheck(NOT_CHECKED, attribute, f"the entry {dn} could not be read", dn)
+            return WriteCheck(NOT_CHECKED, attribute, t("dir.ldap.check.unreadable", dn=dn), dn)
         entry = entries[0]
         value = self._absent_value(entry.values(attribute))
         result = self._check_modify(dn, {attribute: [(ldap3.MODIFY_DELETE, [value])]})
@@ -768,30 +994,38 @@ class LdapDirectory(Directory):
             },
         )
         code = result.get("result")
-        who = self.credentials.bind_dn or "anonymous"
+        who = self._who()
         if code in (_NO_SUCH_ATTRIBUTE, _SUCCESS):
             return WriteCheck(
                 WRITABLE,
                 attribute,
-                f"{who} may write {attribute}, and objectClass to add {object_class} "
-                f"(checked on {dn}; nothing was changed)",
+                t(
+                    "dir.ldap.check.writable_with_class",
+                    who=who,
+                    attribute=attribute,
+                    object_class=object_class,
+                    dn=dn,
+                ),
                 dn,
             )
         if code == _INSUFFICIENT_ACCESS:
             return WriteCheck(
                 READ_ONLY,
                 attribute,
-                f"{who} may write {attribute} but not objectClass, which it must to add "
-                f"{object_class} to entries that lack it (as {dn}); ask for write access to "
-                f'objectClass, or set [directory.identifier] object_class = "" if the '
-                "entries allow the attribute already",
+                t(
+                    "dir.ldap.check.no_object_class",
+                    who=who,
+                    attribute=attribute,
+                    object_class=object_class,
+                    dn=dn,
+                ),
                 dn,
             )
         words = self.credentials.scrub(_server_words(result))
         return WriteCheck(
             FAILED,
             attribute,
-            f"the server refused the objectClass check on {dn}: {words}",
+            self.credentials.scrub(t("dir.ldap.check.class_refused", dn=dn, words=words)),
             dn,
         )
 
@@ -803,65 +1037,67 @@ class LdapDirectory(Directory):
             value = self.form.format(CHECK_UAI, idpn)
             if value.casefold() not in held:
                 return value
-        raise DirectoryError("the entry holds every value the write check could use")
+        raise DirectoryError(t("dir.ldap.check.every_value"))
 
     def _check_modify(self, dn: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         def run(connection: ldap3.Connection) -> dict[str, Any]:
             connection.modify(dn, dict(changes))
             return dict(connection.result or {})
 
-        return self._run(run, f"checking the write access on {dn}")
+        return self._run(run, t("dir.ldap.what.check", dn=dn))
 
     def _write_verdict(self, result: Mapping[str, Any], attribute: str, dn: str) -> WriteCheck:
         code = result.get("result")
-        who = self.credentials.bind_dn or "anonymous"
+        who = self._who()
         words = self.credentials.scrub(_server_words(result))
         if code in (_NO_SUCH_ATTRIBUTE, _SUCCESS):
             return WriteCheck(
                 WRITABLE,
                 attribute,
-                f"{who} may write {attribute} (checked on {dn}; nothing was changed)",
+                t("dir.ldap.check.writable", who=who, attribute=attribute, dn=dn),
                 dn,
             )
         if code == _INSUFFICIENT_ACCESS:
             return WriteCheck(
                 READ_ONLY,
                 attribute,
-                f"{who} may not write {attribute} on {dn}: insufficient access",
+                t("dir.ldap.check.read_only", who=who, attribute=attribute, dn=dn),
                 dn,
             )
         if code in (_STRONGER_AUTH_REQUIRED, _CONFIDENTIALITY_REQUIRED):
-            fix = (
-                "set [directory.ldap] bind_dn to an account allowed to write"
+            fix = t(
+                "dir.ldap.check.fix_bind_dn"
                 if self.credentials.anonymous
-                else "use ldaps:// or start_tls = true"
+                else "dir.ldap.check.fix_tls"
             )
             return WriteCheck(
                 READ_ONLY,
                 attribute,
-                f"{who} may not write {attribute} on {dn}: {words}; {fix}",
+                t(
+                    "dir.ldap.check.stronger_auth",
+                    who=who,
+                    attribute=attribute,
+                    dn=dn,
+                    words=words,
+                    fix=fix,
+                ),
                 dn,
             )
         if code == _REFERRAL:
             return WriteCheck(
                 READ_ONLY,
                 attribute,
-                f"{self._connections.last_url} sent the write elsewhere (a referral: a "
-                "read-only replica); point [directory.ldap] url at the server that takes writes",
+                t("dir.ldap.check.referral", url=self._connections.last_url),
                 dn,
             )
         if code == _UNDEFINED_TYPE:
             return WriteCheck(
                 UNKNOWN_ATTRIBUTE,
                 attribute,
-                f"the server does not know the attribute {attribute} ({words}); load "
-                "idpronote's schema (directory_adapters/schema/README.md) or map another "
-                "attribute in [directory.identifier]",
+                t("dir.ldap.check.unknown_attribute", attribute=attribute, words=words),
                 dn,
             )
-        return WriteCheck(
-            FAILED, attribute, f"the server refused the write check on {dn}: {words}", dn
-        )
+        return WriteCheck(FAILED, attribute, t("dir.ldap.check.refused", dn=dn, words=words), dn)
 
 
 # -- census ------------------------------------------------------------------------------------

@@ -17,7 +17,112 @@ import ldap3
 from ldap3.core import exceptions as ldap_errors
 
 from core.errors import ConfigError, DirectoryError
+from core.i18n import register, t
 from directory_adapters.credentials import BindCredentials
+
+register(
+    {
+        "dir.ldap_connection.url_required": (
+            '[directory.ldap] url est obligatoire, par ex. url = "ldaps://ldap.example.org"',
+            '[directory.ldap] url is required, e.g. url = "ldaps://ldap.example.org"',
+        ),
+        "dir.ldap_connection.base_required": (
+            "[directory.ldap] base_dn est obligatoire, par ex. "
+            'base_dn = "ou=people,dc=example,dc=org"',
+            '[directory.ldap] base_dn is required, e.g. base_dn = "ou=people,dc=example,dc=org"',
+        ),
+        "dir.ldap_connection.start_tls_with_ldaps": (
+            "[directory.ldap] start_tls = true avec une url ldaps:// : ldaps est déjà "
+            "chiffré ; utilisez ldap:// avec start_tls, ou ldaps:// sans",
+            "[directory.ldap] start_tls = true with an ldaps:// url: ldaps is already "
+            "encrypted; use ldap:// with start_tls, or ldaps:// without it",
+        ),
+        "dir.ldap_connection.number": (
+            "[directory.ldap] {key} doit être un nombre >= {minimum}",
+            "[directory.ldap] {key} must be a number >= {minimum}",
+        ),
+        "dir.ldap_connection.url_invalid": (
+            "[directory.ldap] url {url!r} : {error}",
+            "[directory.ldap] url {url!r}: {error}",
+        ),
+        "dir.ldap_connection.not_ldap_url": (
+            "[directory.ldap] url {url!r} n'est pas une URL LDAP ; "
+            'attendu : "ldap://hôte[:port]" ou "ldaps://hôte[:port]"',
+            "[directory.ldap] url {url!r} is not an LDAP URL; "
+            'expected "ldap://host[:port]" or "ldaps://host[:port]"',
+        ),
+        "dir.ldap_connection.url_with_path": (
+            "[directory.ldap] url {url!r} : seul le serveur va ici ; "
+            "mettez la base de recherche dans base_dn",
+            "[directory.ldap] url {url!r}: only the server goes here; "
+            "put the search base in base_dn",
+        ),
+        "dir.ldap_connection.no_ca_file": (
+            "le fichier d'autorité de certification {ca_file} n'existe pas ou n'est pas un fichier",
+            "the CA file {ca_file} does not exist or is not a file",
+        ),
+        "dir.ldap_connection.no_ca_file_hint": (
+            "vérifiez [directory.ldap] ca_file dans config.toml",
+            "check [directory.ldap] ca_file in config.toml",
+        ),
+        "dir.ldap_connection.closed": (
+            "l'annuaire LDAP a été fermé",
+            "the LDAP directory was closed",
+        ),
+        "dir.ldap_connection.cannot_connect": (
+            "connexion impossible à l'annuaire LDAP : {failures}",
+            "cannot connect to the LDAP directory: {failures}",
+        ),
+        "dir.ldap_connection.cannot_connect_hint": (
+            "vérifiez que le serveur fonctionne, ainsi que [directory.ldap] url, ca_file "
+            "et timeout",
+            "check that the server runs and [directory.ldap] url, ca_file and timeout",
+        ),
+        "dir.ldap_connection.invalid_credentials": (
+            "{url} a refusé l'authentification (bind) de {who} : identifiants invalides",
+            "{url} refused the bind as {who}: invalid credentials",
+        ),
+        "dir.ldap_connection.invalid_credentials_hint": (
+            "vérifiez le bind DN et le mot de passe ({source})",
+            "check the bind DN and the password from {source}",
+        ),
+        "dir.ldap_connection.bind_refused": (
+            "{url} a refusé l'authentification (bind) de {who} : {detail}",
+            "{url} refused the bind as {who}: {detail}",
+        ),
+        "dir.ldap_connection.bind_refused_hint": (
+            "vérifiez [directory.ldap] bind_dn et le mot de passe",
+            "check [directory.ldap] bind_dn and the password",
+        ),
+        "dir.ldap_connection.tls_required_hint": (
+            "le serveur exige peut-être TLS : utilisez ldaps:// ou start_tls = true",
+            "the server may require TLS: use ldaps:// or start_tls = true",
+        ),
+        "dir.ldap_connection.anonymous": ("anonyme", "anonymous"),
+        "dir.ldap_connection.system_cas": (
+            "les certificats d'autorité du système",
+            "the system's CA certificates",
+        ),
+        "dir.ldap_connection.tls_failed": (
+            "échec TLS ({error}) ; le certificat du serveur doit être signé par une "
+            "autorité de {ca} et porter le nom d'hôte de l'url",
+            "TLS failed ({error}); the server's certificate must be signed by "
+            "a CA in {ca} and name the host of the url",
+        ),
+        "dir.ldap_connection.timed_out": (
+            "pas de réponse dans le délai (timeout) ({error})",
+            "no answer within the timeout ({error})",
+        ),
+        "dir.ldap_connection.refused": (
+            "connexion refusée (le serveur tourne-t-il, le port est-il le bon ?)",
+            "connection refused (is the server running, is the port right?)",
+        ),
+        "dir.ldap_connection.result_code": (
+            "code de résultat {code}",
+            "result code {code}",
+        ),
+    }
+)
 
 DEFAULT_TIMEOUT = 10
 DEFAULT_RECEIVE_TIMEOUT = 30
@@ -88,22 +193,15 @@ class LdapSettings:
     def from_mapping(cls, raw: Mapping[str, Any]) -> LdapSettings:
         urls = _strings(raw.get("url"))
         if not urls:
-            raise ConfigError(
-                '[directory.ldap] url is required, e.g. url = "ldaps://ldap.example.org"'
-            )
+            raise ConfigError(t("dir.ldap_connection.url_required"))
         for url in urls:
             _parse_url(url)
         bases = _strings(raw.get("base_dn"))
         if not bases:
-            raise ConfigError(
-                '[directory.ldap] base_dn is required, e.g. base_dn = "ou=people,dc=example,dc=org"'
-            )
+            raise ConfigError(t("dir.ldap_connection.base_required"))
         start_tls = bool(raw.get("start_tls", False))
         if start_tls and any(url.lower().startswith("ldaps:") for url in urls):
-            raise ConfigError(
-                "[directory.ldap] start_tls = true with an ldaps:// url: ldaps is already "
-                "encrypted; use ldap:// with start_tls, or ldaps:// without it"
-            )
+            raise ConfigError(t("dir.ldap_connection.start_tls_with_ldaps"))
         ca_file = Path(str(raw["ca_file"])).expanduser() if raw.get("ca_file") else None
         numbers = {}
         for key, default, minimum in (
@@ -115,7 +213,7 @@ class LdapSettings:
         ):
             value = raw.get(key, default)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-                raise ConfigError(f"[directory.ldap] {key} must be a number >= {minimum}")
+                raise ConfigError(t("dir.ldap_connection.number", key=key, minimum=minimum))
             numbers[key] = value
         return cls(
             urls=urls,
@@ -148,18 +246,12 @@ def _parse_url(url: str) -> tuple[str, int, bool]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as error:
-        raise ConfigError(f"[directory.ldap] url {url!r}: {error}") from None
+        raise ConfigError(t("dir.ldap_connection.url_invalid", url=url, error=error)) from None
     scheme = parts.scheme.lower()
     if scheme not in ("ldap", "ldaps") or not parts.hostname:
-        raise ConfigError(
-            f"[directory.ldap] url {url!r} is not an LDAP URL; "
-            'expected "ldap://host[:port]" or "ldaps://host[:port]"'
-        )
+        raise ConfigError(t("dir.ldap_connection.not_ldap_url", url=url))
     if parts.path not in ("", "/") or parts.query:
-        raise ConfigError(
-            f"[directory.ldap] url {url!r}: only the server goes here; "
-            "put the search base in base_dn"
-        )
+        raise ConfigError(t("dir.ldap_connection.url_with_path", url=url))
     secure = scheme == "ldaps"
     return parts.hostname, port or (636 if secure else 389), secure
 
@@ -215,8 +307,8 @@ class _Connections:
             ca_file = self.settings.ca_file
             if ca_file is not None and not ca_file.is_file():
                 raise DirectoryError(
-                    f"the CA file {ca_file} does not exist or is not a file",
-                    hint="check [directory.ldap] ca_file in config.toml",
+                    t("dir.ldap_connection.no_ca_file", ca_file=ca_file),
+                    hint=t("dir.ldap_connection.no_ca_file_hint"),
                 )
             # Certificate verification is never optional: a directory that
             # cannot prove who it is must not receive the bind password.
@@ -231,7 +323,7 @@ class _Connections:
         """A bound connection for one thread; dropped if the link broke while lent."""
         with self._lock:
             if self._closed:
-                raise DirectoryError("the LDAP directory was closed")
+                raise DirectoryError(t("dir.ldap_connection.closed"))
             idle = self._idle.pop() if self._idle else None
         connection = idle if idle is not None else self.open()
         try:
@@ -270,8 +362,10 @@ class _Connections:
             self.last_url = target.url
             return connection
         raise DirectoryError(
-            self.credentials.scrub("cannot connect to the LDAP directory: " + "; ".join(failures)),
-            hint="check that the server runs and [directory.ldap] url, ca_file and timeout",
+            self.credentials.scrub(
+                t("dir.ldap_connection.cannot_connect", failures="; ".join(failures))
+            ),
+            hint=t("dir.ldap_connection.cannot_connect_hint"),
         )
 
     def _bind(self, target: _Target) -> ldap3.Connection:
@@ -311,18 +405,23 @@ class _Connections:
     def _refused(self, target: _Target, result: dict[str, Any]) -> DirectoryError:
         """A bind the server answered with "no": not worth trying another server."""
         code = result.get("result")
-        who = self.credentials.bind_dn or "anonymous"
+        who = self.credentials.bind_dn or t("dir.ldap_connection.anonymous")
         if code == _INVALID_CREDENTIALS:
             return DirectoryError(
-                f"{target.url} refused the bind as {who}: invalid credentials",
-                hint=f"check the bind DN and the password from {self.credentials.source}",
+                t("dir.ldap_connection.invalid_credentials", url=target.url, who=who),
+                hint=t(
+                    "dir.ldap_connection.invalid_credentials_hint",
+                    source=self.credentials.where(),
+                ),
             )
         detail = _server_words(result)
-        hint = "check [directory.ldap] bind_dn and the password"
+        hint = t("dir.ldap_connection.bind_refused_hint")
         if code in (8, 13, 48, 53):  # strongerAuthRequired, confidentialityRequired, ...
-            hint = "the server may require TLS: use ldaps:// or start_tls = true"
+            hint = t("dir.ldap_connection.tls_required_hint")
         return DirectoryError(
-            self.credentials.scrub(f"{target.url} refused the bind as {who}: {detail}"),
+            self.credentials.scrub(
+                t("dir.ldap_connection.bind_refused", url=target.url, who=who, detail=detail)
+            ),
             hint=hint,
         )
 
@@ -330,15 +429,12 @@ class _Connections:
         text = self.credentials.scrub(str(error))
         lowered = text.lower()
         if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
-            ca = self.settings.ca_file or "the system's CA certificates"
-            return (
-                f"TLS failed ({_short(text)}); the server's certificate must be signed by "
-                f"a CA in {ca} and name the host of the url"
-            )
+            ca = self.settings.ca_file or t("dir.ldap_connection.system_cas")
+            return t("dir.ldap_connection.tls_failed", error=_short(text), ca=ca)
         if "timed out" in lowered or "timeout" in lowered:
-            return f"no answer within the timeout ({_short(text)})"
+            return t("dir.ldap_connection.timed_out", error=_short(text))
         if "refused" in lowered:
-            return "connection refused (is the server running, is the port right?)"
+            return t("dir.ldap_connection.refused")
         return _short(text)
 
     def flush(self) -> None:
@@ -364,7 +460,9 @@ def _short(text: str) -> str:
 
 
 def _server_words(result: Mapping[str, Any]) -> str:
-    description = result.get("description") or f"result code {result.get('result')}"
+    description = result.get("description") or t(
+        "dir.ldap_connection.result_code", code=result.get("result")
+    )
     message = str(result.get("message") or "").strip()
     return f"{description} ({message})" if message else str(description)
 

@@ -12,6 +12,7 @@ import ldap3
 from ldap3.core import exceptions as ldap_errors
 
 from core.errors import DirectoryError
+from core.i18n import register, t
 from core.model import (
     ChangeOutcome,
     IdentifierChange,
@@ -44,6 +45,106 @@ from directory_adapters.ldap_query import (
 
 if TYPE_CHECKING:  # the adapter drives a batch; a batch never imports the adapter
     from directory_adapters.ldap import LdapDirectory
+
+register(
+    {
+        "dir.ldap_write.not_attempted": (
+            "non tenté : {error} ; relancez le même import",
+            "not attempted: {error}; run the same import again",
+        ),
+        "dir.ldap_write.what.reading": (
+            "en lisant les comptes à écrire",
+            "reading the accounts to write",
+        ),
+        "dir.ldap_write.what.holders": (
+            "en vérifiant que les identifiants sont libres",
+            "checking that the identifiers are free",
+        ),
+        "dir.ldap_write.nothing_to_write": ("rien à écrire", "nothing to write"),
+        "dir.ldap_write.several_entries": (
+            "plusieurs entrées ont l'identifiant de connexion {login!r} ({dns}) ; "
+            "rien n'est écrit, l'annuaire doit d'abord être corrigé",
+            "several entries have the login {login!r} ({dns}); "
+            "nothing written, the directory must be fixed first",
+        ),
+        "dir.ldap_write.broke_earlier": (
+            "la connexion a été coupée plus tôt dans le lot : {why}",
+            "the connection broke earlier in the batch: {why}",
+        ),
+        "dir.ldap_write.not_sent": (
+            "non envoyé ({error}) ; rien n'est écrit",
+            "not sent ({error}); nothing written",
+        ),
+        "dir.ldap_write.confirmed": ("le serveur l'a confirmé", "the server confirmed it"),
+        "dir.ldap_write.no_answer": ("aucune réponse", "no answer came"),
+        "dir.ldap_write.not_read_back": (
+            "envoyé ({said}) mais impossible à relire : {lost} ; relancez le même import, "
+            "il signale comme tels les changements déjà faits",
+            "sent ({said}) but it could not be read back: {lost}; run the same import "
+            "again, it reports the changes already made as such",
+        ),
+        "dir.ldap_write.answer_lost": (
+            "la réponse du serveur a été perdue ; relu : écrit",
+            "the server's answer was lost; read back: written",
+        ),
+        "dir.ldap_write.broke_before_answer": (
+            "non écrit : la connexion a été coupée avant la réponse ({error})",
+            "not written: the connection broke before an answer ({error})",
+        ),
+        "dir.ldap_write.nothing": ("rien", "nothing"),
+        "dir.ldap_write.changed_meanwhile": (
+            "le serveur a accepté l'écriture, mais {login} porte maintenant {found} pour "
+            "{uai} : modifié par quelqu'un d'autre entre-temps ; relancez le rapprochement",
+            "the server accepted the write, but {login} now stores {found} for "
+            "{uai}: changed by someone else meanwhile; match again",
+        ),
+        "dir.ldap_write.changed_while_writing": (
+            "les identifiants de {login} ont changé pendant l'écriture ({words}) ; "
+            "relancez le rapprochement",
+            "the identifiers of {login} changed while writing ({words}); match again",
+        ),
+        "dir.ldap_write.entry_gone": (
+            "l'entrée {dn} n'existe plus",
+            "the entry {dn} no longer exists",
+        ),
+        "dir.ldap_write.anonymous": ("anonyme", "anonymous"),
+        "dir.ldap_write.insufficient_access": (
+            "droits insuffisants (insufficient access) : {who} ne peut pas écrire "
+            "{attribute} sur {dn} ; l'administrateur de l'annuaire doit lui donner le "
+            "droit d'écriture sur {attribute}",
+            "insufficient access: {who} may not write {attribute} on {dn}; "
+            "the directory admin must grant it write access to {attribute}",
+        ),
+        "dir.ldap_write.insufficient_access_class": (
+            "droits insuffisants (insufficient access) : {who} ne peut pas écrire "
+            "{attribute} sur {dn} ; l'administrateur de l'annuaire doit lui donner le "
+            "droit d'écriture sur {attribute} et objectClass",
+            "insufficient access: {who} may not write {attribute} on {dn}; "
+            "the directory admin must grant it write access to {attribute} and objectClass",
+        ),
+        "dir.ldap_write.object_class_violation": (
+            "les classes d'objet de {dn} n'autorisent pas {attribute} ({words}) ; "
+            "renseignez [directory.identifier] object_class (par ex. entPronoteAccount) "
+            "dans config.toml",
+            "the object classes of {dn} do not allow {attribute} ({words}); "
+            "set [directory.identifier] object_class (e.g. entPronoteAccount) in config.toml",
+        ),
+        "dir.ldap_write.or_class": (
+            "{attribute} ou {object_class}",
+            "{attribute} or {object_class}",
+        ),
+        "dir.ldap_write.not_accepted": (
+            "le serveur n'accepte pas {unknown} sur {dn} ({words}) ; chargez le schéma "
+            "d'idpronote (directory_adapters/schema/README.md) ou choisissez un autre attribut",
+            "the server does not accept {unknown} on {dn} ({words}); load "
+            "idpronote's schema (directory_adapters/schema/README.md) or map another one",
+        ),
+        "dir.ldap_write.refused": (
+            "le serveur a refusé d'écrire {dn} : {words}",
+            "the server refused to write {dn}: {words}",
+        ),
+    }
+)
 
 
 @dataclass
@@ -109,7 +210,7 @@ class _WriteBatch:
             for i, change in enumerate(self.changes):
                 if self.outcomes[i] is None:
                     self.outcomes[i] = _failure(
-                        change, "error", f"not attempted: {error}; run the same import again"
+                        change, "error", t("dir.ldap_write.not_attempted", error=error)
                     )
         return [outcome for outcome in self.outcomes if outcome is not None]
 
@@ -128,7 +229,7 @@ class _WriteBatch:
             for entry in self.directory._search(
                 search_filter,
                 [login_attribute, self.attribute, "objectClass"],
-                what="reading the accounts to write",
+                what=t("dir.ldap_write.what.reading"),
                 size_limit=0,
             ):
                 for login in entry.values(login_attribute):
@@ -144,7 +245,7 @@ class _WriteBatch:
             for entry in self.directory._search(
                 _any_of(_equals(self.attribute, value) for value in chunk),
                 [login_attribute, self.attribute],
-                what="checking that the identifiers are free",
+                what=t("dir.ldap_write.what.holders"),
                 size_limit=0,
             ):
                 for value in entry.values(self.attribute):
@@ -202,7 +303,9 @@ class _WriteBatch:
                     others.append(next(iter(holder.values(login_attribute)), holder.dn))
         planned, outcome = plan_change(self.form, stored, change, others)
         if outcome is not None or planned is None:
-            self.outcomes[i] = outcome or _failure(change, "error", "nothing to write")
+            self.outcomes[i] = outcome or _failure(
+                change, "error", t("dir.ldap_write.nothing_to_write")
+            )
             return None
         object_class = self.directory.mapping.object_class
         classes = {c.casefold() for c in entry.values("objectClass")}
@@ -226,8 +329,7 @@ class _WriteBatch:
         return _failure(
             change,
             "not_found",
-            f"several entries have the login {change.login!r} ({dns}); "
-            "nothing written, the directory must be fixed first",
+            t("dir.ldap_write.several_entries", login=change.login, dns=dns),
         )
 
     # -- sending -------------------------------------------------------------------------------
@@ -239,7 +341,7 @@ class _WriteBatch:
 
         def send(write: _Write) -> None:
             if broken.is_set():
-                write.error = f"the connection broke earlier in the batch: {why[0]}"
+                write.error = t("dir.ldap_write.broke_earlier", why=why[0])
                 return
             try:
                 with self.directory._connections.lend() as connection:
@@ -291,16 +393,17 @@ class _WriteBatch:
     ) -> ChangeOutcome:
         change = write.change
         if write.state == "unsent":
-            return _failure(change, "error", f"not sent ({write.error}); nothing written")
+            return _failure(change, "error", t("dir.ldap_write.not_sent", error=write.error))
         if write.state == "refused":
             return self._refusal(write)
         if after is None:
-            said = "the server confirmed it" if write.state == "confirmed" else "no answer came"
+            said = t(
+                "dir.ldap_write.confirmed"
+                if write.state == "confirmed"
+                else "dir.ldap_write.no_answer"
+            )
             return _failure(
-                change,
-                "unconfirmed",
-                f"sent ({said}) but it could not be read back: {lost}; run the same import "
-                "again, it reports the changes already made as such",
+                change, "unconfirmed", t("dir.ldap_write.not_read_back", said=said, lost=lost)
             )
         entry = next(
             (
@@ -317,22 +420,17 @@ class _WriteBatch:
         )
         if shown == write.target:
             if write.state == "unconfirmed":
-                return ChangeOutcome(
-                    change, applied=True, reason="the server's answer was lost; read back: written"
-                )
+                return ChangeOutcome(change, applied=True, reason=t("dir.ldap_write.answer_lost"))
             return ChangeOutcome(change, applied=True)
         if write.state == "unconfirmed":
             return _failure(
-                change,
-                "error",
-                f"not written: the connection broke before an answer ({write.error})",
+                change, "error", t("dir.ldap_write.broke_before_answer", error=write.error)
             )
-        found = ", ".join(sorted(shown or ())) or "nothing"
+        found = ", ".join(sorted(shown or ())) or t("dir.ldap_write.nothing")
         return _failure(
             change,
             "changed",
-            f"the server accepted the write, but {write.login} now stores {found} for "
-            f"{change.uai}: changed by someone else meanwhile; match again",
+            t("dir.ldap_write.changed_meanwhile", login=write.login, found=found, uai=change.uai),
         )
 
     def _refusal(self, write: _Write) -> ChangeOutcome:
@@ -343,35 +441,47 @@ class _WriteBatch:
             return _failure(
                 change,
                 "changed",
-                f"the identifiers of {write.login} changed while writing ({words}); match again",
+                t("dir.ldap_write.changed_while_writing", login=write.login, words=words),
             )
         if code == _NO_SUCH_OBJECT:
-            return _failure(change, "not_found", f"the entry {write.dn} no longer exists")
-        who = self.directory.credentials.bind_dn or "anonymous"
+            return _failure(change, "not_found", t("dir.ldap_write.entry_gone", dn=write.dn))
+        who = self.directory.credentials.bind_dn or t("dir.ldap_write.anonymous")
         if code == _INSUFFICIENT_ACCESS:
             return _failure(
                 change,
                 "error",
-                f"insufficient access: {who} may not write {self.attribute} on {write.dn}; "
-                f"the directory admin must grant it write access to {self.attribute}"
-                + (" and objectClass" if write.add_class else ""),
+                t(
+                    "dir.ldap_write.insufficient_access_class"
+                    if write.add_class
+                    else "dir.ldap_write.insufficient_access",
+                    who=who,
+                    attribute=self.attribute,
+                    dn=write.dn,
+                ),
             )
         if code == _OBJECT_CLASS_VIOLATION:
             return _failure(
                 change,
                 "error",
-                f"the object classes of {write.dn} do not allow {self.attribute} ({words}); "
-                "set [directory.identifier] object_class (e.g. entPronoteAccount) in config.toml",
+                t(
+                    "dir.ldap_write.object_class_violation",
+                    dn=write.dn,
+                    attribute=self.attribute,
+                    words=words,
+                ),
             )
         if code in (_UNDEFINED_TYPE, _INVALID_SYNTAX):
-            unknown = self.attribute + (f" or {write.add_class}" if write.add_class else "")
+            unknown = (
+                t("dir.ldap_write.or_class", attribute=self.attribute, object_class=write.add_class)
+                if write.add_class
+                else self.attribute
+            )
             return _failure(
                 change,
                 "error",
-                f"the server does not accept {unknown} on {write.dn} ({words}); load "
-                "idpronote's schema (directory_adapters/schema/README.md) or map another one",
+                t("dir.ldap_write.not_accepted", unknown=unknown, dn=write.dn, words=words),
             )
-        return _failure(change, "error", f"the server refused to write {write.dn}: {words}")
+        return _failure(change, "error", t("dir.ldap_write.refused", dn=write.dn, words=words))
 
 
 def _failure(change: IdentifierChange, kind: str, reason: str) -> ChangeOutcome:

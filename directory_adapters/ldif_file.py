@@ -67,6 +67,200 @@ register(
             "LDIF {path} : {count} comptes (modifications écrites dans {changes})",
             "LDIF {path}: {count} accounts (changes written to {changes})",
         ),
+        "dir.ldif.changes_is_export": (
+            "le fichier des modifications ne peut pas être l'export lui-même ({path})",
+            "the changes file cannot be the export itself ({path})",
+        ),
+        "dir.ldif.bad_attribute": (
+            "l'attribut d'identifiant {attribute!r} n'est pas un nom d'attribut LDAP",
+            "identifier attribute {attribute!r} is not an LDAP attribute name",
+        ),
+        "dir.ldif.bad_object_class": (
+            "la classe d'objet {object_class!r} n'est pas un nom LDAP",
+            "object class {object_class!r} is not an LDAP name",
+        ),
+        "dir.ldif.export": ("l'export de l'annuaire", "the directory export"),
+        "dir.ldif.changes": ("le fichier des modifications", "the changes file"),
+        "dir.ldif.unreadable": (
+            "lecture impossible de {what} {path} : {error}",
+            "cannot read {what} {path}: {error}",
+        ),
+        "dir.ldif.not_regular": (
+            "{what} {path} n'est pas un fichier ordinaire",
+            "{what} {path} is not a regular file",
+        ),
+        "dir.ldif.too_large": (
+            "{what} {path} fait {size} octets, plus que les {limit} octets que lit idpronote",
+            "{what} {path} is {size} bytes, more than the {limit} bytes idpronote reads",
+        ),
+        "dir.ldif.too_large_hint": (
+            "n'exportez que la branche des personnes, ou faites un export par établissement",
+            "export only the people branch, or split the export per establishment",
+        ),
+        "dir.ldif.duplicate_dn": (
+            "entrée {dn!r} déjà lue ligne {first} ; celle-ci est ignorée",
+            "entry {dn!r} already read on line {first}; this one is ignored",
+        ),
+        "dir.ldif.no_dn": (
+            "un enregistrement commence par {name!r}, pas par dn:",
+            "a record starts with {name!r}, not dn:",
+        ),
+        "dir.ldif.bad_dn": ("le dn {error} ; entrée ignorée", "the dn {error}; entry ignored"),
+        "dir.ldif.change_record": (
+            "un enregistrement de modification (ligne {line}) dans un export d'annuaire ; "
+            "idpronote ne lit que des entrées, il n'a pas été appliqué",
+            "a change record (line {line}) in a directory export; "
+            "idpronote reads entries only, it was not applied",
+        ),
+        "dir.ldif.bad_value": ("{name} {error} ; valeur ignorée", "{name} {error}; value ignored"),
+        "dir.ldif.unknown_structure": (
+            "l'établissement {dn!r} n'est pas une entrée de l'export avec {attribute} ; "
+            "les comptes qui y sont rattachés sont lus sans lui",
+            "establishment {dn!r} is not an entry of the export with {attribute}; "
+            "accounts attached to it are read without it",
+        ),
+        "dir.ldif.unusable_entry": (
+            "entrée {dn!r} : {why} ; ignorée",
+            "entry {dn!r}: {why}; ignored",
+        ),
+        "dir.ldif.invalid_date": (
+            "date de naissance {raw!r} illisible pour {login!r} ; chargé sans date",
+            "unreadable birth date {raw!r} for {login!r}; loaded without a date",
+        ),
+        "dir.ldif.duplicate_login": (
+            "identifiant de connexion {login!r} aussi ligne {others} ; toutes les entrées "
+            "de cet identifiant sont ignorées jusqu'à correction de l'export",
+            "login {login!r} also on line {others}; every entry with "
+            "this login is ignored until the export is fixed",
+        ),
+        "dir.ldif.incomplete_change": (
+            "{path} se termine par un enregistrement coupé par une écriture interrompue "
+            "(à partir de la ligne {line}) ; il n'a jamais été signalé comme écrit et est ignoré",
+            "{path} ends with a record cut by an interrupted write "
+            "(from line {line}); it was never reported as written and is left out",
+        ),
+        "dir.ldif.other_export": (
+            "{changes} contient des modifications faites sur une autre version de {path}",
+            "{changes} holds changes made on another version of {path}",
+        ),
+        "dir.ldif.other_export_hint": (
+            "appliquez-le avec ldapmodify si ce n'est pas déjà fait, puis déplacez-le : "
+            "idpronote en commencera un nouveau",
+            "apply it with ldapmodify if not done yet, then move it away: "
+            "idpronote starts a new one",
+        ),
+        "dir.ldif.where": ("{path}, ligne {line}", "{path}, line {line}"),
+        "dir.ldif.record_no_dn": (
+            "un enregistrement ne commence pas par dn:",
+            "a record does not start with dn:",
+        ),
+        "dir.ldif.modify_only": (
+            "seuls des enregistrements changetype: modify sont attendus ici",
+            "only changetype: modify records are expected here",
+        ),
+        "dir.ldif.bad_changes_hint": (
+            "ce fichier est écrit par idpronote ; restaurez-le, ou appliquez-le avec "
+            "ldapmodify et déplacez-le",
+            "this file is written by idpronote; restore it, or apply it with "
+            "ldapmodify and move it away",
+        ),
+        "dir.ldif.not_a_person": (
+            "{where} : {dn!r} n'est pas une entrée de personne de {path}",
+            "{where}: {dn!r} is not a person entry of {path}",
+        ),
+        "dir.ldif.not_a_person_hint": (
+            "appliquez le fichier des modifications avec ldapmodify et déplacez-le",
+            "apply the changes file with ldapmodify and move it away",
+        ),
+        "dir.ldif.check.appended": (
+            "les modifications sont ajoutées à {path} (à appliquer ensuite avec ldapmodify)",
+            "changes are appended to {path} (applied later with ldapmodify)",
+        ),
+        "dir.ldif.check.changes_read_only": (
+            "le fichier des modifications {path} n'est pas modifiable par cet utilisateur",
+            "the changes file {path} is not writable by this user",
+        ),
+        "dir.ldif.check.will_write": (
+            "les modifications seront écrites dans {path} (à appliquer ensuite avec ldapmodify)",
+            "changes will be written to {path} (applied later with ldapmodify)",
+        ),
+        "dir.ldif.check.folder_read_only": (
+            "le dossier {folder} n'est pas modifiable par cet utilisateur : le fichier des "
+            "modifications {name} ne peut pas y être créé",
+            "the directory {folder} is not writable by this user: the changes file {name} "
+            "cannot be created there",
+        ),
+        "dir.ldif.kept_changing": (
+            "{path} a changé sans cesse pendant l'écriture ; réessayez",
+            "{path} kept changing while writing; try again",
+        ),
+        "dir.ldif.several_entries": (
+            "l'identifiant de connexion {login!r} figure sur plusieurs entrées de {path} "
+            "(lignes {lines}) ; corrigez l'export pour qu'il n'y figure qu'une fois",
+            "login {login!r} is on several entries of {path} "
+            "(lines {lines}); fix the export so that it appears once",
+        ),
+        "dir.ldif.write_failed": (
+            "écriture impossible de {path} : {error} ; rien n'a été modifié",
+            "could not write {path}: {error}; nothing was changed",
+        ),
+        "dir.ldif.grew": (
+            "{path} a dépassé {limit} octets pendant sa lecture",
+            "{path} grew past {limit} bytes while being read",
+        ),
+        "dir.ldif.not_ldif_line": (
+            "pas une ligne LDIF : {text!r} ; ignorée",
+            "not an LDIF line: {text!r}; ignored",
+        ),
+        "dir.ldif.bad_version": (
+            "{path}, ligne {line} : la version LDIF {version!r} n'est pas prise en charge "
+            "(seulement la version 1)",
+            "{path}, line {line}: LDIF version {version!r} is not supported (only version 1)",
+        ),
+        "dir.ldif.at_line": ("{path}, ligne {line} : {message}", "{path}, line {line}: {message}"),
+        "dir.ldif.is_url": (
+            "est une URL, qu'idpronote ne suit jamais",
+            "is a URL, which idpronote never follows",
+        ),
+        "dir.ldif.not_base64": ("n'est pas du base64 valide", "is not valid base64"),
+        "dir.ldif.not_utf8": ("n'est pas du texte UTF-8", "is not UTF-8 text"),
+        "dir.ldif.expected_operation": (
+            "ligne {line} : add:, delete: ou replace: attendu",
+            "line {line}: expected add:, delete: or replace:",
+        ),
+        "dir.ldif.other_attribute": (
+            "ligne {line} : une valeur de {name}, pas de {attribute}",
+            "line {line}: a value of {name}, not {attribute}",
+        ),
+        "dir.ldif.no_end": (
+            "ligne {line} : l'opération ne se termine pas par -",
+            "line {line}: the operation does not end with -",
+        ),
+        "dir.ldif.filter.expected_paren": (
+            "filtre des personnes {text!r} : '(' attendu en position {position}",
+            "person filter {text!r}: expected '(' at {position}",
+        ),
+        "dir.ldif.filter.unbalanced": (
+            "filtre des personnes {text!r} : parenthèses déséquilibrées en position {position}",
+            "person filter {text!r}: unbalanced at {position}",
+        ),
+        "dir.ldif.filter.only_equality": (
+            "filtre des personnes {text!r} : seules l'égalité et la présence sont prises en charge",
+            "person filter {text!r}: only equality and presence are supported",
+        ),
+        "dir.ldif.filter.no_substring": (
+            "filtre des personnes {text!r} : les filtres de sous-chaîne ne sont pas pris en charge",
+            "person filter {text!r}: substring filters are not supported",
+        ),
+        "dir.ldif.filter.trailing": (
+            "filtre des personnes {text!r} : texte inattendu en position {position}",
+            "person filter {text!r}: unexpected text at {position}",
+        ),
+        "dir.ldif.line": ("ligne {line} : {message}", "line {line}: {message}"),
+        "dir.ldif.url_value": (
+            "{name}:< {target!r} désigne une URL, qu'idpronote ne suit jamais ; valeur ignorée",
+            "{name}:< {target!r} points to a URL, which idpronote never follows; value ignored",
+        ),
     }
 )
 
@@ -164,16 +358,13 @@ class LdifDirectory(Directory):
             else self.path.with_name(self.path.stem + CHANGES_SUFFIX)
         )
         if os.path.realpath(self.changes_path) == os.path.realpath(self.path):
-            raise ConfigError(f"the changes file cannot be the export itself ({self.path})")
+            raise ConfigError(t("dir.ldif.changes_is_export", path=self.path))
         self.base_dn = _dn_key(base_dn) if base_dn else None
         self.max_size = max_size
         if not _ATTRIBUTE.fullmatch(mapping.identifier_attribute):
-            raise ConfigError(
-                f"identifier attribute {mapping.identifier_attribute!r} "
-                "is not an LDAP attribute name"
-            )
+            raise ConfigError(t("dir.ldif.bad_attribute", attribute=mapping.identifier_attribute))
         if mapping.object_class and not _ATTRIBUTE.fullmatch(mapping.object_class):
-            raise ConfigError(f"object class {mapping.object_class!r} is not an LDAP name")
+            raise ConfigError(t("dir.ldif.bad_object_class", object_class=mapping.object_class))
         self._is_person, filter_attributes = _parse_filter(mapping.person_filter)
         self._kept = {a.lower() for a in mapping.attributes()} | filter_attributes
         self._kept |= {"objectclass", mapping.preset.structure_uai.lower()}
@@ -210,8 +401,8 @@ class LdifDirectory(Directory):
 
     def _load_without_collecting(self) -> None:
         problems: list[DirectoryProblem] = []
-        export_stat = self._stat(self.path, "directory export")
-        with self._open(self.path, "directory export") as handle:
+        export_stat = self._stat(self.path, "dir.ldif.export")
+        with self._open(self.path, "dir.ldif.export") as handle:
             digest = hashlib.blake2b(digest_size=20)
             persons, structures = self._read_export(handle, digest, problems)
         change_problems: list[DirectoryProblem] = []
@@ -224,19 +415,25 @@ class LdifDirectory(Directory):
         self._complete = complete
 
     def _stat(self, path: Path, what: str) -> os.stat_result:
+        """`what`: the message key naming the file ("dir.ldif.export", "dir.ldif.changes")."""
         try:
             info = os.stat(path)
         except OSError as error:
             raise DirectoryError(
-                f"cannot read the {what} {path}: {error.strerror or error}"
+                t("dir.ldif.unreadable", what=t(what), path=path, error=error.strerror or error)
             ) from None
         if not stat.S_ISREG(info.st_mode):
-            raise DirectoryError(f"the {what} {path} is not a regular file")
+            raise DirectoryError(t("dir.ldif.not_regular", what=t(what), path=path))
         if info.st_size > self.max_size:
             raise DirectoryError(
-                f"the {what} {path} is {info.st_size} bytes, more than the "
-                f"{self.max_size} bytes idpronote reads",
-                hint="export only the people branch, or split the export per establishment",
+                t(
+                    "dir.ldif.too_large",
+                    what=t(what),
+                    path=path,
+                    size=info.st_size,
+                    limit=self.max_size,
+                ),
+                hint=t("dir.ldif.too_large_hint"),
             )
         return info
 
@@ -246,7 +443,7 @@ class LdifDirectory(Directory):
             handle = open(path, "rb")
         except OSError as error:
             raise DirectoryError(
-                f"cannot read the {what} {path}: {error.strerror or error}"
+                t("dir.ldif.unreadable", what=t(what), path=path, error=error.strerror or error)
             ) from None
         with handle:
             yield handle
@@ -271,8 +468,7 @@ class LdifDirectory(Directory):
                     _problem(
                         entry.line,
                         "duplicate_dn",
-                        f"entry {printable(entry.dn)!r} already read on line {seen[key]}; "
-                        "this one is ignored",
+                        t("dir.ldif.duplicate_dn", dn=printable(entry.dn), first=seen[key]),
                     )
                 )
                 continue
@@ -304,9 +500,7 @@ class LdifDirectory(Directory):
         """
         first = lines[0]
         if first.base != "dn":
-            problems.append(
-                _problem(first.number, "syntax", f"a record starts with {first.name!r}, not dn:")
-            )
+            problems.append(_problem(first.number, "syntax", t("dir.ldif.no_dn", name=first.name)))
             return None
         if first.kind == ":<":
             problems.append(_url_problem(first))
@@ -314,7 +508,7 @@ class LdifDirectory(Directory):
         try:
             dn = _decode(first)
         except _BadValue as error:
-            problems.append(_problem(first.number, "bad_value", f"the dn {error}; entry ignored"))
+            problems.append(_problem(first.number, "bad_value", t("dir.ldif.bad_dn", error=error)))
             return None
         # Every attribute the mapping reads is a key, () when absent: AttributeMapping.values
         # then finds it at once instead of scanning the entry for another spelling.
@@ -328,8 +522,7 @@ class LdifDirectory(Directory):
                     _problem(
                         first.number,
                         "changetype",
-                        f"a change record (line {number}) in a directory export; "
-                        "idpronote reads entries only, it was not applied",
+                        t("dir.ldif.change_record", line=number),
                     )
                 )
                 return None
@@ -342,7 +535,11 @@ class LdifDirectory(Directory):
                 try:
                     value = _decode(line)
                 except _BadValue as error:
-                    found.append(_problem(number, "bad_value", f"{name} {error}; value ignored"))
+                    found.append(
+                        _problem(
+                            number, "bad_value", t("dir.ldif.bad_value", name=name, error=error)
+                        )
+                    )
                     continue
             value = shared.setdefault(value, value)  # profiles, classes, DNs: a few, repeated
             values = attributes.get(base)
@@ -390,9 +587,11 @@ class LdifDirectory(Directory):
                     _problem(
                         entry.line,
                         "unknown_structure",
-                        f"establishment {printable(dn)!r} is not an entry of the export "
-                        f"with {self.mapping.preset.structure_uai}; "
-                        "accounts attached to it are read without it",
+                        t(
+                            "dir.ldif.unknown_structure",
+                            dn=printable(dn),
+                            attribute=self.mapping.preset.structure_uai,
+                        ),
                     )
                 )
             return uai
@@ -409,7 +608,7 @@ class LdifDirectory(Directory):
                 _problem(
                     entry.line,
                     kind or "missing_surname",
-                    f"entry {printable(entry.dn)!r}: {why}; ignored",
+                    t("dir.ldif.unusable_entry", dn=printable(entry.dn), why=why),
                 )
             )
             return None
@@ -419,8 +618,7 @@ class LdifDirectory(Directory):
                 _problem(
                     entry.line,
                     "invalid_date",
-                    f"unreadable birth date {printable(raw_date)!r} for {account.login!r}; "
-                    "loaded without a date",
+                    t("dir.ldif.invalid_date", raw=printable(raw_date), login=account.login),
                 )
             )
         return account
@@ -440,8 +638,7 @@ class LdifDirectory(Directory):
                     _problem(
                         line,
                         "duplicate_login",
-                        f"login {printable(key)!r} also on line {others}; every entry with "
-                        "this login is ignored until the export is fixed",
+                        t("dir.ldif.duplicate_login", login=printable(key), others=others),
                     )
                 )
         return [pair for pair in built if pair[0].login.lower() not in self._duplicates]
@@ -497,8 +694,8 @@ class LdifDirectory(Directory):
         """Apply the changes file to the entries; (its stat, the size of its complete part)."""
         if not self.changes_path.exists():
             return None, 0
-        info = self._stat(self.changes_path, "changes file")
-        with self._open(self.changes_path, "changes file") as handle:
+        info = self._stat(self.changes_path, "dir.ldif.changes")
+        with self._open(self.changes_path, "dir.ldif.changes") as handle:
             data = handle.read(self.max_size + 1)
         complete = _complete_size(data)
         if complete < len(data):
@@ -507,8 +704,7 @@ class LdifDirectory(Directory):
                 _problem(
                     line,
                     "incomplete_change",
-                    f"{self.changes_path} ends with a record cut by an interrupted write "
-                    f"(from line {line}); it was never reported as written and is left out",
+                    t("dir.ldif.incomplete_change", path=self.changes_path, line=line),
                 )
             )
         data = data[:complete]
@@ -519,9 +715,8 @@ class LdifDirectory(Directory):
         recorded = _DIGEST_LINE.search(data)
         if recorded is not None and recorded.group(1).decode() != digest:
             raise DirectoryError(
-                f"{self.changes_path} holds changes made on another version of {self.path}",
-                hint="apply it with ldapmodify if not done yet, then move it away: "
-                "idpronote starts a new one",
+                t("dir.ldif.other_export", changes=self.changes_path, path=self.path),
+                hint=t("dir.ldif.other_export_hint"),
             )
         by_dn = {entry.key: entry for entry in persons}
         for lines in records:
@@ -529,25 +724,24 @@ class LdifDirectory(Directory):
         return info, complete
 
     def _replay_record(self, lines: list[_Line], by_dn: dict[str, _Entry]) -> None:
-        where = f"{self.changes_path}, line {lines[0].number}"
+        where = t("dir.ldif.where", path=self.changes_path, line=lines[0].number)
         try:
             if lines[0].base != "dn":
-                raise _BadValue("a record does not start with dn:")
+                raise _BadValue(t("dir.ldif.record_no_dn"))
             dn = _decode(lines[0])
             if len(lines) < 2 or lines[1].base != "changetype" or lines[1].raw.strip() != "modify":
-                raise _BadValue("only changetype: modify records are expected here")
+                raise _BadValue(t("dir.ldif.modify_only"))
             operations = list(_operations(lines[2:]))
         except _BadValue as error:
             raise DirectoryError(
-                f"{where}: {error}",
-                hint="this file is written by idpronote; restore it, or apply it with "
-                "ldapmodify and move it away",
+                t("dir.ldif.at_line", path=self.changes_path, line=lines[0].number, message=error),
+                hint=t("dir.ldif.bad_changes_hint"),
             ) from None
         entry = by_dn.get(_dn_key(dn))
         if entry is None:
             raise DirectoryError(
-                f"{where}: {printable(dn)!r} is not a person entry of {self.path}",
-                hint="apply the changes file with ldapmodify and move it away",
+                t("dir.ldif.not_a_person", where=where, dn=printable(dn), path=self.path),
+                hint=t("dir.ldif.not_a_person_hint"),
             )
         for operation, attribute, values in operations:
             if attribute in self._kept:
@@ -643,7 +837,7 @@ class LdifDirectory(Directory):
         census = super().census(limit)
         census.problems = summarise_problems(
             self._problems,
-            things=("entry", "entries"),
+            things="entry",
             login=self.mapping.attribute("login"),
             surname=self.mapping.attribute("nom"),
         )
@@ -663,13 +857,13 @@ class LdifDirectory(Directory):
                 return WriteCheck(
                     WRITABLE,
                     attribute,
-                    f"changes are appended to {path} (applied later with ldapmodify)",
+                    t("dir.ldif.check.appended", path=path),
                     target,
                 )
             return WriteCheck(
                 READ_ONLY,
                 attribute,
-                f"the changes file {path} is not writable by this user",
+                t("dir.ldif.check.changes_read_only", path=path),
                 target,
             )
         folder = path.parent
@@ -677,14 +871,13 @@ class LdifDirectory(Directory):
             return WriteCheck(
                 WRITABLE,
                 attribute,
-                f"changes will be written to {path} (applied later with ldapmodify)",
+                t("dir.ldif.check.will_write", path=path),
                 target,
             )
         return WriteCheck(
             READ_ONLY,
             attribute,
-            f"the directory {folder} is not writable by this user: the changes file {path.name} "
-            "cannot be created there",
+            t("dir.ldif.check.folder_read_only", folder=folder, name=path.name),
             target,
         )
 
@@ -705,7 +898,7 @@ class LdifDirectory(Directory):
                     outcomes = self._write(plan)
                     if outcomes is not None:
                         return outcomes
-                reason = f"{self.changes_path} kept changing while writing; try again"
+                reason = t("dir.ldif.kept_changing", path=self.changes_path)
             except DirectoryError as error:
                 reason = str(error)
             return [_failed(change, reason) for change in changes]
@@ -786,8 +979,12 @@ class LdifDirectory(Directory):
             change,
             applied=False,
             failure="not_found",
-            reason=f"login {change.login!r} is on several entries of {self.path} "
-            f"(lines {', '.join(map(str, lines))}); fix the export so that it appears once",
+            reason=t(
+                "dir.ldif.several_entries",
+                login=change.login,
+                path=self.path,
+                lines=", ".join(map(str, lines)),
+            ),
         )
 
     def _write(self, plan: _Plan) -> list[ChangeOutcome] | None:
@@ -819,9 +1016,7 @@ class LdifDirectory(Directory):
         return plan.outcomes
 
     def _unwritten(self, plan: _Plan, error: OSError) -> list[ChangeOutcome]:
-        reason = (
-            f"could not write {self.changes_path}: {error.strerror or error}; nothing was changed"
-        )
+        reason = t("dir.ldif.write_failed", path=self.changes_path, error=error.strerror or error)
         return [_failed(outcome.change, reason) for outcome in plan.outcomes]
 
     def _commit(self, plan: _Plan) -> None:
@@ -900,9 +1095,7 @@ class _LdifReader:
             raw = readline(budget + 1)
             budget -= len(raw)
             if budget < 0:
-                raise DirectoryError(
-                    f"{self.path} grew past {self.max_size} bytes while being read"
-                )
+                raise DirectoryError(t("dir.ldif.grew", path=self.path, limit=self.max_size))
             if update is not None:
                 update(raw)
             number += 1
@@ -945,7 +1138,7 @@ class _LdifReader:
         if base is None:
             if not colon or not _ATTRIBUTE.fullmatch(name):
                 self._report(
-                    number, "syntax", f"not an LDIF line: {printable(text[:60])!r}; ignored"
+                    number, "syntax", t("dir.ldif.not_ldif_line", text=printable(text[:60]))
                 )
                 return None
             base = self._bases[name] = name.split(";", 1)[0].lower()
@@ -962,34 +1155,40 @@ class _LdifReader:
             return record
         if record[0].raw.strip() != "1":
             raise DirectoryError(
-                f"{self.path}, line {record[0].number}: LDIF version "
-                f"{printable(record[0].raw)!r} is not supported (only version 1)"
+                t(
+                    "dir.ldif.bad_version",
+                    path=self.path,
+                    line=record[0].number,
+                    version=printable(record[0].raw),
+                )
             )
         return record[1:]
 
     def _report(self, number: int, kind: str, message: str) -> None:
         if self.problems is None:
-            raise DirectoryError(f"{self.path}, line {number}: {message}")
+            raise DirectoryError(
+                t("dir.ldif.at_line", path=self.path, line=number, message=message)
+            )
         self.problems.append(_problem(number, kind, message))
 
 
 def _decode(line: _Line) -> str:
     """The text of a value; never reads a URL."""
     if line.kind == ":<":
-        raise _BadValue("is a URL, which idpronote never follows")
+        raise _BadValue(t("dir.ldif.is_url"))
     if line.kind == "::":
         try:
             data = base64.b64decode(line.raw, validate=True)
         except (binascii.Error, ValueError):
-            raise _BadValue("is not valid base64") from None
+            raise _BadValue(t("dir.ldif.not_base64")) from None
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise _BadValue("is not UTF-8 text") from None
+            raise _BadValue(t("dir.ldif.not_utf8")) from None
     try:
         line.raw.encode("utf-8")
     except UnicodeEncodeError:  # surrogate-escaped bytes: the line was not UTF-8
-        raise _BadValue("is not UTF-8 text") from None
+        raise _BadValue(t("dir.ldif.not_utf8")) from None
     return line.raw
 
 
@@ -999,18 +1198,25 @@ def _operations(lines: list[_Line]) -> Iterator[tuple[str, str, list[str]]]:
     while position < len(lines):
         head = lines[position]
         if head.base not in ("add", "delete", "replace") or head.kind != ":":
-            raise _BadValue(f"line {head.number}: expected add:, delete: or replace:")
+            raise _BadValue(t("dir.ldif.expected_operation", line=head.number))
         attribute = head.raw.strip().split(";", 1)[0].lower()
         values: list[str] = []
         position += 1
         while position < len(lines) and lines[position].kind != "-":
             line = lines[position]
             if line.base != attribute:
-                raise _BadValue(f"line {line.number}: a value of {line.name}, not {attribute}")
+                raise _BadValue(
+                    t(
+                        "dir.ldif.other_attribute",
+                        line=line.number,
+                        name=line.name,
+                        attribute=attribute,
+                    )
+                )
             values.append(_decode(line))
             position += 1
         if position >= len(lines):
-            raise _BadValue(f"line {head.number}: the operation does not end with -")
+            raise _BadValue(t("dir.ldif.no_end", line=head.number))
         position += 1
         yield head.base, attribute, values
 
@@ -1117,7 +1323,7 @@ def _parse_filter(text: str) -> tuple[Callable[[Mapping[str, list[str]]], bool],
 
     def parse(position: int) -> tuple[Callable[[Mapping[str, list[str]]], bool], int]:
         if not text.startswith("(", position):
-            raise ConfigError(f"person filter {text!r}: expected '(' at {position}")
+            raise ConfigError(t("dir.ldif.filter.expected_paren", text=text, position=position))
         operator = text[position + 1 : position + 2]
         if operator in ("&", "|", "!"):
             parts = []
@@ -1126,7 +1332,7 @@ def _parse_filter(text: str) -> tuple[Callable[[Mapping[str, list[str]]], bool],
                 part, position = parse(position)
                 parts.append(part)
             if not text.startswith(")", position) or not parts:
-                raise ConfigError(f"person filter {text!r}: unbalanced at {position}")
+                raise ConfigError(t("dir.ldif.filter.unbalanced", text=text, position=position))
             if operator == "&":
                 return (lambda e: all(p(e) for p in parts)), position + 1
             if operator == "|":
@@ -1135,19 +1341,19 @@ def _parse_filter(text: str) -> tuple[Callable[[Mapping[str, list[str]]], bool],
         close = text.find(")", position)
         attribute, equals, value = text[position + 1 : close].partition("=")
         if close < 0 or not equals or attribute[-1:] in "~<>:" or "(" in value:
-            raise ConfigError(f"person filter {text!r}: only equality and presence are supported")
+            raise ConfigError(t("dir.ldif.filter.only_equality", text=text))
         name = attribute.strip().lower()
         attributes.add(name)
         if value == "*":
             return (lambda e: bool(e.get(name))), close + 1
         if "*" in value:
-            raise ConfigError(f"person filter {text!r}: substring filters are not supported")
+            raise ConfigError(t("dir.ldif.filter.no_substring", text=text))
         wanted = _unescape_dn(value).casefold()
         return (lambda e: any(v.casefold() == wanted for v in e.get(name, ()))), close + 1
 
     predicate, end = parse(0)
     if end != len(text):
-        raise ConfigError(f"person filter {text!r}: unexpected text at {end}")
+        raise ConfigError(t("dir.ldif.filter.trailing", text=text, position=end))
     return predicate, attributes
 
 
@@ -1220,15 +1426,14 @@ def _stamp(info: os.stat_result | None) -> tuple[int, int, int] | None:
 
 
 def _problem(line: int, kind: str, message: str) -> DirectoryProblem:
-    return DirectoryProblem(line, kind, f"line {line}: {message}")
+    return DirectoryProblem(line, kind, t("dir.ldif.line", line=line, message=message))
 
 
 def _url_problem(line: _Line) -> DirectoryProblem:
     return _problem(
         line.number,
         "url_value",
-        f"{line.name}:< {printable(line.raw[:80])!r} points to a URL, which idpronote never "
-        "follows; value ignored",
+        t("dir.ldif.url_value", name=line.name, target=printable(line.raw[:80])),
     )
 
 

@@ -76,6 +76,99 @@ register(
             "CSV {path} : {count} comptes de {uai} (lecture seule)",
             "CSV {path}: {count} accounts of {uai} (read-only)",
         ),
+        "dir.csv.unreadable": (
+            "lecture impossible du fichier annuaire {path} : {error}",
+            "cannot read the directory file {path}: {error}",
+        ),
+        "dir.csv.not_utf8": (
+            "le fichier annuaire {path} n'est pas en UTF-8 (ligne {line})",
+            "the directory file {path} is not UTF-8 (line {line})",
+        ),
+        "dir.csv.not_utf8_hint": (
+            "enregistrez-le en UTF-8, par ex. « CSV UTF-8 » dans un tableur",
+            "save it as UTF-8, e.g. 'CSV UTF-8' in a spreadsheet",
+        ),
+        "dir.csv.empty": (
+            "le fichier annuaire {path} est vide",
+            "the directory file {path} is empty",
+        ),
+        "dir.csv.empty_hint": (
+            "une ligne d'en-tête est attendue, par ex. login;nom;prenom;uai;profil;idpronote",
+            "expected a header line such as login;nom;prenom;uai;profil;idpronote",
+        ),
+        "dir.csv.not_csv": (
+            "le fichier annuaire {path} n'est pas lisible en CSV (ligne {line}) : {error}",
+            "the directory file {path} cannot be read as CSV (line {line}): {error}",
+        ),
+        "dir.csv.missing_column": (
+            "le fichier annuaire {path} n'a pas de colonne {wanted} (en-tête trouvé : {header!r})",
+            "the directory file {path} has no column {wanted} (header found: {header!r})",
+        ),
+        "dir.csv.missing_column_hint": (
+            "si le fichier la nomme autrement, indiquez-la dans config.toml sous "
+            "[directory.fields] : {example}",
+            "if the file names it differently, map it in config.toml under "
+            "[directory.fields]: {example}",
+        ),
+        "dir.csv.missing_column_example": ('{name} = "<sa colonne>"', '{name} = "<its column>"'),
+        "dir.csv.missing_login": (
+            "ligne {line} : {column!r} vide ; ligne ignorée",
+            "line {line}: empty {column!r}; row ignored",
+        ),
+        "dir.csv.invalid_date": (
+            "ligne {line} : date de naissance {raw!r} illisible pour {login!r} "
+            "(jj/mm/aaaa ou aaaa-mm-jj) ; chargé sans date",
+            "line {line}: unreadable birth date {raw!r} for {login!r} "
+            "(dd/mm/yyyy or yyyy-mm-dd); loaded without a date",
+        ),
+        "dir.csv.duplicate_login": (
+            "ligne {line} : identifiant de connexion {login!r} aussi ligne {others} ; "
+            "toutes les lignes de cet identifiant sont ignorées jusqu'à correction du fichier",
+            "line {line}: login {login!r} also on line {others}; "
+            "every row with this login is ignored until the file is fixed",
+        ),
+        "dir.csv.check.scoped": (
+            "{path} a été ouvert en lecture seule pour {uai} ; "
+            "ouvrez le fichier entier pour y écrire",
+            "{path} was opened read-only for {uai}; open the whole file to write to it",
+        ),
+        "dir.csv.check.file_read_only": (
+            "{path} n'est pas modifiable par cet utilisateur",
+            "{path} is not writable by this user",
+        ),
+        "dir.csv.check.directory_read_only": (
+            "son dossier {directory} n'est pas modifiable par cet utilisateur (une écriture "
+            "remplace le fichier via un fichier temporaire à côté et garde {name}.bak)",
+            "its directory {directory} is not writable by this user (a write replaces "
+            "the file through a temporary file there and keeps {name}.bak)",
+        ),
+        "dir.csv.check.writable": (
+            "{path} et son dossier sont modifiables",
+            "{path} and its directory are writable",
+        ),
+        "dir.csv.check.writable_backup": (
+            "{path} et son dossier sont modifiables (une écriture garde {name}.bak)",
+            "{path} and its directory are writable (a write keeps {name}.bak)",
+        ),
+        "dir.csv.scoped_nothing_written": (
+            "{path} a été ouvert en lecture seule pour {uai} ; rien n'est écrit",
+            "{path} was opened read-only for {uai}; nothing written",
+        ),
+        "dir.csv.kept_changing": (
+            "{path} a changé sans cesse pendant l'écriture ; réessayez",
+            "{path} kept changing while writing; try again",
+        ),
+        "dir.csv.nothing_to_write": ("rien à écrire", "nothing to write"),
+        "dir.csv.several_lines": (
+            "l'identifiant de connexion {login!r} figure sur plusieurs lignes de {path} "
+            "({where}) ; corrigez le fichier pour qu'il n'y figure qu'une fois",
+            "login {login!r} is on several lines of {path} ({where}); "
+            "fix the file so that it appears once",
+        ),
+        "dir.csv.write_failed": (
+            "écriture impossible de {path} : {error} ; rien n'a été modifié",
+            "could not write {path}: {error}; nothing was changed",
+        ),
     }
 )
 
@@ -239,7 +332,7 @@ class CsvDirectory(Directory):
                 data = handle.read()
         except OSError as error:
             raise DirectoryError(
-                f"cannot read the directory file {self.path}: {error.strerror or error}"
+                t("dir.csv.unreadable", path=self.path, error=error.strerror or error)
             ) from None
         return data, _Fingerprint(len(data), info.st_mtime_ns, _digest(data))
 
@@ -251,8 +344,8 @@ class CsvDirectory(Directory):
         except UnicodeDecodeError as error:
             line = body.count(b"\n", 0, error.start) + 1
             raise DirectoryError(
-                f"the directory file {self.path} is not UTF-8 (line {line})",
-                hint="save it as UTF-8, e.g. 'CSV UTF-8' in a spreadsheet",
+                t("dir.csv.not_utf8", path=self.path, line=line),
+                hint=t("dir.csv.not_utf8_hint"),
             ) from None
 
     def _parse(self, data: bytes) -> _Index:
@@ -278,10 +371,7 @@ class CsvDirectory(Directory):
 
     def _parse_text(self, text: str, bom: bool) -> _Index:
         if not text.strip():
-            raise DirectoryError(
-                f"the directory file {self.path} is empty",
-                hint="expected a header line such as login;nom;prenom;uai;profil;idpronote",
-            )
+            raise DirectoryError(t("dir.csv.empty", path=self.path), hint=t("dir.csv.empty_hint"))
         first_line = _LINE_END.split(text, maxsplit=1)[0]
         delimiter = self._delimiter or _detect_delimiter(first_line)
         ending = _LINE_END.search(text)
@@ -313,8 +403,7 @@ class CsvDirectory(Directory):
             )
         except csv.Error as error:
             raise DirectoryError(
-                f"the directory file {self.path} cannot be read as CSV "
-                f"(line {reader.line_num}): {error}"
+                t("dir.csv.not_csv", path=self.path, line=reader.line_num, error=error)
             ) from None
         self._index_rows(index, entries)
         index.problems.sort(key=lambda problem: problem.line)
@@ -335,12 +424,15 @@ class CsvDirectory(Directory):
         missing = [name for name in REQUIRED if index[name] is None]
         if missing:
             wanted = ", ".join(repr(self.columns[name]) for name in missing)
-            example = ", ".join(f'{name} = "<its column>"' for name in missing)
+            example = ", ".join(t("dir.csv.missing_column_example", name=name) for name in missing)
             raise DirectoryError(
-                f"the directory file {self.path} has no column {wanted} "
-                f"(header found: {printable(delimiter.join(names))!r})",
-                hint="if the file names it differently, map it in config.toml under "
-                f"[directory.fields]: {example}",
+                t(
+                    "dir.csv.missing_column",
+                    path=self.path,
+                    wanted=wanted,
+                    header=printable(delimiter.join(names)),
+                ),
+                hint=t("dir.csv.missing_column_hint", example=example),
             )
         return index
 
@@ -391,7 +483,11 @@ class CsvDirectory(Directory):
                         DirectoryProblem(
                             line,
                             "missing_login",
-                            f"line {line}: empty {self.columns['login']!r}; row ignored",
+                            t(
+                                "dir.csv.missing_login",
+                                line=line,
+                                column=self.columns["login"],
+                            ),
                         )
                     )
                 continue
@@ -423,8 +519,7 @@ class CsvDirectory(Directory):
                         DirectoryProblem(
                             line,
                             "invalid_date",
-                            f"line {line}: unreadable birth date {raw!r} for {login!r} "
-                            "(dd/mm/yyyy or yyyy-mm-dd); loaded without a date",
+                            t("dir.csv.invalid_date", line=line, raw=raw, login=login),
                         )
                     )
             row = (
@@ -452,8 +547,7 @@ class CsvDirectory(Directory):
                     DirectoryProblem(
                         line,
                         "duplicate_login",
-                        f"line {line}: login {key!r} also on line {others}; "
-                        "every row with this login is ignored until the file is fixed",
+                        t("dir.csv.duplicate_login", line=line, login=key, others=others),
                     )
                 )
         # Never guess which of two rows is right: neither is read. Their date
@@ -671,7 +765,7 @@ class CsvDirectory(Directory):
         census.sample = None if chosen is None else index.account(chosen)
         census.problems = summarise_problems(
             index.problems,
-            things=("row", "rows"),
+            things="row",
             login=self.columns["login"],
             surname=self.columns["nom"],
         )
@@ -687,27 +781,23 @@ class CsvDirectory(Directory):
             return WriteCheck(
                 NOT_CHECKED,
                 column,
-                f"{self.path} was opened read-only for {self.only_uai}; "
-                "open the whole file to write to it",
+                t("dir.csv.check.scoped", path=self.path, uai=self.only_uai),
                 str(self.path),
             )
         path = Path(os.path.realpath(self.path))
         if not os.access(path, os.W_OK):
             return WriteCheck(
-                READ_ONLY, column, f"{path} is not writable by this user", str(self.path)
+                READ_ONLY, column, t("dir.csv.check.file_read_only", path=path), str(self.path)
             )
         if not os.access(path.parent, os.W_OK | os.X_OK):
             return WriteCheck(
                 READ_ONLY,
                 column,
-                f"its directory {path.parent} is not writable by this user (a write replaces "
-                f"the file through a temporary file there and keeps {path.name}.bak)",
+                t("dir.csv.check.directory_read_only", directory=path.parent, name=path.name),
                 str(self.path),
             )
-        kept = f" (a write keeps {path.name}.bak)" if self.backup else ""
-        return WriteCheck(
-            WRITABLE, column, f"{path} and its directory are writable{kept}", str(self.path)
-        )
+        writable = "dir.csv.check.writable_backup" if self.backup else "dir.csv.check.writable"
+        return WriteCheck(WRITABLE, column, t(writable, path=path, name=path.name), str(self.path))
 
     # -- the Directory protocol: writing -------------------------------------------
 
@@ -716,7 +806,7 @@ class CsvDirectory(Directory):
         if not changes:
             return []
         if self.only_uai:
-            reason = f"{self.path} was opened read-only for {self.only_uai}; nothing written"
+            reason = t("dir.csv.scoped_nothing_written", path=self.path, uai=self.only_uai)
             return [_failed(change, reason) for change in changes]
         with self._lock:
             try:
@@ -734,7 +824,7 @@ class CsvDirectory(Directory):
                         self._fingerprint = fingerprint
                         continue
                     return self._write(data, outcomes, new_values, new_holders)
-                reason = f"{self.path} kept changing while writing; try again"
+                reason = t("dir.csv.kept_changing", path=self.path)
             except DirectoryError as error:
                 reason = str(error)
             return [_failed(change, reason) for change in changes]
@@ -772,7 +862,7 @@ class CsvDirectory(Directory):
                 others = [index.rows[j][_LOGIN] for j in ids if j != i]
             planned, outcome = plan_change(self.form, values, change, others)
             if planned is None or outcome is not None:
-                outcomes.append(outcome or _failed(change, "nothing to write"))
+                outcomes.append(outcome or _failed(change, t("dir.csv.nothing_to_write")))
                 continue
             before = {k for k in map(self._holder_key, values) if k is not None}
             after = {k for k in map(self._holder_key, planned) if k is not None}
@@ -795,8 +885,7 @@ class CsvDirectory(Directory):
             change,
             applied=False,
             failure="not_found",
-            reason=f"login {change.login!r} is on several lines of {self.path} ({where}); "
-            "fix the file so that it appears once",
+            reason=t("dir.csv.several_lines", login=change.login, path=self.path, where=where),
         )
 
     def _write(
@@ -838,7 +927,7 @@ class CsvDirectory(Directory):
         try:
             mtime_ns = self._replace_file(output)
         except OSError as error:
-            reason = f"could not write {self.path}: {error.strerror or error}; nothing was changed"
+            reason = t("dir.csv.write_failed", path=self.path, error=error.strerror or error)
             return [_failed(outcome.change, reason) for outcome in outcomes]
 
         # On disk now: bring memory in line.

@@ -15,10 +15,25 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.errors import ConfigError
+from core.i18n import register, t
 from core.identifier_form import IdentifierForm, InvalidForm
 from core.model import DIRECTORY_FIELDS, DirectoryAccount
 from core.names import InvalidDate, parse_date
 from core.text import printable
+
+register(
+    {
+        "dir.mapping.unknown_preset": (
+            "préréglage d'annuaire {preset!r} inconnu ; possibles : {presets}",
+            "unknown directory preset {preset!r}; expected one of {presets}",
+        ),
+        "dir.mapping.field_required": (
+            "[directory.fields] {field} doit nommer un attribut",
+            "[directory.fields] {field} must name an attribute",
+        ),
+        "dir.mapping.no_value": ("aucune valeur pour {attribute}", "no {attribute} value"),
+    }
+)
 
 __all__ = [
     "PRESETS",
@@ -217,7 +232,7 @@ class AttributeMapping:
             base = PRESETS[preset]
         except KeyError:
             raise ConfigError(
-                f"unknown directory preset {preset!r}; expected one of {', '.join(PRESETS)}"
+                t("dir.mapping.unknown_preset", preset=preset, presets=", ".join(PRESETS))
             ) from None
         merged = {
             name: base.fields.get(name, "") for name in DIRECTORY_FIELDS if name != "idpronote"
@@ -229,7 +244,7 @@ class AttributeMapping:
                 merged[name] = attribute
         for required in ("login", "nom", "prenom"):
             if not merged[required]:
-                raise ConfigError(f"[directory.fields] {required} must name an attribute")
+                raise ConfigError(t("dir.mapping.field_required", field=required))
         try:
             form = IdentifierForm(value_form or base.value_form)
         except InvalidForm as error:
@@ -305,11 +320,11 @@ class AttributeMapping:
         """
         logins = self.values(entry, "login")
         if not logins:
-            return None, f"no {self.attribute('login')} value"
+            return None, t("dir.mapping.no_value", attribute=self.attribute("login"))
         surname = next(iter(self.values(entry, "nom")), "")
         first_name = next(iter(self.values(entry, "prenom")), "")
         if not surname:
-            return None, f"no {self.attribute('nom')} value"
+            return None, t("dir.mapping.no_value", attribute=self.attribute("nom"))
         birth = None
         raw_date = next(iter(self.values(entry, "date_naissance")), None)
         if raw_date:

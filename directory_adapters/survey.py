@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from core.i18n import register, t
 from core.model import CATEGORIES, Category, DirectoryAccount, ProfileMapping
 from directory_adapters.base import (
     FAILED,
@@ -39,6 +40,15 @@ from directory_adapters.base import (
     Census,
     Directory,
     WriteCheck,
+)
+
+register(
+    {
+        "dir.survey.not_checked": (
+            "le droit d'écriture n'a pas été vérifié",
+            "the write access was not checked",
+        ),
+    }
 )
 
 __all__ = [
@@ -82,9 +92,7 @@ def survey(directory: Directory, *, write_check: bool = True, limit: int = DEFAU
     if write_check:
         write = directory.write_check(census.sample)
     else:
-        write = WriteCheck(
-            NOT_CHECKED, directory.identifier_field(), "the write access was not checked"
-        )
+        write = WriteCheck(NOT_CHECKED, directory.identifier_field(), t("dir.survey.not_checked"))
     # The adapters never put the bind password in a message; scrubbed again all the same.
     credentials = getattr(directory, "credentials", None)
     scrub: Callable[[str], str] = getattr(credentials, "scrub", lambda text: text)

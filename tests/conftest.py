@@ -14,5 +14,13 @@ def default_language():
     i18n.set_language("fr")
 
 
+@pytest.fixture
+def english():
+    """For the tests that check the English wording of a message (`--lang en`)."""
+    i18n.set_language("en")
+    yield
+    i18n.set_language("fr")
+
+
 # The private slapd factory (tests/ldap/conftest.py), for every test directory.
 from tests.ldap.conftest import slapd_factory  # noqa: E402, F401

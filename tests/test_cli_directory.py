@@ -134,3 +134,14 @@ def test_unlink_is_journaled_and_can_be_undone(directory, capsys):
         ["undo", session["session"], "--directory-file", str(directory), "--yes"], capsys
     )
     assert code == 0 and directory.read_bytes() == before
+
+
+def test_a_directory_file_problem_is_said_in_french_unless_lang_en(tmp_path, capsys):
+    empty = tmp_path / "vide.csv"
+    empty.write_text("", encoding="utf-8")
+    code, _, err = run(["search", "barmas", "--directory-file", str(empty)], capsys)
+    assert code == 2
+    assert f"le fichier annuaire {empty} est vide" in err
+    code, _, err = run(["search", "barmas", "--lang", "en", "--directory-file", str(empty)], capsys)
+    assert code == 2
+    assert f"the directory file {empty} is empty" in err

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from core import i18n
 from core.config import Config, DirectoryConfig
 from core.errors import ConfigError, DirectoryError
 from core.model import Category, ChangeKind, DirectoryAccount, IdentifierChange, ProfileMapping
@@ -385,7 +386,7 @@ def test_crlf_line_ends_read_the_same(tmp_path: Path, directory: LdifDirectory) 
     ]
 
 
-def test_problem_entries_are_reported_with_their_lines(directory: LdifDirectory) -> None:
+def test_problem_entries_are_reported_with_their_lines(english, directory: LdifDirectory) -> None:
     text = ENT_EXPORT
     bdate = line_of(text, "dn: uid=bdate")
     assert [(p.line, p.kind) for p in directory.problems] == [
@@ -558,7 +559,7 @@ def test_version_and_empty_exports(tmp_path: Path, text: str, message: str | Non
         open_ldif(export)
 
 
-def test_missing_huge_or_special_files_are_refused_unread(tmp_path: Path) -> None:
+def test_missing_huge_or_special_files_are_refused_unread(english, tmp_path: Path) -> None:
     with pytest.raises(DirectoryError, match="cannot read"):
         open_ldif(tmp_path / "missing.ldif")
     with pytest.raises(DirectoryError, match="not a regular file"):
@@ -573,14 +574,14 @@ def test_missing_huge_or_special_files_are_refused_unread(tmp_path: Path) -> Non
     assert caught.value.hint
 
 
-def test_a_file_growing_while_read_stops_at_the_budget(tmp_path: Path) -> None:
+def test_a_file_growing_while_read_stops_at_the_budget(english, tmp_path: Path) -> None:
     source = io.BytesIO(b"dn: o=x\n" + b"description: " + b"x" * 5000 + b"\n")
     reader = ldif_file._LdifReader(tmp_path / "x.ldif", source, 1000, problems=[])
     with pytest.raises(DirectoryError, match="grew past 1000 bytes"):
         list(reader.records())
 
 
-def test_the_changes_file_is_never_the_export(path: Path) -> None:
+def test_the_changes_file_is_never_the_export(english, path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot be the export"):
         open_ldif(path, changes_path=path.parent / "." / path.name)
 
@@ -842,7 +843,7 @@ def test_conflicts_are_refused_even_within_one_batch(directory: LdifDirectory) -
     assert len(records(directory)) == 3
 
 
-def test_changed_values_and_unknown_or_duplicate_logins(directory: LdifDirectory) -> None:
+def test_changed_values_and_unknown_or_duplicate_logins(english, directory: LdifDirectory) -> None:
     outcomes = directory.apply(
         [add("mdupont", ID2), add("nobody", ID2), add("double", ID2), add("nosn", ID2)]
     )
@@ -903,7 +904,9 @@ def test_an_interrupted_write_is_cut_off_and_reported(directory: LdifDirectory, 
     assert open_ldif(path).get("macco12").identifiers == (f"{UAI}${ID3}",)
 
 
-def test_changes_made_on_another_export_are_refused(directory: LdifDirectory, path: Path) -> None:
+def test_changes_made_on_another_export_are_refused(
+    english, directory: LdifDirectory, path: Path
+) -> None:
     directory.apply([add("jdupont", ID2)])
     path.write_text(ENT_EXPORT.replace("Thomas", "Thomas-Edouard"))
     with pytest.raises(DirectoryError, match="another version") as caught:
@@ -914,7 +917,7 @@ def test_changes_made_on_another_export_are_refused(directory: LdifDirectory, pa
     assert "another version" in outcome.reason
 
 
-def test_a_hand_edited_changes_file_is_refused_clearly(path: Path) -> None:
+def test_a_hand_edited_changes_file_is_refused_clearly(english, path: Path) -> None:
     changes = path.with_name("annuaire.modifications.ldif")
     changes.write_text(f"dn: uid=jdupont,{PEOPLE}\nchangetype: delete\n\n")
     with pytest.raises(DirectoryError, match="changetype: modify"):
@@ -969,7 +972,9 @@ def test_a_failed_write_changes_nothing(
     assert open_ldif(directory.path).get("macco12").identifiers == (f"{UAI}${ID4}",)
 
 
-def test_an_unwritable_place_for_the_changes_is_an_outcome(tmp_path: Path, path: Path) -> None:
+def test_an_unwritable_place_for_the_changes_is_an_outcome(
+    english, tmp_path: Path, path: Path
+) -> None:
     directory = open_ldif(path, changes_path=tmp_path / "missing" / "changes.ldif")
     outcome = directory.apply([add("jdupont", ID2)])[0]
     assert (outcome.applied, outcome.failure) == (False, "error")
@@ -1068,3 +1073,27 @@ def test_the_export_reads_as_the_ldap_adapter_reads_the_server(
 def replace_dn(account: DirectoryAccount) -> DirectoryAccount:
     """DNs compared without case: a server may hand back its own spelling."""
     return replace(account, dn=(account.dn or "").lower())
+
+
+def test_changes_made_on_another_export_are_said_in_french_by_default(
+    directory: LdifDirectory, path: Path
+) -> None:
+    directory.apply([add("jdupont", ID2)])
+    path.write_text(ENT_EXPORT.replace("Thomas", "Thomas-Edouard"))
+    changes = path.with_name("annuaire.modifications.ldif")
+    with pytest.raises(DirectoryError) as caught:
+        open_ldif(path)
+    assert caught.value.message == (
+        f"{changes} contient des modifications faites sur une autre version de {path}"
+    )
+    assert caught.value.hint == (
+        "appliquez-le avec ldapmodify si ce n'est pas déjà fait, puis déplacez-le : "
+        "idpronote en commencera un nouveau"
+    )
+    i18n.set_language("en")
+    with pytest.raises(DirectoryError) as caught:
+        open_ldif(path)
+    assert caught.value.message == f"{changes} holds changes made on another version of {path}"
+    assert caught.value.hint == (
+        "apply it with ldapmodify if not done yet, then move it away: idpronote starts a new one"
+    )

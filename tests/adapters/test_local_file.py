@@ -171,7 +171,7 @@ def test_missing_required_column_says_how_to_map_it(tmp_path: Path) -> None:
     assert "[directory.fields]" in message
 
 
-def test_not_utf8_names_file_and_line(tmp_path: Path) -> None:
+def test_not_utf8_names_file_and_line(english, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("login;nom;prenom\na;B;C\nb;ACCOLÉE;Mérine\n".encode("latin-1"))
     with pytest.raises(DirectoryError) as caught:
@@ -181,7 +181,7 @@ def test_not_utf8_names_file_and_line(tmp_path: Path) -> None:
     assert "UTF-8" in str(caught.value)
 
 
-def test_unreadable_or_empty_file(tmp_path: Path) -> None:
+def test_unreadable_or_empty_file(english, tmp_path: Path) -> None:
     with pytest.raises(DirectoryError, match="cannot read"):
         CsvDirectory(tmp_path / "missing.csv")
     with pytest.raises(DirectoryError, match="empty"):
@@ -640,3 +640,27 @@ def test_profiles_come_from_the_mapping(path: Path) -> None:
     directory = CsvDirectory(path, profiles=profiles)
     assert logins(directory.accounts(UAI, Category.PERSONNELS)) == ["pmartin"]
     assert directory.accounts(UAI, Category.ENSEIGNANTS) == []
+
+
+def test_a_csv_problem_is_said_in_french_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("login;nom;prenom\na;B;C\nb;ACCOLÉE;Mérine\n".encode("latin-1"))
+    with pytest.raises(DirectoryError) as caught:
+        CsvDirectory(path)
+    assert caught.value.message == f"le fichier annuaire {path} n'est pas en UTF-8 (ligne 3)"
+    assert caught.value.hint == "enregistrez-le en UTF-8, par ex. « CSV UTF-8 » dans un tableur"
+    path.write_text("login;nom;prenom\n;B;C\n", encoding="utf-8")
+    (problem,) = CsvDirectory(path).problems
+    assert problem.message == "ligne 2 : 'login' vide ; ligne ignorée"
+
+
+def test_a_csv_problem_in_english(english, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("login;nom;prenom\na;B;C\nb;ACCOLÉE;Mérine\n".encode("latin-1"))
+    with pytest.raises(DirectoryError) as caught:
+        CsvDirectory(path)
+    assert caught.value.message == f"the directory file {path} is not UTF-8 (line 3)"
+    assert caught.value.hint == "save it as UTF-8, e.g. 'CSV UTF-8' in a spreadsheet"
+    path.write_text("login;nom;prenom\n;B;C\n", encoding="utf-8")
+    (problem,) = CsvDirectory(path).problems
+    assert problem.message == "line 2: empty 'login'; row ignored"

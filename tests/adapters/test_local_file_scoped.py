@@ -40,7 +40,7 @@ def test_line_numbers_stay_the_files_own(tmp_path):
     assert [p.line for p in scoped.problems] == [p.line for p in full.problems]
 
 
-def test_the_view_never_writes(tmp_path):
+def test_the_view_never_writes(english, tmp_path):
     path = write(tmp_path, ROWS)
     before = path.read_bytes()
     directory = CsvDirectory(path, only_uai="0441234A")

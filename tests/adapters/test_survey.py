@@ -89,7 +89,7 @@ def deny_writes_to(monkeypatch: pytest.MonkeyPatch, denied: Path) -> None:
 # -- CSV -------------------------------------------------------------------------------------
 
 
-def test_csv_census(folder: Path) -> None:
+def test_csv_census(english, folder: Path) -> None:
     directory = CsvDirectory(folder / "annuaire.csv")
     found = survey(directory)
     assert isinstance(found, Survey)
@@ -135,7 +135,7 @@ def test_csv_write_check_is_writable_without_touching_anything(folder: Path) -> 
 
 
 def test_csv_write_check_read_only_file_or_folder(
-    folder: Path, monkeypatch: pytest.MonkeyPatch
+    english, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = folder / "annuaire.csv"
     directory = CsvDirectory(path)
@@ -159,7 +159,7 @@ def test_csv_write_check_follows_a_symbolic_link(
     assert directory.write_check(None).status == "read_only"
 
 
-def test_a_read_only_view_is_not_checked(folder: Path) -> None:
+def test_a_read_only_view_is_not_checked(english, folder: Path) -> None:
     directory = CsvDirectory(folder / "annuaire.csv", only_uai=OTHER_UAI)
     found = survey(directory)
     assert found.write.status == "not_checked"
@@ -241,7 +241,7 @@ ENTStructureUAI: {UAI}
 """
 
 
-def test_ldif_census_resolves_structures_and_counts_problems(folder: Path) -> None:
+def test_ldif_census_resolves_structures_and_counts_problems(english, folder: Path) -> None:
     directory = LdifDirectory(folder / "annuaire.ldif", mapping=AttributeMapping.build("ent"))
     found = survey(directory)
     assert (found.total, found.capped) == (3, False)
@@ -317,7 +317,7 @@ class Bare(Directory):
         return []
 
 
-def test_a_directory_that_cannot_list_its_accounts_says_so() -> None:
+def test_a_directory_that_cannot_list_its_accounts_says_so(english) -> None:
     with pytest.raises(DirectoryError, match="cannot list"):
         survey(Bare())
     assert Bare().write_check(None).status == "not_checked"

@@ -43,7 +43,7 @@ def test_environment_variable() -> None:
     assert "IDPRONOTE_TEST_PW" in credentials.source
 
 
-def test_unset_environment_variable_is_named() -> None:
+def test_unset_environment_variable_is_named(english) -> None:
     settings = {"bind_dn": DN, "password_env": "IDPRONOTE_TEST_PW", "password": "fallback"}
     with pytest.raises(DirectoryError) as caught:
         bind_credentials(settings, environ={})
@@ -68,7 +68,7 @@ def test_password_file_open_to_others_is_refused_with_the_fix(tmp_path: Path, mo
 
 
 def test_password_file_of_another_user_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    english, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = secret_file(tmp_path, PASSWORD)
     monkeypatch.setattr(os, "geteuid", lambda: path.stat().st_uid + 1)
@@ -76,7 +76,7 @@ def test_password_file_of_another_user_is_refused(
         bind_credentials({"bind_dn": DN, "password_file": str(path)})
 
 
-def test_password_file_missing_or_not_a_file(tmp_path: Path) -> None:
+def test_password_file_missing_or_not_a_file(english, tmp_path: Path) -> None:
     with pytest.raises(DirectoryError, match="cannot read the LDAP password file"):
         bind_credentials({"bind_dn": DN, "password_file": str(tmp_path / "absent")})
     folder = tmp_path / "folder"
@@ -85,7 +85,7 @@ def test_password_file_missing_or_not_a_file(tmp_path: Path) -> None:
         bind_credentials({"bind_dn": DN, "password_file": str(folder)})
 
 
-def test_empty_password_is_refused_as_it_would_bind_anonymously(tmp_path: Path) -> None:
+def test_empty_password_is_refused_as_it_would_bind_anonymously(english, tmp_path: Path) -> None:
     path = secret_file(tmp_path, "\n")
     with pytest.raises(DirectoryError, match="empty"):
         bind_credentials({"bind_dn": DN, "password_file": str(path)})
@@ -98,7 +98,7 @@ def test_password_stored_in_config_is_the_admins_choice() -> None:
     assert credentials.password.reveal() == PASSWORD
 
 
-def test_prompt_only_on_a_terminal() -> None:
+def test_prompt_only_on_a_terminal(english) -> None:
     asked = []
 
     def prompt(text: str) -> str:
@@ -120,3 +120,41 @@ def test_the_password_never_shows() -> None:
         assert PASSWORD not in text
     assert str(Secret(PASSWORD)) == "Secret('***')"
     assert credentials.scrub(f"echo {PASSWORD}!") == "echo ***!"
+
+
+def test_an_unset_environment_variable_is_said_in_french_by_default() -> None:
+    settings = {"bind_dn": DN, "password_env": "IDPRONOTE_TEST_PW"}
+    with pytest.raises(DirectoryError) as caught:
+        bind_credentials(settings, environ={})
+    assert caught.value.message == (
+        "le mot de passe LDAP doit être lu dans la variable d'environnement "
+        "IDPRONOTE_TEST_PW, qui n'est pas définie"
+    )
+    assert caught.value.hint == (
+        "faites export IDPRONOTE_TEST_PW=... avant de lancer idpronote, ou changez "
+        "[directory.ldap] password_env dans config.toml"
+    )
+
+
+def test_an_unset_environment_variable_in_english(english) -> None:
+    settings = {"bind_dn": DN, "password_env": "IDPRONOTE_TEST_PW"}
+    with pytest.raises(DirectoryError) as caught:
+        bind_credentials(settings, environ={})
+    assert caught.value.message == (
+        "the LDAP password is to be read from the environment variable IDPRONOTE_TEST_PW, "
+        "which is not set"
+    )
+    assert caught.value.hint == (
+        "export IDPRONOTE_TEST_PW=... before running idpronote, or change "
+        "[directory.ldap] password_env in config.toml"
+    )
+
+
+def test_where_the_password_came_from_is_said_in_the_current_language() -> None:
+    credentials = bind_credentials({"bind_dn": DN, "password": "x"})
+    assert credentials.source == "the password in config.toml"  # kept as is
+    assert credentials.where() == "le mot de passe écrit dans config.toml"
+    credentials = bind_credentials(
+        {"bind_dn": DN, "password_env": "IDPRONOTE_TEST_PW"}, environ={"IDPRONOTE_TEST_PW": "x"}
+    )
+    assert credentials.where() == "la variable d'environnement IDPRONOTE_TEST_PW"

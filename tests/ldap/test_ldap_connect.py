@@ -55,19 +55,23 @@ def test_a_certificate_from_another_ca_is_refused(
     assert Slapd.service_password not in message
 
 
-def test_tls_without_a_ca_file_uses_the_system_cas_and_fails_here(reading_server: Slapd) -> None:
+def test_tls_without_a_ca_file_uses_the_system_cas_and_fails_here(
+    english, reading_server: Slapd
+) -> None:
     with pytest.raises(DirectoryError, match="system's CA certificates"):
         open_ldap(reading_server, url=reading_server.ldaps_url)
 
 
-def test_a_missing_ca_file_is_named(reading_server: Slapd, tmp_path: Path) -> None:
+def test_a_missing_ca_file_is_named(english, reading_server: Slapd, tmp_path: Path) -> None:
     with pytest.raises(DirectoryError, match=r"absent\.pem does not exist"):
         open_ldap(
             reading_server, url=reading_server.ldaps_url, ca_file=str(tmp_path / "absent.pem")
         )
 
 
-def test_a_wrong_password_is_a_clear_error_without_the_password(reading_server: Slapd) -> None:
+def test_a_wrong_password_is_a_clear_error_without_the_password(
+    english, reading_server: Slapd
+) -> None:
     with pytest.raises(DirectoryError) as caught:
         open_ldap(reading_server, password=WRONG_PASSWORD)
     error = caught.value
@@ -99,7 +103,7 @@ def test_anonymous_bind_reads(reading_server: Slapd) -> None:
             i18n.set_language("fr")
 
 
-def test_no_server_is_a_clear_error(reading_server: Slapd) -> None:
+def test_no_server_is_a_clear_error(english, reading_server: Slapd) -> None:
     url = f"ldap://127.0.0.1:{free_port()}"
     with pytest.raises(DirectoryError) as caught:
         open_ldap(reading_server, url=url)
@@ -215,3 +219,31 @@ def test_searches_in_threads_while_writing(slapd_factory) -> None:
     assert errors == []
     assert all(o.applied for o in outcomes)
     assert all(found == ["jdupont", "mdupont", "pdupont"] for found in results)
+
+
+def test_a_wrong_password_is_said_in_french_by_default_and_in_english_on_request(
+    reading_server: Slapd,
+) -> None:
+    with pytest.raises(DirectoryError) as caught:
+        open_ldap(reading_server, password=WRONG_PASSWORD)
+    error = caught.value
+    assert error.message == (
+        f"{reading_server.url} a refusé l'authentification (bind) de {Slapd.service_dn} : "
+        "identifiants invalides"
+    )
+    assert error.hint == (
+        "vérifiez le bind DN et le mot de passe (le mot de passe écrit dans config.toml)"
+    )
+    i18n.set_language("en")
+    with pytest.raises(DirectoryError) as caught:
+        open_ldap(reading_server, password=WRONG_PASSWORD)
+    error = caught.value
+    assert error.message == (
+        f"{reading_server.url} refused the bind as {Slapd.service_dn}: invalid credentials"
+    )
+    assert error.hint == "check the bind DN and the password from the password in config.toml"
+    for language in ("fr", "en"):
+        i18n.set_language(language)
+        with pytest.raises(DirectoryError) as caught:
+            open_ldap(reading_server, password=WRONG_PASSWORD)
+        assert WRONG_PASSWORD not in str(caught.value)

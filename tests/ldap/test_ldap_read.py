@@ -276,6 +276,6 @@ def test_search_agrees_with_the_csv_directory(slapd_factory, tmp_path: Path) -> 
         ({"url": "ldap://h", "base_dn": "dc=x", "page_size": 0}, "page_size"),
     ],
 )
-def test_settings_are_checked(settings: dict, message: str) -> None:
+def test_settings_are_checked(english, settings: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         LdapDirectory(settings, AttributeMapping.build())

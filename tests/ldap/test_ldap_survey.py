@@ -210,7 +210,7 @@ def test_a_census_over_several_bases_counts_each_entry_once(server: Slapd) -> No
 
 @pytest.mark.parametrize(("field", "attribute"), [("login", "employeeNumber"), ("nom", "title")])
 def test_entries_without_login_or_surname_are_counted_as_skipped(
-    server: Slapd, unchanged: None, field: str, attribute: str
+    english, server: Slapd, unchanged: None, field: str, attribute: str
 ) -> None:
     raw = {
         "url": server.url,
@@ -227,7 +227,7 @@ def test_entries_without_login_or_surname_are_counted_as_skipped(
     assert found.write.status == "not_checked"
 
 
-def test_unusable_entries_are_skipped_and_not_counted(server: Slapd) -> None:
+def test_unusable_entries_are_skipped_and_not_counted(english, server: Slapd) -> None:
     with open_ldap(server, base_dn=ODD_DN) as directory:
         found = survey(directory, write_check=False)
     assert (found.total, found.profiles) == (2, {ENS: 2})  # the one without login: not counted

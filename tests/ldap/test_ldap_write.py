@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.ldap_data import Person, to_ldif
+from core import i18n
 from core.model import ChangeKind, IdentifierChange
 from directory_adapters import ldap as ldap_adapter
 from directory_adapters.ldap import LdapDirectory
@@ -187,7 +188,7 @@ def test_a_value_changed_between_reading_and_writing_is_reported(
     assert stored(writing_server, "mdupont") == []
 
 
-def test_unknown_and_ambiguous_logins_are_not_found(writing_server: Slapd) -> None:
+def test_unknown_and_ambiguous_logins_are_not_found(english, writing_server: Slapd) -> None:
     with open_ldap(writing_server, base_dn=[Slapd.people_dn, ESCO_DN]) as directory:
         unknown, twice = directory.apply([add("nobody", ID2), add("jdupont", ID2)])
     assert (unknown.applied, unknown.failure) == (False, "not_found")
@@ -248,3 +249,27 @@ def test_a_server_killed_mid_batch_reports_exactly_and_a_retry_completes(slapd_f
         for _, v in server.search("(uid=s*)", ["uid", "idPronote"])
     }
     assert values == {login: [value] for login, value in expected.items()}  # no duplicates
+
+
+def test_a_refused_write_is_said_in_french_by_default_and_in_english_on_request(
+    writing_server: Slapd,
+) -> None:
+    with open_ldap(
+        writing_server, bind_dn=Slapd.reader_dn, password=Slapd.reader_password
+    ) as directory:
+        (outcome,) = directory.apply([add("jdupont", ID2)])
+        dn = f"uid=jdupont,{Slapd.people_dn}"
+        assert (outcome.applied, outcome.failure) == (False, "error")
+        assert outcome.reason == (
+            f"droits insuffisants (insufficient access) : {Slapd.reader_dn} ne peut pas "
+            f"écrire idPronote sur {dn} ; l'administrateur de l'annuaire doit lui donner le "
+            "droit d'écriture sur idPronote et objectClass"
+        )
+        i18n.set_language("en")
+        (outcome,) = directory.apply([add("jdupont", ID2)])
+        assert (outcome.applied, outcome.failure) == (False, "error")
+        assert outcome.reason == (
+            f"insufficient access: {Slapd.reader_dn} may not write idPronote on {dn}; "
+            "the directory admin must grant it write access to idPronote and objectClass"
+        )
+    assert stored(writing_server, "jdupont") == []

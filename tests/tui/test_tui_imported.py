@@ -187,7 +187,7 @@ async def test_a_refused_unlink_says_why_and_keeps_the_row(csv_copy, tmp_path):
         assert table(app).row_count == 60
         (message,) = notifications(app)
         assert message.startswith("anne.barmas : identifiant non retiré (")
-        assert "read-only" in message
+        assert "lecture seule" in message
 
 
 class FailingDirectory(CsvDirectory):
