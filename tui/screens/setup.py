@@ -410,8 +410,9 @@ class SetupScreen(Screen[None]):
         survey = result.survey
         if proposal and survey is not None:
             text.append("\n" + t("tui.setup.proposed") + "\n", style="bold")
+            merged = self._profiles()  # what F2 writes: found values, then configured ones
             for category in CATEGORIES:
-                values = proposal.get(category, ())
+                values = merged.get(category, ())
                 counts = ", ".join(f"{v} ({survey.profiles.get(v, 0)})" for v in values)
                 text.append(f"  {category.label(language()):<26}{printable(counts) or '—'}\n")
         if survey is not None and survey.sample is not None:
