@@ -226,9 +226,10 @@ register(
         ),
         "support.action.pick": (
             "Comparer {accounts} (classes, date de naissance, responsables) et choisir à la "
-            "main : aucun lien automatique",
+            "main : aucun lien automatique (puis idpronote link COMPTE IDENTIFIANT --uai "
+            "UAI)",
             "Compare {accounts} (classes, birth date, guardians) and choose by hand: no "
-            "automatic link",
+            "automatic link (then idpronote link ACCOUNT IDENTIFIER --uai UAI)",
         ),
         "support.action.pick_list": (
             "Choisir un compte : {accounts}",

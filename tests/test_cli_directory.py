@@ -145,3 +145,36 @@ def test_a_directory_file_problem_is_said_in_french_unless_lang_en(tmp_path, cap
     code, _, err = run(["search", "barmas", "--lang", "en", "--directory-file", str(empty)], capsys)
     assert code == 2
     assert f"the directory file {empty} is empty" in err
+
+
+def test_link_by_hand_is_checked_journaled_and_remembered(directory, capsys):
+    """What a human does after explain says 'compare and choose': one checked manual link."""
+    argv = ["--uai", "0441234A", "--directory-file", str(directory)]
+    # An identifier already held by another account is refused, nothing written.
+    before = directory.read_bytes()
+    _, out, _ = run(["linked", *argv, "--format", "json"], capsys)
+    held = json.loads(out)["accounts"][0]
+    code, out, _ = run(
+        ["link", "ethan.faulibosc", held["idpn"], *argv, "--yes", "--format", "json"], capsys
+    )
+    assert code == 1 and not json.loads(out)["applied"]
+    assert directory.read_bytes() == before
+    # A free identifier on an account without one: written, journaled, remembered.
+    code, out, _ = run(
+        ["link", "ethan.faulibosc", "94UCH4CQOO7X2DU7", *argv, "--yes", "--format", "json"],
+        capsys,
+    )
+    assert code == 0 and json.loads(out)["applied"]
+    _, out, _ = run(["linked", *argv, "--format", "json"], capsys)
+    assert {"login": "ethan.faulibosc", "idpn": "94UCH4CQOO7X2DU7"}.items() <= next(
+        a for a in json.loads(out)["accounts"] if a["login"] == "ethan.faulibosc"
+    ).items()
+    _, out, _ = run(["history", "--format", "json"], capsys)
+    (session,) = json.loads(out)["sessions"]
+    assert session["mode"] == "link" and session["written"] == 1
+    from core.memory import DecisionMemory
+
+    memory = DecisionMemory(directory.parent / "data" / "idpronote")
+    assert memory.links("0441234A")["94UCH4CQOO7X2DU7"] == "ethan.faulibosc"
+    code, _, err = run(["link", "ethan.faulibosc", "not-an-id", *argv, "--yes"], capsys)
+    assert code == 2 and "16" in err

@@ -176,6 +176,17 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     handlers["unlink"] = directory.unlink
 
     p = sub.add_parser(
+        "link",
+        parents=[_common(mode=True)],
+        help="link an account to an identifier by hand (a human's choice), journaled",
+    )
+    p.add_argument("account", metavar="ACCOUNT", help="the directory login")
+    p.add_argument("idpn", metavar="IDPN", help="the Pronote identifier (16 characters)")
+    p.add_argument("--file", metavar="FILE", help="the latest identifiers file, for the checks")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    handlers["link"] = directory.link
+
+    p = sub.add_parser(
         "explain",
         parents=[_common(mode=True)],
         help="why a person cannot open Pronote from the ENT, and the one next action",

@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from core.errors import UnusableInput
-from core.i18n import t
+from core.i18n import register, t
 from core.model import Category, DirectoryAccount
 from core.text import json_dumps, printable, spreadsheet_cell
 from core.wizard import unlink_account
@@ -20,6 +20,23 @@ from core.wizard import unlink_account
 if TYPE_CHECKING:
     from directory_adapters.base import Directory
     from tui.cli import Context
+
+register(
+    {
+        "link.confirm": (
+            "Relier {login} à l'identifiant {idpn} pour {uai} ?",
+            "Link {login} to identifier {idpn} for {uai}?",
+        ),
+        "link.done": (
+            "identifiant écrit (lien manuel, retenu)",
+            "identifier written (manual link, remembered)",
+        ),
+        "link.bad_idpn": (
+            "{idpn} n'est pas un identifiant Pronote (16 lettres et chiffres)",
+            "{idpn} is not a Pronote identifier (16 letters and digits)",
+        ),
+    }
+)
 
 
 def _open(ctx: Context) -> Directory:
@@ -164,6 +181,44 @@ def unlink(ctx: Context) -> int:
             return _unlink_report(ctx, fmt, account.login, uai, idpn, False, t("unlink.cancelled"))
         outcome = unlink_account(directory, uai, account.login, idpn, data_dir=ctx.config.data_dir)
     reason = t("unlink.done") if outcome.applied else (outcome.reason or "")
+    _unlink_report(ctx, fmt, account.login, uai, idpn, outcome.applied, reason)
+    return 0 if outcome.applied else 1
+
+
+def link(ctx: Context) -> int:
+    """A human's choice (homonyms explain could not tell apart): one manual link, checked
+    like the wizard's, journaled, remembered for the next import."""
+    from core.model import IDPN_PATTERN
+    from core.wizard import LinkRefused, link_account
+
+    fmt = ctx.require_format("text", "json")
+    uai = _required_uai(ctx)
+    idpn = ctx.args.idpn.strip().upper()
+    if not IDPN_PATTERN.fullmatch(idpn):
+        raise UnusableInput(t("link.bad_idpn", idpn=printable(ctx.args.idpn)))
+    in_file = None
+    if ctx.args.file:
+        from core.pronote_file import read_identifiers_file
+
+        export = read_identifiers_file(ctx.args.file, ctx.config.file_schema)
+        in_file = {a.idpn for a in export.all_accounts()}
+    with _open(ctx) as directory:
+        account = directory.get(ctx.args.account)
+        if account is None:
+            raise UnusableInput(t("unlink.no_account", login=printable(ctx.args.account)))
+        if not ctx.args.yes and not _confirm(
+            t("link.confirm", idpn=idpn, login=printable(account.login), uai=uai)
+        ):
+            return _unlink_report(ctx, fmt, account.login, uai, idpn, False, t("unlink.cancelled"))
+        try:
+            outcome = link_account(
+                directory, uai, account.login, idpn, data_dir=ctx.config.data_dir,
+                in_file=in_file, mode=ctx.args.mode or "complet",
+            )  # fmt: skip
+        except LinkRefused as refused:
+            _unlink_report(ctx, fmt, account.login, uai, idpn, False, str(refused))
+            return 1
+    reason = t("link.done") if outcome.applied else (outcome.reason or "")
     _unlink_report(ctx, fmt, account.login, uai, idpn, outcome.applied, reason)
     return 0 if outcome.applied else 1
 
