@@ -11,7 +11,8 @@ indexes), then:
 2. runs the wizard core on the file, validates step 1 (teachers), then
    validates step 2 (students: about as many writes as students) while a
    second client, with its own connection, searches without pause;
-3. prints the write throughput of the step and the search latency during it.
+3. prints the write throughput of the step and the search latency during it;
+4. validates step 3 (guardians) with no other client, for comparison.
 
 The wizard's journal is written as in a real session (fsynced intents and
 outcomes), so the throughput is the one an admin gets. Figures are printed,
@@ -152,6 +153,16 @@ def run(folder: Path, settings: dict, people: list) -> None:
         f"({applied / spent:.0f}/s, journal included)"
     )
     print(f"search, during the step:    {percentiles(busy)}")
+    # The same wizard with nobody else on the server: step 3, guardians.
+    changes = len(session.plan(session.current).changes)
+    start = time.perf_counter()
+    outcomes = session.validate()
+    spent = time.perf_counter() - start
+    applied = sum(o.applied for o in outcomes)
+    print(
+        f"step 3 validated, no other client: {applied}/{changes} changes in {spent:.1f} s "
+        f"({applied / spent:.0f}/s)"
+    )
     session.interrupt()
     writer.close()
 

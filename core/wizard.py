@@ -79,11 +79,21 @@ class StepState:
     def validated(self) -> bool:
         return self.outcomes is not None
 
+    # idpn -> decision, built on first use for the match it was built from: a step of
+    # 10,000 accounts asked once per account scanned 10,000 decisions each time.
+    _index: dict[str, Decision] | None = field(default=None, repr=False, compare=False)
+    _indexed_for: StepMatch | None = field(default=None, repr=False, compare=False)
+
     def decision(self, idpn: str) -> Decision:
-        for d in self.match.decisions:
-            if d.pronote.idpn == idpn:
-                return d
-        raise KeyError(idpn)
+        if self._index is None or self._indexed_for is not self.match:
+            index: dict[str, Decision] = {}
+            for d in self.match.decisions:
+                index.setdefault(d.pronote.idpn, d)
+            self._index, self._indexed_for = index, self.match
+        try:
+            return self._index[idpn]
+        except KeyError:
+            raise KeyError(idpn) from None
 
     def link_of(self, idpn: str) -> str | None:
         """The account this Pronote account will be written to, if any."""
