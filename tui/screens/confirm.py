@@ -41,7 +41,7 @@ class ConfirmDialog(ModalScreen[bool]):
         align: center middle;
     }
     ConfirmDialog > #confirm-box {
-        width: 72;
+        width: 76;
         max-width: 100%;
         height: auto;
         max-height: 100%;

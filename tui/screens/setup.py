@@ -95,13 +95,15 @@ register(
             "Profiles proposed from the directory (saved with F2):",
         ),
         "tui.setup.sample": ("Compte exemple, tel que lu :", "Sample account, as read:"),
+        # Paths and commands go on lines of their own, so that a narrow dialog
+        # wraps the sentence and never cuts what the admin must read or copy.
         "tui.setup.saved": (
-            "Configuration écrite dans {path}.",
-            "Configuration written to {path}.",
+            "Configuration écrite dans :\n  {path}",
+            "Configuration written to:\n  {path}",
         ),
         "tui.setup.backup": (
-            "L'ancien fichier, avec ses commentaires, est gardé dans {path}.",
-            "The previous file, with its comments, is kept as {path}.",
+            "L'ancien fichier, avec ses commentaires, est gardé dans :\n  {path}",
+            "The previous file, with its comments, is kept as:\n  {path}",
         ),
         "tui.setup.password_file_created": (
             "Mot de passe écrit dans {path} (0600).",
@@ -112,8 +114,8 @@ register(
             "{path} already exists: left as it is.",
         ),
         "tui.setup.export_env": (
-            "Avant chaque lancement (et dans cron) : export {name}=…",
-            "Before each run (and in cron): export {name}=…",
+            "Avant chaque lancement (et dans cron) :\n  export {name}=…",
+            "Before each run (and in cron):\n  export {name}=…",
         ),
         "tui.setup.continue_title": ("Configuration enregistrée", "Configuration saved"),
         "tui.setup.continue": ("Continuer vers l'assistant", "Go on to the wizard"),
@@ -469,7 +471,7 @@ class SetupScreen(Screen[None]):
         self.app.push_screen(
             ConfirmDialog(
                 t("tui.setup.continue_title"),
-                lines,
+                "\n".join(lines).split("\n"),
                 yes=t("tui.setup.continue"),
                 no=t("tui.setup.stay"),
             ),
