@@ -129,6 +129,20 @@ def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> 
     return common
 
 
+def version() -> str:
+    """The installed distribution's version (the source tree's when run from a checkout)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("idpronote")
+    except metadata.PackageNotFoundError:
+        return "source"
+
+
+def _version_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=f"idpronote {version()}")
+
+
 def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     from tui.commands import config, directory, inspect, match, session, support, wizard
 
@@ -136,6 +150,7 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
         prog="idpronote",
         description="Import Pronote identifiers into an ENT directory.",
     )
+    _version_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     handlers: dict[str, Handler] = {}
 
@@ -295,6 +310,7 @@ def build_wizard_parser() -> _Parser:
     )
     parser.add_argument("--file", metavar="FILE", help="the identifiers file to start with")
     parser.add_argument("--no-mouse", action="store_true", help="ignore the mouse")
+    _version_option(parser)
     return parser
 
 
