@@ -16,6 +16,7 @@ from typing import Any
 
 import platformdirs
 
+from core.envelope import PartnerKey
 from core.errors import ConfigError
 from core.i18n import LANGUAGES
 from core.identifier_form import IdentifierForm, InvalidForm
@@ -197,7 +198,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     if "profiles" in data:
         config.profiles = _profiles(check, check.typed(data, "", "profiles", (dict,)))
     if "file" in data:
-        config.file_schema = _file_schema(check, check.typed(data, "", "file", (dict,)))
+        config.file_schema = _file_schema(check, check.typed(data, "", "file", (dict,)), path)
     if "matching" in data:
         config.matching = _matching(check, check.typed(data, "", "matching", (dict,)))
     if "keys" in data:
@@ -298,8 +299,20 @@ def _profiles(check: _Checker, data: dict[str, Any]) -> ProfileMapping:
     return ProfileMapping(mapping)
 
 
-def _file_schema(check: _Checker, data: dict[str, Any]) -> FileSchema:
-    check.table(data, "file", {"max_size_mb", "elements", "wrappers", "fields"})
+def _file_schema(check: _Checker, data: dict[str, Any], path: Path) -> FileSchema:
+    check.table(
+        data,
+        "file",
+        {
+            "max_size_mb",
+            "elements",
+            "wrappers",
+            "fields",
+            "partner_key",
+            "partner_name",
+            "partner_key_password_env",
+        },
+    )
     max_size = DEFAULT_MAX_SIZE_MB
     if "max_size_mb" in data:
         max_size = check.typed(data, "file", "max_size_mb", (int, float))
@@ -322,4 +335,29 @@ def _file_schema(check: _Checker, data: dict[str, Any]) -> FileSchema:
         check.table(table, "file.fields", set(DEFAULT_FIELDS))
         for key in table:
             fields[key] = fields[key] + check.strings(table, "file.fields", key)
-    return FileSchema(elements=elements, wrappers=wrappers, fields=fields, max_size_mb=max_size)
+    return FileSchema(
+        elements=elements,
+        wrappers=wrappers,
+        fields=fields,
+        max_size_mb=max_size,
+        partner=_partner_key(check, data, path),
+    )
+
+
+def _partner_key(check: _Checker, data: dict[str, Any], path: Path) -> PartnerKey:
+    """`[file] partner_key`, `partner_name`, `partner_key_password_env`: the envelope's key."""
+    values = {}
+    for key in ("partner_key", "partner_name", "partner_key_password_env"):
+        if key in data:
+            values[key] = check.typed(data, "file", key, (str,)).strip()
+    variable = values.get("partner_key_password_env", "")
+    if variable and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
+        raise check.fail(
+            "file", "partner_key_password_env", "must be the name of an environment variable"
+        )
+    key = values.get("partner_key")
+    return PartnerKey(
+        path=_relative(path, key) if key else None,
+        name=values.get("partner_name", ""),
+        password_env=variable,
+    )

@@ -81,6 +81,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "le fichier n'indique pas d'UAI d'établissement ; précisez --uai",
         "the file names no establishment UAI; pass --uai",
     ),
+    "problem.uai_mismatch": (
+        "le contenu est celui de l'établissement {uai}, l'enveloppe chiffrée dit {envelope} ; "
+        "vérifiez que c'est le bon fichier",
+        "the content is establishment {uai}'s, the encrypted envelope says {envelope}; "
+        "check that this is the right file",
+    ),
     # -- unusable files (exit 2) -------------------------------------------------
     "file.not_found": ("{path} : fichier introuvable", "{path}: no such file"),
     "file.not_regular": (
@@ -122,12 +128,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "file.unknown_encoding": (
         "{path} : encodage déclaré « {encoding} » inconnu",
         "{path}: unknown declared encoding '{encoding}'",
-    ),
-    "file.encrypted": (
-        "{path} : export chiffré EXPORT_INDEX_EDUCATION destiné à un partenaire ; "
-        "exportez le fichier des identifiants (non chiffré) depuis le client Pronote",
-        "{path}: encrypted EXPORT_INDEX_EDUCATION partner export; export the "
-        "(unencrypted) identifiers file from the Pronote client",
     ),
     "file.no_accounts": (
         "{path} : aucun compte reconnu ; si les éléments portent d'autres noms, "
@@ -288,6 +288,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "match.obsolete_reason": (
         "identifiant de l'établissement absent du fichier",
         "identifier of the establishment no longer in the file",
+    ),
+    "match.kept_absent": (
+        "{category} : {count} identifiant(s) stocké(s) gardé(s) : le fichier ne contient "
+        "aucun compte de cette catégorie, il ne peut pas dire lesquels sont obsolètes",
+        "{category}: {count} stored identifier(s) kept: the file holds no account of this "
+        "category, so it cannot tell which are obsolete",
+    ),
+    "match.kept_absent_reason": (
+        "gardé : le fichier ne contient aucun compte de cette catégorie",
+        "kept: the file holds no account of this category",
     ),
     "match.nothing_written": (
         "Simulation : rien n'a été écrit ({seconds} s).",

@@ -12,6 +12,7 @@ the good ones still load.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import os
 import re
 import stat
@@ -19,15 +20,19 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from lxml import etree
 
+from core.envelope import EnvelopeInfo, PartnerKey, is_envelope, open_envelope
 from core.errors import UnusableInput
 from core.i18n import t
 from core.model import CATEGORIES, Category, PronoteAccount, is_valid_idpn
 from core.names import InvalidDate, normalise_name, parse_date
 from core.text import fold_tag, has_unsafe_characters
+from core.timetable_export import TimetableWalker, is_timetable
+from core.xml_records import FileProblem, start_line
+from core.xml_records import RawRecord as _Raw
+from core.xml_records import local_name as _local
 
 DEFAULT_MAX_SIZE_MB = 50
 MAX_FIELD_LENGTH = 200
@@ -60,7 +65,8 @@ DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
     "prenom": ("Prenom",),
     "date_naissance": ("DateNaissance", "DateDeNaissance", "Naissance"),
     "classe": ("Classe",),
-    "cas_login": ("IdentifiantCAS", "LoginCAS", "IdentifiantENT"),
+    # IDCAS in the timetable export: the same evidence (FORMAT.md).
+    "cas_login": ("IdentifiantCAS", "IDCAS", "LoginCAS", "IdentifiantENT"),
 }
 HEADER_FIELDS: dict[str, tuple[str, ...]] = {
     "uai": ("UAI", "RNE", "CodeUAI"),
@@ -68,20 +74,6 @@ HEADER_FIELDS: dict[str, tuple[str, ...]] = {
     "date": ("DateHeure", "DateExport", "Date"),
 }
 FIELD_KEYS = tuple(DEFAULT_FIELDS)
-
-
-@dataclass(frozen=True, slots=True)
-class FileProblem:
-    """Something wrong in the file, at a line, in words the admin can act on."""
-
-    line: int
-    kind: str
-    params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-    message_key: str | None = None
-
-    @property
-    def message(self) -> str:
-        return t(f"problem.{self.message_key or self.kind}", **self.params)
 
 
 @dataclass(frozen=True)
@@ -94,6 +86,8 @@ class FileSchema:
     wrappers: tuple[str, ...] = DEFAULT_WRAPPERS
     fields: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_FIELDS))
     max_size_mb: float = DEFAULT_MAX_SIZE_MB
+    # The key that opens an EXPORT_INDEX_EDUCATION envelope ([file] partner_key...).
+    partner: PartnerKey = field(default_factory=PartnerKey)
 
     def __post_init__(self) -> None:
         by_tag: dict[str, Category] = {}
@@ -137,6 +131,15 @@ class IdentifiersFile:
     encoding: str
     accounts: dict[Category, tuple[PronoteAccount, ...]]
     problems: list[FileProblem]
+    # "reference" or "timetable" (an ExportEmploiDuTemps), and its Version.
+    format: str = "reference"
+    format_version: str | None = None
+    # Set when the file was an EXPORT_INDEX_EDUCATION envelope.
+    envelope: EnvelopeInfo | None = None
+    # Timetable elements skipped (name -> count): data, not problems.
+    ignored: dict[str, int] = field(default_factory=dict)
+    # SHA-256 of the bytes read from disk (the envelope itself, for an envelope).
+    sha256: str | None = None
 
     def counts(self) -> dict[str, int]:
         return {c.slug: len(self.accounts.get(c, ())) for c in CATEGORIES}
@@ -275,21 +278,6 @@ def _parse(path: Path, data: bytes) -> etree._ElementTree:
 # -- the records ---------------------------------------------------------------
 
 
-def _local(tag: object) -> str | None:
-    if not isinstance(tag, str):  # comments, entities, processing instructions
-        return None
-    return tag.rsplit("}", 1)[-1]
-
-
-@dataclass
-class _Raw:
-    category: Category
-    line: int
-    fields: dict[str, str]
-    other: list[tuple[str, str]]
-    guardian_keys: list[tuple[str, int]]
-
-
 class _Walker:
     def __init__(self, schema: FileSchema, lines: list[bytes] | None = None) -> None:
         self.schema = schema
@@ -363,20 +351,7 @@ class _Walker:
         return _Raw(category, self.line_of(element), fields, other, guardians)
 
     def line_of(self, element: etree._Element) -> int:
-        """The line where the element's start tag begins.
-
-        libxml2 numbers an element by the line where its start tag *ends*; with
-        attributes over several lines, the admin would look one line too far.
-        """
-        end = element.sourceline or 1
-        if not self.lines:
-            return end
-        needle = b"<" + (element.prefix + ":" if element.prefix else "").encode()
-        needle += (_local(element.tag) or "").encode()
-        for number in range(min(end, len(self.lines)), max(0, end - 20), -1):
-            if needle in self.lines[number - 1]:
-                return number
-        return end
+        return start_line(self.lines, element)
 
     def _inside_link(self, element: etree._Element) -> bool:
         parent = element.getparent()
@@ -524,8 +499,16 @@ def _drop_duplicates(
 
 
 def _link_guardians(
-    loaded: list[tuple[_Raw, PronoteAccount]], problems: list[FileProblem]
+    loaded: list[tuple[_Raw, PronoteAccount]],
+    problems: list[FileProblem],
+    present: set[str] | None = None,
 ) -> list[PronoteAccount]:
+    """Students' guardian keys that lead to one loaded guardian; the others reported.
+
+    `present`: guardian keys the file holds a record for, loaded or not (the
+    timetable export, where a link and its record are one element): a link to
+    a record that failed its own checks is dropped without a second message.
+    """
     guardian_lines: dict[str, list[int]] = defaultdict(list)
     for _, account in loaded:
         if account.category is Category.RESPONSABLES and account.file_key:
@@ -545,7 +528,7 @@ def _link_guardians(
                 if len(guardian_lines.get(key, ())) == 1:
                     if key not in keys:
                         keys.append(key)
-                elif key not in guardian_lines:
+                elif key not in guardian_lines and (present is None or key not in present):
                     problems.append(
                         FileProblem(
                             link_line or account.line,
@@ -561,24 +544,55 @@ def _link_guardians(
 def read_identifiers_file(
     path: str | os.PathLike[str], schema: FileSchema | None = None
 ) -> IdentifiersFile:
-    """Read and check the identifiers file; raise `UnusableInput` only if nothing can be used."""
+    """Read and check the identifiers file; raise `UnusableInput` only if nothing can be used.
+
+    An `EXPORT_INDEX_EDUCATION` envelope is opened with `schema.partner` and
+    its content read by `_read_document`, the very path a plain file takes:
+    the decrypted bytes get every check a plain file gets, in memory only.
+    """
     schema = schema or FileSchema()
     path = Path(path)
-    problems: list[FileProblem] = []
     data = _read_bytes(path, schema.max_size_mb)
+    return _read_document(path, data, schema, hashlib.sha256(data).hexdigest())
+
+
+def _read_document(
+    path: Path,
+    data: bytes,
+    schema: FileSchema,
+    sha256: str,
+    envelope: EnvelopeInfo | None = None,
+) -> IdentifiersFile:
+    """The bytes of a plain file, or of an envelope's decrypted content: every check, once."""
+    problems: list[FileProblem] = []
     encoding = _check_encoding(path, data, problems)
     tree = _parse(path, data)
     root = tree.getroot()
-    if fold_tag(_local(root.tag) or "") == fold_tag("EXPORT_INDEX_EDUCATION"):
-        raise UnusableInput(t("file.encrypted", path=path))
+    if is_envelope(root):
+        if envelope is not None:
+            raise UnusableInput(t("envelope.nested", path=path))
+        limit = int(schema.max_size_mb * 1024 * 1024)
+        content, info = open_envelope(path, root, schema.partner, limit)
+        return _read_document(path, content, schema, sha256, info)
     # Byte lines are enough to find a start tag: tag names are ASCII in every
     # encoding this reader accepts but UTF-16/32, where the search just fails.
-    walker = _Walker(schema, data.split(b"\n"))
-    root_category = schema.category_of(fold_tag(_local(root.tag) or ""))
-    if root_category is not None:  # a file of a single person, odd but legal XML
-        walker.raws.append(walker._record(root, root_category))
-    else:
+    lines = data.split(b"\n")
+    walker: _Walker | TimetableWalker
+    present: set[str] | None = None
+    if is_timetable(root):
+        walker = TimetableWalker(schema, lines)
         walker.walk(root)
+        problems += walker.problems
+        present = walker.guardian_keys
+        form, version, ignored = "timetable", walker.version, dict(walker.ignored)
+    else:
+        walker = _Walker(schema, lines)
+        root_category = schema.category_of(fold_tag(_local(root.tag) or ""))
+        if root_category is not None:  # a file of a single person, odd but legal XML
+            walker.raws.append(walker._record(root, root_category))
+        else:
+            walker.walk(root)
+        form, version, ignored = "reference", None, {}
     for name, count in walker.unknown.items():
         problems.append(
             FileProblem(
@@ -591,10 +605,23 @@ def read_identifiers_file(
         if account is not None:
             pairs.append((raw, account))
     pairs = _drop_duplicates(pairs, problems)
-    accounts = _link_guardians(pairs, problems)
+    accounts = _link_guardians(pairs, problems, present)
     if not walker.raws:
         raise UnusableInput(t("file.no_accounts", path=path))
-    uai = walker.header.get("uai")
+    header = dict(walker.header)
+    if envelope is not None:
+        for key, value in (
+            ("uai", envelope.uai),
+            ("etablissement", envelope.establishment),
+            ("date", envelope.date),
+        ):
+            if value:
+                header.setdefault(key, value)
+        if envelope.uai and header["uai"].upper() != envelope.uai.upper():
+            problems.append(
+                FileProblem(1, "uai_mismatch", {"uai": header["uai"], "envelope": envelope.uai})
+            )
+    uai = header.get("uai")
     if uai is None:
         problems.append(FileProblem(1, "missing_uai"))
     by_category: dict[Category, list[PronoteAccount]] = {c: [] for c in CATEGORIES}
@@ -604,9 +631,14 @@ def read_identifiers_file(
     return IdentifiersFile(
         path=path,
         uai=uai.upper() if uai else None,
-        establishment_name=walker.header.get("etablissement"),
-        export_date=walker.header.get("date"),
+        establishment_name=header.get("etablissement"),
+        export_date=header.get("date"),
         encoding=encoding,
         accounts={c: tuple(v) for c, v in by_category.items()},
         problems=problems,
+        format=form,
+        format_version=version,
+        envelope=envelope,
+        ignored=ignored,
+        sha256=sha256,
     )

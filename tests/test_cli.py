@@ -44,7 +44,16 @@ def test_inspect_demo_counts_match_the_generator(capsys):
     truth = json.loads((DEMO.parent / "truth.json").read_text(encoding="utf-8"))
     code, out, _ = run(["inspect", str(DEMO), "--format", "json"], capsys)
     report = json.loads(out)
-    assert set(report) == {"uai", "etablissement", "date", "encoding", "counts", "problems"}
+    assert set(report) == {
+        "uai",
+        "etablissement",
+        "date",
+        "encoding",
+        "counts",
+        "format",
+        "problems",
+    }
+    assert report["format"] == "reference"
     assert report["uai"] == "0441234A"
     assert report["encoding"] == "UTF-8"
     assert list(report["counts"]) == [

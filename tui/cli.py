@@ -16,7 +16,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
@@ -26,6 +26,7 @@ from core.config import Config, load_config
 from core.errors import IdpronoteError
 from core.i18n import t
 from core.model import SLUGS, UAI_PATTERN
+from core.pronote_file import FileSchema
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -107,7 +108,9 @@ def _days(value: str) -> int:
     return days
 
 
-def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> _Parser:
+def _common(
+    *, directory: bool = True, uai: bool = True, mode: bool = False, reads_file: bool = False
+) -> _Parser:
     common = _Parser(add_help=False)
     group = common.add_argument_group("common options")
     group.add_argument("--config", metavar="PATH", help="configuration file (see README)")
@@ -126,6 +129,13 @@ def _common(*, directory: bool = True, uai: bool = True, mode: bool = False) -> 
         )
     if mode:
         group.add_argument("--mode", choices=("complet", "partiel"), default=None)
+    if reads_file:
+        group.add_argument(
+            "--partner-key",
+            metavar="PATH",
+            help="the RSA private key that opens an encrypted EXPORT_INDEX_EDUCATION file "
+            "(overrides [file] partner_key)",
+        )
     return common
 
 
@@ -156,7 +166,7 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
 
     p = sub.add_parser(
         "inspect",
-        parents=[_common(directory=False)],
+        parents=[_common(directory=False, reads_file=True)],
         help="read an identifiers file: counts per category and every problem",
     )
     p.add_argument("file", metavar="FILE", help="the identifiers file exported from Pronote")
@@ -164,7 +174,7 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
 
     p = sub.add_parser(
         "match",
-        parents=[_common(mode=True)],
+        parents=[_common(mode=True, reads_file=True)],
         help="dry run: the automatic reconciliation of every step, nothing written",
     )
     p.add_argument("file", metavar="FILE", help="the identifiers file exported from Pronote")
@@ -192,7 +202,7 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
 
     p = sub.add_parser(
         "link",
-        parents=[_common(mode=True)],
+        parents=[_common(mode=True, reads_file=True)],
         help="link an account to an identifier by hand (a human's choice), journaled",
     )
     p.add_argument("account", metavar="ACCOUNT", help="the directory login")
@@ -203,7 +213,7 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
 
     p = sub.add_parser(
         "explain",
-        parents=[_common(mode=True)],
+        parents=[_common(mode=True, reads_file=True)],
         help="why a person cannot open Pronote from the ENT, and the one next action",
     )
     p.add_argument("who", metavar="WHO", help="a login, a Pronote identifier or a name")
@@ -219,7 +229,7 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
 
     p = sub.add_parser(
         "status",
-        parents=[_common()],
+        parents=[_common(reads_file=True)],
         help="an establishment at a glance: identifiers per category, duplicates, last session",
     )
     p.add_argument(
@@ -232,12 +242,17 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
 
     p = sub.add_parser(
         "apply",
-        parents=[_common(mode=True)],
+        parents=[_common(mode=True, reads_file=True)],
         help="headless import of what is recognised automatically, step by step",
     )
     p.add_argument("file", metavar="FILE", help="the identifiers file exported from Pronote")
     p.add_argument("--steps", metavar="LIST", help="only these steps, e.g. eleves,responsables")
     p.add_argument("--dry-run", action="store_true", help="write nothing")
+    p.add_argument(
+        "--allow-mass-removal",
+        action="store_true",
+        help="complete mode: remove even more than half of a category's stored identifiers",
+    )
     p.add_argument(
         "--resume",
         action="store_true",
@@ -305,7 +320,7 @@ def build_wizard_parser() -> _Parser:
     """`idpronote` without a command: the wizard."""
     parser = _Parser(
         prog="idpronote",
-        parents=[_common(mode=True)],
+        parents=[_common(mode=True, reads_file=True)],
         description="The import wizard. Commands: idpronote --help-commands",
     )
     parser.add_argument("--file", metavar="FILE", help="the identifiers file to start with")
@@ -334,6 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         config = load_config(getattr(args, "config", None))
         i18n.set_language(args.lang or config.language)
+        config.file_schema = _partner_key(config, args)
         return handlers[args.command](Context(args, config))
     except IdpronoteError as error:
         sys.stderr.write(f"idpronote: {_one_line(str(error))}\n")
@@ -353,6 +369,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"idpronote: {t('cli.internal_error', error=type(error).__name__, log=log)}\n"
         )
         return EXIT_USAGE
+
+
+def _partner_key(config: Config, args: argparse.Namespace) -> FileSchema:
+    """`--partner-key` over `[file] partner_key`; a passphrase prompt where a terminal is ours.
+
+    The wizard's terminal belongs to Textual: there, only the environment
+    variable (`partner_key_password_env`) can give a passphrase.
+    """
+    schema = config.file_schema
+    partner = schema.partner
+    if getattr(args, "partner_key", None):
+        partner = replace(partner, path=Path(args.partner_key).expanduser())
+    if args.command not in ("wizard", "demo", "setup") and _interactive():
+        import getpass
+
+        partner = replace(partner, prompt=getpass.getpass)
+    return replace(schema, partner=partner)
+
+
+def _interactive() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):  # closed or replaced stdin
+        return False
 
 
 def _one_line(text: str) -> str:

@@ -135,6 +135,17 @@ def settings(config: Config, args: Any = None) -> list[dict[str, Any]]:
     for key in ("fuzzy_threshold", "fuzzy_margin", "candidates"):
         row(f"matching.{key}", getattr(config.matching, key), origin("matching", key))
     row("file.max_size_mb", config.file_schema.max_size_mb, origin("file", "max_size_mb"))
+    partner = config.file_schema.partner
+    # The key's path, never its content; the passphrase variable, never its value.
+    row("file.partner_key", str(partner.path) if partner.path else None,
+        origin("file", "partner_key"))  # fmt: skip
+    row("file.partner_name", partner.name or None, origin("file", "partner_name"))
+    variable = partner.password_env
+    if variable:
+        state = "config.env_set" if os.environ.get(variable) else "config.env_unset"
+        variable = f"{variable} ({t(state)})"
+    row("file.partner_key_password_env", variable or None,
+        origin("file", "partner_key_password_env"))  # fmt: skip
     for binding, keys in sorted(config.keys.items()):
         row(f"keys.{binding}", keys, origin("keys", binding))
     return rows
