@@ -144,6 +144,10 @@ class StepMatch:
     category: Category
     decisions: list[Decision]
     obsolete: list[ObsoleteLink] = field(default_factory=list)
+    # Complete mode, a category the file holds none of: the identifiers stored for
+    # it are kept, never proposed as obsolete (a file that cannot carry guardians
+    # says nothing about them). What would have been proposed, for the reports.
+    kept_absent: list[ObsoleteLink] = field(default_factory=list)
 
     @property
     def recognised(self) -> list[Decision]:
@@ -372,13 +376,19 @@ class Reconciliation:
 
         `in_file` is every identifier of the file (all categories), for
         obsolete links and stale identifiers; `children` maps a guardian's
-        file key to the logins of their recognised children.
+        file key to the logins of their recognised children. Obsolete links
+        are proposed only when `pronote` holds someone: a file without any
+        account of the category (a timetable export has no supervisor) cannot
+        tell that one of its identifiers is gone.
         """
         if in_file is None:
             in_file = {p.idpn for p in pronote}
         work = _Step(self, category, list(pronote), in_file, children or {})
         decisions = work.decide()
-        return StepMatch(category, decisions, self._obsolete(category, in_file, decisions))
+        obsolete = self._obsolete(category, in_file, decisions)
+        if not pronote:
+            return StepMatch(category, decisions, [], kept_absent=obsolete)
+        return StepMatch(category, decisions, obsolete)
 
     def _obsolete(
         self, category: Category, in_file: set[str], decisions: list[Decision]

@@ -1294,8 +1294,10 @@ def status(
             holders[idpn].add(a.login)
     twice = {idpn: sorted(logins) for idpn, logins in holders.items() if len(logins) > 1}
     categories = {c: CategoryStatus() for c in CATEGORIES}
+    # Only a category the file holds can have obsolete identifiers (core/matching.py).
+    held = {c for c in CATEGORIES if export is not None and export.accounts.get(c)}
     for c in CATEGORIES:
-        if check_obsolete:
+        if check_obsolete and c in held:
             categories[c].obsolete = 0
     categories[Category.RESPONSABLES].guardians_children_linked = 0
     linked_logins = {a.login.casefold() for a in accounts if stored_of[a.login.casefold()]}
@@ -1313,7 +1315,7 @@ def status(
                 ):
                     s.guardians_children_linked = (s.guardians_children_linked or 0) + 1
             s.stored_twice += sum(1 for idpn in ids if idpn in twice)
-            if check_obsolete and in_file is not None:
+            if check_obsolete and in_file is not None and c in held:
                 s.obsolete = (s.obsolete or 0) + sum(1 for idpn in ids if idpn not in in_file)
     every = sessions(data_dir, uai) if data_dir is not None else []
     return Status(uai, categories, info, every[-1] if every else None, twice)

@@ -190,10 +190,18 @@ class ImportSession:
 
     def _header(self) -> dict[str, Any]:
         path = Path(self.export.path)
+        # The digest of the bytes read (the envelope itself, for an envelope), not of
+        # what the file holds now; the decrypted content is never written anywhere.
+        digest = self.export.sha256 or (file_digest(path) if path.is_file() else None)
+        envelope = self.export.envelope
         return {
             "mode": self.mode,
             "file": str(path),
-            "file_sha256": file_digest(path) if path.is_file() else None,
+            "file_sha256": digest,
+            "file_format": self.export.format,
+            "envelope": None
+            if envelope is None
+            else {"sha256": digest, "partner": envelope.partner, "date": envelope.date},
             "directory": self.directory.describe(),
             "operator": operator(getattr(self.directory, "identity", None)),
         }
@@ -352,6 +360,24 @@ class ImportSession:
                     IdentifierChange(login, self.uai, ChangeKind.REMOVE, None, obsolete.idpn)
                 )
         return plan
+
+    def mass_removal(self, category: Category) -> tuple[int, int] | None:
+        """(removals, stored) when validating `category` would remove more than half of
+        the identifiers its accounts store for the establishment; else None.
+
+        A collège loses about a quarter of its students a year: half of them
+        gone at once is a wrong or truncated file, not a new school year.
+        """
+        if self.mode != "complet":
+            return None
+        removals = len(self.plan(self.state(category)).of_kind(ChangeKind.REMOVE))
+        stored = sum(
+            len(self.reconciliation.stored_for(a))
+            for a in self.reconciliation.candidates_of(category)
+        )
+        if removals and removals * 2 > stored:
+            return removals, stored
+        return None
 
     def validate(self) -> list[ChangeOutcome]:
         """Write the current step, journaled before and after, then move on."""

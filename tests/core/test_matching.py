@@ -321,8 +321,30 @@ def test_other_establishments_and_profiles_are_never_candidates():
 def test_obsolete_only_in_complete_mode():
     gone = idpn()
     directory = [acc("left", "PARTI", "Jean", D1, stores=(gone,))]
-    assert [(o.account.login, o.idpn) for o in match([], directory).obsolete] == [("left", gone)]
-    assert match([], directory, mode="partiel").obsolete == []
+    stays = [pro("RESTE", "Paul", D1)]
+    assert [(o.account.login, o.idpn) for o in match(stays, directory).obsolete] == [
+        ("left", gone)
+    ]
+    assert match(stays, directory, mode="partiel").obsolete == []
+
+
+def test_complet_never_proposes_to_remove_a_category_the_file_does_not_hold():
+    """A timetable export has no supervisor; a file cut short may have no guardian:
+    neither says anything about the identifiers stored for that category."""
+    teachers = [pro("ARNAUD", "Thomas", D1, category=Category.ENSEIGNANTS)]
+    gone = idpn()
+    directory = [
+        acc("mds", "LEROY", "Anne", profile=MDS, stores=(gone,)),
+        acc("tut", "ACCOLEE", "Karim", profile=TUT, stores=(idpn(),)),
+        acc("ens", "PARTI", "Jean", D1, profile=ENS, stores=(idpn(),)),
+    ]
+    r = Reconciliation(UAI, directory, form=FORM, profiles=PROFILES, mode="complet")
+    steps = {s.category: s for s in r.run({Category.ENSEIGNANTS: teachers})}
+    assert [o.account.login for o in steps[Category.ENSEIGNANTS].obsolete] == ["ens"]
+    for category in (Category.RESPONSABLES, Category.MAITRES_DE_STAGE):
+        assert steps[category].obsolete == []
+    assert [o.account.login for o in steps[Category.MAITRES_DE_STAGE].kept_absent] == ["mds"]
+    assert [o.account.login for o in steps[Category.RESPONSABLES].kept_absent] == ["tut"]
 
 
 def test_each_decision_explains_itself_in_both_languages():

@@ -72,6 +72,17 @@ def as_json(
                 "category": step.category.slug,
                 "accounts": [decision_json(d, d.pronote.idpn in written) for d in step.decisions],
                 "obsolete": [{"account": o.account.login, "idpn": o.idpn} for o in step.obsolete],
+                # Complete mode, a category the file holds none of: kept, and why.
+                **(
+                    {
+                        "kept_absent": [
+                            {"account": o.account.login, "idpn": o.idpn, "action": "keep"}
+                            for o in step.kept_absent
+                        ]
+                    }
+                    if step.kept_absent
+                    else {}
+                ),
             }
             for step in steps
         ],
@@ -138,6 +149,26 @@ def as_csv(steps: list[StepMatch]) -> str:
                     )
                 ]
             )
+        for o in step.kept_absent:
+            writer.writerow(
+                [
+                    spreadsheet_cell(str(v))
+                    for v in (
+                        step.category.step,
+                        step.category.slug,
+                        o.idpn,
+                        o.account.surname,
+                        o.account.first_name,
+                        "",
+                        "kept",
+                        "absent_from_file",
+                        o.account.login,
+                        "",
+                        "",
+                        t("match.kept_absent_reason"),
+                    )
+                ]
+            )
     return out.getvalue()
 
 
@@ -162,6 +193,7 @@ def as_text(
         f"  {t('inspect.total'):<28}{totals['recognised']:>12}{totals['unrecognised']:>14}"
         f"{totals['obsolete']:>10}"
     )
+    lines.extend(kept_absent_lines(steps))
     rules: dict[str, int] = {}
     for step in steps:
         for d in step.recognised:
@@ -192,6 +224,20 @@ def as_text(
     lines.append("")
     lines.append(t("match.nothing_written", seconds=f"{seconds:.1f}"))
     return "\n".join(lines)
+
+
+def kept_absent_lines(steps: list[StepMatch]) -> list[str]:
+    """Why a category's stored identifiers are all kept: the file holds none of them."""
+    lines = []
+    for step in steps:
+        if step.kept_absent:
+            text = t(
+                "match.kept_absent",
+                category=step.category.label(language()),
+                count=len(step.kept_absent),
+            )
+            lines.extend(_wrap(text, 2))
+    return lines
 
 
 def _wrap(text: str, indent: int, width: int = 80) -> list[str]:

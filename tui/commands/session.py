@@ -21,7 +21,7 @@ from core.pronote_file import read_identifiers_file
 from core.text import json_dumps, printable
 from core.wizard import ImportSession, undo_session
 from tui.commands.directory import _confirm, _csv
-from tui.commands.match import as_json, establishment
+from tui.commands.match import as_json, establishment, kept_absent_lines
 
 register(
     {
@@ -44,6 +44,15 @@ register(
         "apply.resumed": (
             "Étapes déjà validées avant l'interruption (hors de ce rapport) : {steps}",
             "Steps validated before the interruption (not in this report): {steps}",
+        ),
+        "apply.mass_removal": (
+            "étape {step} ({category}) : {removed} des {stored} identifiants stockés pour "
+            "{uai} seraient supprimés, plus de la moitié ; un mauvais fichier plutôt qu'une "
+            "nouvelle année ? Rien n'est écrit ; vérifiez le fichier, ou relancez avec "
+            "--allow-mass-removal",
+            "step {step} ({category}): {removed} of the {stored} identifiers stored for {uai} "
+            "would be removed, more than half; a wrong file rather than a new year? Nothing "
+            "written; check the file, or run again with --allow-mass-removal",
         ),
         "purge.not_with_session": (
             "--purge-older-than s'applique à toutes les sessions, pas à une seule",
@@ -98,8 +107,14 @@ def apply(ctx: Context) -> int:
                 mode=mode,
                 data_dir=None if dry else ctx.config.data_dir,
                 settings=ctx.config.matching,
-            ).start()
+            )
         with session:
+            # Before the journal is opened: a refused import leaves no session behind.
+            guard = _mass_removals(session, chosen)
+            if guard and not dry and not ctx.args.allow_mass_removal:
+                raise UnusableInput(guard[0])
+            if not ctx.args.resume:
+                session.start()
             steps, written, failures = [], set(), []
             planned: dict[Category, int] = {}
             while not session.finished:
@@ -127,11 +142,39 @@ def apply(ctx: Context) -> int:
         ctx.emit(as_csv(steps))
     else:
         text = _apply_text(session, steps, written if not dry else planned, failures, dry)
+        if dry and guard:
+            text += "\n" + "\n".join(f"! {line}" for line in guard)
         if earlier:
             text += "\n" + t("apply.resumed", steps=", ".join(earlier))
         ctx.emit(text)
     unrecognised = report["summary"]["unrecognised"]
     return 1 if unrecognised or failures else 0
+
+
+def _mass_removals(session: ImportSession, chosen: list[Category]) -> list[str]:
+    """One line per step left to validate that would remove over half its category's links.
+
+    Checked before anything is written: a wrong file must not empty the
+    students before the guardians' step notices it.
+    """
+    lines = []
+    for category in session.steps[session.index :]:
+        if category not in chosen:
+            continue
+        found = session.mass_removal(category)
+        if found is not None:
+            removed, stored = found
+            lines.append(
+                t(
+                    "apply.mass_removal",
+                    step=category.step,
+                    category=category.label(language()),
+                    removed=removed,
+                    stored=stored,
+                    uai=session.uai,
+                )
+            )
+    return lines
 
 
 def _obsolete_left(match: StepMatch, session: ImportSession, state) -> StepMatch:
@@ -172,6 +215,7 @@ def _apply_text(session, steps, written, failures, dry) -> str:
         lines.append(
             f"  {label:<28}{len(step.recognised):>11}{stored:>10}{len(step.unrecognised):>14}{mark}"
         )
+    lines.extend(kept_absent_lines(steps))
     for outcome in failures:
         change = outcome.change
         lines.append(f"  ! {printable(change.login)} {change.idpn or change.previous}: "

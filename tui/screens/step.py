@@ -186,6 +186,17 @@ class StepScreen(Screen[None]):
             if self.session.mode == "complet" and self.state.match.obsolete:
                 yield Static("", id="obsolete-heading", classes="heading")
                 yield DataTable(id="obsolete", cursor_type="row")
+            if self.session.mode == "complet" and self.state.match.kept_absent:
+                # The file holds none of this category: what is stored stays (core/matching.py).
+                yield Static(
+                    t(
+                        "match.kept_absent",
+                        category=self.category.label(language()),
+                        count=len(self.state.match.kept_absent),
+                    ),
+                    id="kept-absent",
+                    classes="heading",
+                )
         yield Static("", id="detail")
         yield LoadingIndicator(id="busy")
         yield Footer()
