@@ -103,6 +103,9 @@ from pathlib import Path
 
 from lxml import etree
 
+if __package__ in (None, ""):  # run as a script: the repository root is not on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 CATEGORIES = (
     "enseignants",
     "eleves",
@@ -158,6 +161,7 @@ CSV_HEADER = (
     "eleves",
     "idpronote",
 )
+FORMS = ("reference", "timetable")
 IDPN_ALPHABET = string.ascii_uppercase + string.digits
 UAI_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 
@@ -493,8 +497,13 @@ class GenerationResult:
 
 
 class _Establishment:
-    def __init__(self, seed: int, students: int, uai: str, export_date: datetime) -> None:
+    def __init__(
+        self, seed: int, students: int, uai: str, export_date: datetime, timetable: bool = False
+    ) -> None:
         self.rng = random.Random(seed)
+        # A population the timetable export can express: no internship supervisor,
+        # no inspector, no guardian without a student (it lists guardians under students).
+        self.timetable = timetable
         self.uai = uai
         self.students = students
         self.year = export_date.year if export_date.month >= 8 else export_date.year - 1
@@ -595,6 +604,8 @@ class _Establishment:
             if rng.random() < 0.2:
                 human.birth = None
             self.humans["personnels"].append(human)
+        if self.timetable:
+            return self.undated_teachers()
         for _ in range(3):
             human = self.adult("maitres_de_stage", (25, 60))
             template = rng.choice(COMPANIES)
@@ -606,11 +617,14 @@ class _Establishment:
             human.extra["Discipline"] = discipline
             human.birth = None
             self.humans["inspecteurs"].append(human)
+        self.undated_teachers()
+        self.humans["maitres_de_stage"][0].case = "not_in_directory"
+
+    def undated_teachers(self) -> None:
         # Pronote knows no birth date for a few teachers.
         for human in self.humans["enseignants"]:
-            if rng.random() < 0.05:
+            if self.rng.random() < 0.05:
                 human.birth = None
-        self.humans["maitres_de_stage"][0].case = "not_in_directory"
 
     def family(self, surname: str, children: list[_Human], *, current: bool = True) -> None:
         rng = self.rng
@@ -697,7 +711,7 @@ class _Establishment:
                 names = {c.first_name for c in children}
             self.family(surname, children)
         # Guardians of no student in the file: former students' parents, neighbours.
-        for _ in range(round(0.05 * self.students)):
+        for _ in range(0 if self.timetable else round(0.05 * self.students)):
             human = self.adult("responsables", (28, 70))
             human.family_surname = human.surname
             human.extra["CodePostal"] = rng.choice(self.postal_codes)
@@ -740,7 +754,9 @@ class _Establishment:
         self.take(teachers, round(0.02 * t), "not_in_directory")
         self.take(guardians, round(0.02 * g), "not_in_directory")
         self.take(students, max(1, round(self.students / 600)), "duplicate_in_pronote")
-        self.take(guardians, max(1, round(g / 300)), "duplicate_in_pronote")
+        # In the timetable form a guardian's second record must sit under a second child.
+        pool = [x for x in guardians if len(x.children) > 1] if self.timetable else guardians
+        self.take(pool, max(1, round(g / 300)), "duplicate_in_pronote")
         self.take(teachers, max(1, round(0.10 * t)), "two_establishments")
         everyone = students + teachers + guardians + h["personnels"]
         self.take(everyone, max(1, round(0.01 * len(everyone))), "typo")
@@ -787,6 +803,12 @@ class _Establishment:
                 human.records.append(self.record(human))
                 if human.case == "duplicate_in_pronote":
                     human.records.append(self.record(human))
+        if self.timetable:
+            # Seen in real exports: DateNaissance="" for a few students.
+            for human in self.humans["eleves"]:
+                if rng.random() < 0.02:
+                    for record in human.records:
+                        record.birth_text = None
         for slug in CATEGORIES:
             for human in self.humans[slug]:
                 if human.case != "not_in_directory":
@@ -1022,6 +1044,152 @@ def _write_identifiers(path: Path, school: _Establishment, name: str, stamp: str
     path.write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n' + body)
 
 
+TIMETABLE_NAMESPACE = "http://www.index-education.com/exportemploidutemps"
+SUBJECTS = (
+    ("FRANC", "FRANCAIS"), ("MATHS", "MATHEMATIQUES"), ("HIGEO", "HISTOIRE & GEOGRAPH."),
+    ("AGL1", "ANGLAIS LV1"), ("ESP2", "ESPAGNOL LV2"), ("ALL2", "ALLEMAND LV2"),
+    ("SVT", "SCIENCES VIE & TERRE"), ("PH-CH", "PHYSIQUE-CHIMIE"), ("TECHN", "TECHNOLOGIE"),
+    ("A-PLA", "ARTS PLASTIQUES"), ("EDMUS", "EDUCATION MUSICALE"), ("EPS", "ED.PHYSIQUE & SPORT."),
+    ("LATIN", "LATIN"), ("EDCIV", "EDUCATION CIVIQUE"), ("VICLA", "VIE DE CLASSE"),
+)  # fmt: skip
+STREETS = ("rue du Moulin", "avenue de la Gare", "place de l'Église", "rue des Écoles",
+           "chemin des Vignes", "boulevard Victor Hugo", "impasse des Lilas")  # fmt: skip
+
+
+def _write_timetable(path: Path, school: _Establishment, seed: int) -> None:
+    """The same people as `_write_identifiers`, as PRONOTE's ExportEmploiDuTemps puts them.
+
+    Guardians inside their students (full record at each occurrence, first
+    names in capitals), `IdPN` or `IDPN`, ISO dates or `DateNaissance=""`,
+    classes by `Ident`, `IDCAS`, and the timetable around them: subjects,
+    rooms, groups and a few `Cours` per student that name teachers by `Ident`.
+    """
+    rng = random.Random(f"datagen-timetable-{seed}")
+    ns = TIMETABLE_NAMESPACE
+
+    def add(parent: etree._Element, tag: str, **attributes: str) -> etree._Element:
+        element = etree.SubElement(parent, f"{{{ns}}}{tag}")
+        for key, value in attributes.items():
+            element.set(key, value)
+        return element
+
+    def idpn_attribute() -> str:
+        return "IdPN" if rng.random() < 0.5 else "IDPN"
+
+    year = school.year
+    root = etree.Element(f"{{{ns}}}ExportEmploiDuTemps", nsmap={None: ns})
+    root.set("Version", "1.1")
+    root.set("UAI", school.uai)
+    add(root, "AnneeScolaire", DateDebut=f"{year}-09-01", DateFin=f"{year + 1}-08-31",
+        DatePremierJourSemaine1=f"{year}-08-31")  # fmt: skip
+    grid = add(root, "GrilleHoraire", NombrePlacesParJour="20", DureePlace="30")
+    days = add(grid, "JoursOuvres")
+    for day in range(1, 6):
+        add(days, "Jour").text = str(day)
+    places = add(grid, "PlacesParJour")
+    for number in range(20):
+        start, end = 8 * 60 + 30 * number, 8 * 60 + 30 * (number + 1)
+        add(places, "Place", Numero=str(number),
+            LibelleHeureDebut=f"{start // 60:02d}:{start % 60:02d}:00",
+            LibelleHeureFin=f"{end // 60:02d}:{end % 60:02d}:00")  # fmt: skip
+    subjects = add(root, "Matieres")
+    for number, (code, label) in enumerate(SUBJECTS, 2):
+        add(subjects, "Matiere", Ident=str(number), Code=code, Libelle=label)
+    teachers = add(root, "Professeurs")
+    teacher_idents = []
+    for record in _sorted_records(school, "enseignants"):
+        element = add(teachers, "Professeur", Ident=record.ident, Nom=record.nom,
+                      Prenom=record.prenom)  # fmt: skip
+        element.set("CodePostal", rng.choice(school.postal_codes))
+        birth = record.human.birth if record.birth_text else None
+        if birth is not None or rng.random() < 0.5:
+            element.set("DateNaissance", _iso(birth) if birth else "")
+        element.set(idpn_attribute(), record.idpn)
+        if record.cas_login:
+            element.set("IDCAS", record.cas_login)
+        teacher_idents.append(record.ident)
+    class_idents = {name: str(number) for number, name in enumerate(school.classes, 2)}
+    classes = add(root, "Classes")
+    part = 100
+    for name, ident in class_idents.items():
+        classe = add(classes, "Classe", Ident=ident, Nom=name)
+        for _ in range(rng.randint(1, 3)):
+            part += 1
+            add(classe, "PartieDeClasse", Ident=str(part))
+    groups = add(root, "Groupes")
+    for number, name in enumerate(school.classes, 2):
+        groupe = add(groups, "Groupe", Ident=str(number), Nom=f"{name} LV2")
+        add(groupe, "PartieDeClasse", Ident=str(100 + number))
+    rooms = add(root, "Salles")
+    room_idents = [str(15500 + n) for n in range(max(8, len(school.classes) + 4))]
+    for number, ident in enumerate(room_idents, 1):
+        add(rooms, "Salle", Ident=ident, Nom=str(number))
+    staff = _sorted_records(school, "personnels")
+    if staff:  # not in the XSD; one ENT's reader has seen it
+        personnels = add(root, "Personnels")
+        for record in staff:
+            element = add(personnels, "Personnel", Ident=record.ident, Nom=record.nom,
+                          Prenom=record.prenom)  # fmt: skip
+            if record.birth_text:
+                element.set("DateNaissance", _iso(record.human.birth))
+            element.set(idpn_attribute(), record.idpn)
+            if record.cas_login:
+                element.set("IDCAS", record.cas_login)
+            for key, value in record.human.extra.items():
+                element.set(key, value)
+    students = add(root, "Eleves")
+    term_start, term_end = f"{year}-09-01", f"{year + 1}-08-31"
+    for record in _sorted_records(school, "eleves"):
+        human = record.human
+        element = add(students, "Eleve", Ident=record.ident, Nom=record.nom, Prenom=record.prenom)
+        element.set("DateNaissance", _iso(human.birth) if record.birth_text else "")
+        element.set("Sexe", "Feminin" if human.sex == "F" else "Masculin")
+        element.set(idpn_attribute(), record.idpn)
+        if record.cas_login:
+            element.set("IDCAS", record.cas_login)
+        for rank, guardian in enumerate(record.guardians, 1):
+            g = guardian.human
+            child = add(element, "Responsable", Ident=guardian.ident, RespLegal=str(rank),
+                        Nom=guardian.nom, Prenom=guardian.prenom.upper(),
+                        Civilite="Mme" if g.sex == "F" else "M.")  # fmt: skip
+            number = int(guardian.ident)
+            child.set("Adresse1", f"{1 + number % 97} {STREETS[number % len(STREETS)]}")
+            if "CodePostal" in g.extra:
+                child.set("CodePostal", g.extra["CodePostal"])
+            child.set("Ville", "NANTES")
+            child.set(idpn_attribute(), guardian.idpn)
+            if guardian.cas_login:
+                child.set("IDCAS", guardian.cas_login)
+        if human.class_name:
+            if rng.random() < 0.03:  # changed class during the year
+                before = rng.choice([c for c in school.classes if c != human.class_name] or
+                                    [human.class_name])  # fmt: skip
+                add(element, "Classe", Ident=class_idents[before], DateEntree=term_start,
+                    DateSortie=f"{year}-11-30")  # fmt: skip
+                add(element, "Classe", Ident=class_idents[human.class_name],
+                    DateEntree=f"{year}-12-01", DateSortie=term_end)  # fmt: skip
+            else:
+                add(element, "Classe", Ident=class_idents[human.class_name],
+                    DateEntree=term_start, DateSortie=term_end)  # fmt: skip
+    lessons = add(root, "Cours")
+    for _ in range(3 * school.students):
+        lesson = add(lessons, "Cours", Jour=str(rng.randint(1, 5)),
+                     NumeroPlaceDebut=str(rng.randrange(18)), NombrePlaces="2")  # fmt: skip
+        add(lesson, "Matiere", Ident=str(rng.randrange(2, 2 + len(SUBJECTS))))
+        if teacher_idents:
+            add(lesson, "Professeur", Ident=rng.choice(teacher_idents), Semaines="1048575")
+        add(lesson, "Classe", Ident=rng.choice(list(class_idents.values())), Semaines="1048575")
+        add(lesson, "Salle", Ident=rng.choice(room_idents), Semaines="1048575")
+    body = etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=True)
+    path.write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n' + body)
+
+
+def _sorted_records(school: _Establishment, slug: str) -> list[_Record]:
+    records = [r for h in school.humans[slug] for r in h.records]
+    records.sort(key=lambda r: (*_key(r.human.surname, r.human.first_name), int(r.ident)))
+    return records
+
+
 def _write_directory(path: Path, school: _Establishment, others: int, seed: int) -> int:
     accounts = [
         h.account
@@ -1040,13 +1208,12 @@ def _write_directory(path: Path, school: _Establishment, others: int, seed: int)
 
 
 def _write_truth(path: Path, school: _Establishment, seed: int, name: str) -> dict[str, int]:
-    lines = {
-        m.group(1): number
-        for number, line in enumerate(
-            school.identifiers_path.read_text(encoding="utf-8").splitlines(), 1
-        )
-        if (m := re.search(r' IDPN="([A-Z0-9]{16})"', line))
-    }
+    lines: dict[str, int] = {}
+    text = school.identifiers_path.read_text(encoding="utf-8")
+    for number, line in enumerate(text.splitlines(), 1):
+        # The first occurrence: a guardian of the timetable form recurs under each child.
+        if m := re.search(r' (?:IDPN|IdPN)="([A-Z0-9]{16})"', line):
+            lines.setdefault(m.group(1), number)
     records = {}
     in_file = [r for slug in CATEGORIES for h in school.humans[slug] for r in h.records]
     for record in sorted(in_file, key=lambda r: lines[r.idpn]):
@@ -1203,8 +1370,20 @@ def generate(
     name: str = "Collège Marie Curie",
     other_accounts: int = 0,
     export_date: str | datetime = "2026-09-01T08:30:00",
+    form: str = "reference",
+    envelope: bool = False,
 ) -> GenerationResult:
-    """Write identifiants.xml, annuaire.csv and truth.json into `out_dir`."""
+    """Write identifiants.xml, annuaire.csv and truth.json into `out_dir`.
+
+    `form="timetable"`: identifiants.xml is an ExportEmploiDuTemps, of a
+    population that form can hold (no supervisors, no inspectors, every guardian
+    under a student), and identifiants-reference.xml the same people in the
+    reference form. `envelope`: also identifiants.chiffre.xml, identifiants.xml
+    in an EXPORT_INDEX_EDUCATION envelope, and partner.pem, the fresh key that
+    opens it (0600).
+    """
+    if form not in FORMS:
+        raise ValueError(f"form: one of {', '.join(FORMS)}")
     if students < 20:
         raise ValueError("students: at least 20, so that every hard case has people to carry it")
     stamp = (
@@ -1212,14 +1391,23 @@ def generate(
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    school = _Establishment(seed, students, uai, stamp)
+    school = _Establishment(seed, students, uai, stamp, timetable=form == "timetable")
     school.build()
     school.render()
     identifiers = out_dir / "identifiants.xml"
     directory = out_dir / "annuaire.csv"
     truth = out_dir / "truth.json"
     school.identifiers_path = identifiers
-    _write_identifiers(identifiers, school, name, stamp.isoformat(timespec="seconds"))
+    if form == "timetable":
+        _write_timetable(identifiers, school, seed)
+        reference = out_dir / "identifiants-reference.xml"
+        _write_identifiers(reference, school, name, stamp.isoformat(timespec="seconds"))
+    else:
+        _write_identifiers(identifiers, school, name, stamp.isoformat(timespec="seconds"))
+    if envelope:
+        from bench.envelope import wrap_file
+
+        wrap_file(identifiers, out_dir, name=name)
     local = _write_directory(directory, school, other_accounts, seed)
     labels = _write_truth(truth, school, seed, name)
     counts = {slug: sum(len(h.records) for h in school.humans[slug]) for slug in CATEGORIES}
@@ -1232,6 +1420,16 @@ def generate(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--form", choices=FORMS, default="reference")
+    parser.add_argument(
+        "--envelope", action="store_true", help="also wrap identifiants.xml for a fresh key"
+    )
+    parser.add_argument(
+        "--wrap",
+        type=Path,
+        metavar="FILE",
+        help="only wrap FILE in an envelope for a fresh key, into OUT_DIR",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--students", type=int, default=600)
     parser.add_argument("--uai", default="0441234A")
@@ -1239,6 +1437,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--other-accounts", type=int, default=0)
     parser.add_argument("--export-date", default="2026-09-01T08:30:00")
     args = parser.parse_args(argv)
+    if args.wrap:
+        from bench.envelope import wrap_file
+
+        target, key_path = wrap_file(args.wrap, args.out_dir)
+        print(f"{target}: {args.wrap} for partner ENTPARTENAIRE; key {key_path} (0600)")
+        return 0
     started = time.perf_counter()
     result = generate(
         args.out_dir,
@@ -1248,6 +1452,8 @@ def main(argv: list[str] | None = None) -> int:
         name=args.name,
         other_accounts=args.other_accounts,
         export_date=args.export_date,
+        form=args.form,
+        envelope=args.envelope,
     )
     elapsed = time.perf_counter() - started
     print(f"{result.out_dir}: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))

@@ -24,3 +24,12 @@ def english():
 
 # The private slapd factory (tests/ldap/conftest.py), for every test directory.
 from tests.ldap.conftest import slapd_factory  # noqa: E402, F401
+
+
+@pytest.fixture(scope="session")
+def rsa_keys():
+    """Fresh RSA keys for this run (never a key kept in the repository):
+    the site's partner key, another partner's, and one of another size."""
+    from bench.envelope import new_key
+
+    return {"ours": new_key(), "theirs": new_key(), "small": new_key(1024)}

@@ -188,3 +188,33 @@ def test_the_bundled_demo_is_what_the_generator_makes(tmp_path):
     datagen.generate(tmp_path, seed=7, students=120)
     for name in FILES:
         assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), name
+
+
+def test_the_timetable_form_is_deterministic_too(tmp_path):
+    names = (*FILES, "identifiants-reference.xml")
+    first = datagen.generate(tmp_path / "a", seed=3, students=60, form="timetable")
+    datagen.generate(tmp_path / "b", seed=3, students=60, form="timetable")
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    root = etree.parse(str(first.identifiers)).getroot()
+    assert etree.QName(root).localname == "ExportEmploiDuTemps"
+    assert first.counts["maitres_de_stage"] == first.counts["inspecteurs"] == 0
+    truth = json.loads(first.truth.read_text(encoding="utf-8"))["records"]
+    lines = first.identifiers.read_text(encoding="utf-8").splitlines()
+    for idpn, record in truth.items():  # the first occurrence, for a guardian
+        assert f'="{idpn}"' in lines[record["line"] - 1]
+
+
+def test_the_cli_wraps_any_file_in_an_envelope_for_a_fresh_key(tmp_path, capsys):
+    from core.envelope import PartnerKey
+    from core.pronote_file import FileSchema, read_identifiers_file
+
+    source = DEMO / "identifiants.xml"
+    assert datagen.main([str(tmp_path), "--wrap", str(source)]) == 0
+    assert "partner.pem" in capsys.readouterr().out
+    key = tmp_path / "partner.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    schema = FileSchema(partner=PartnerKey(path=key))
+    opened = read_identifiers_file(tmp_path / "identifiants.chiffre.xml", schema)
+    assert opened.counts() == read_identifiers_file(source).counts()
+    assert opened.envelope.uai == "0441234A"

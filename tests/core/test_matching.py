@@ -322,9 +322,7 @@ def test_obsolete_only_in_complete_mode():
     gone = idpn()
     directory = [acc("left", "PARTI", "Jean", D1, stores=(gone,))]
     stays = [pro("RESTE", "Paul", D1)]
-    assert [(o.account.login, o.idpn) for o in match(stays, directory).obsolete] == [
-        ("left", gone)
-    ]
+    assert [(o.account.login, o.idpn) for o in match(stays, directory).obsolete] == [("left", gone)]
     assert match(stays, directory, mode="partiel").obsolete == []
 
 
