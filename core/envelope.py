@@ -400,9 +400,8 @@ def open_envelope(
     verified = ""
     if hmac.compare_digest(hashlib.sha256(decrypted).digest(), expected):
         verified = "compressed" if compressed else "content"
+    # Uncompressed, the content is no larger than the envelope, already under the limit.
     content = _inflate(path, decrypted, limit_bytes) if compressed else decrypted
-    if len(content) > limit_bytes:
-        raise UnusableInput(t("envelope.too_large", path=path, limit=_mb(limit_bytes)))
     if not verified and compressed:
         if hmac.compare_digest(hashlib.sha256(content).digest(), expected):
             verified = "content"
