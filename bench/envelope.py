@@ -85,13 +85,15 @@ def seal(
     key_check: bool = True,
     aes_key: bytes | None = None,
     iv: bytes | None = None,
+    deflated: bytes | None = None,
 ) -> bytes:
     """The envelope of `content` for each (partner name, public key).
 
     `hash_of`: what VERIFICATION hashes, "compressed" (the bytes before
     inflating, as the open-source reader checks) or "content" (the inflated
     export, as the XSD says). `key_check=False` spoils the MD5 of the key
-    block, to test the reader's check.
+    block, to test the reader's check. `deflated`: content already deflated (a
+    bomb too large to hold inflated), sent as is and hashed as compressed.
     """
     aes_key = aes_key or os.urandom(16)
     iv = iv or os.urandom(16)
@@ -99,7 +101,9 @@ def seal(
     if not key_check:
         check = bytes(b ^ 0xFF for b in check)
     block = aes_key + iv + check
-    plain = zlib.compress(content) if compress else content
+    plain = deflated if deflated is not None else zlib.compress(content) if compress else content
+    if deflated is not None:
+        hash_of = "compressed"
     padder = block_padding.PKCS7(128).padder()
     padded = padder.update(plain) + padder.finalize()
     encryptor = Cipher(algorithms.AES(aes_key), modes.CBC(iv)).encryptor()

@@ -11,6 +11,7 @@ import builtins
 import hashlib
 import os
 import re
+import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -209,6 +210,22 @@ def test_a_zlib_bomb_stops_at_max_size_mb(tmp_path, rsa_keys):
     assert path.stat().st_size < 2**20 / 4
     message = refused(path, schema(key_file(tmp_path, rsa_keys), max_size_mb=1))
     assert "decompressed content exceeds 1 MB" in message
+
+
+def test_a_zlib_bomb_is_never_inflated_beyond_the_limit(tmp_path, rsa_keys):
+    """128 MB of zeros in 125 kB: the reader stops at the limit, it does not inflate
+    everything and look afterwards."""
+    deflater = zlib.compressobj(9)
+    chunks = [deflater.compress(bytes(2**20)) for _ in range(128)] + [deflater.flush()]
+    path = sealed(tmp_path, rsa_keys, deflated=b"".join(chunks))
+    file_schema = schema(key_file(tmp_path, rsa_keys), max_size_mb=1)
+    tracemalloc.start()
+    try:
+        refused(path, file_schema)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20
 
 
 def test_a_doctype_in_the_decrypted_content_is_refused(tmp_path, rsa_keys):
