@@ -125,3 +125,20 @@ def test_keys_remap_bindings_but_never_to_terminal_traps(tmp_path):
     assert config.keys == {"step.validate": "f5,v"}
     with pytest.raises(ConfigError, match=r"line 2.*ctrl\+b"):
         read_config(write(tmp_path / "d.toml", '[keys]\n"step.validate" = "ctrl+b"\n'))
+
+
+def test_the_partner_key_settings(tmp_path):
+    path = write(
+        tmp_path / "site" / "config.toml",
+        '[file]\npartner_key = "keys/partner.pem"\npartner_name = "MONENT"\n'
+        'partner_key_password_env = "PARTNER_PASS"\n',
+    )
+    partner = read_config(path).file_schema.partner
+    assert partner.path == tmp_path / "site" / "keys" / "partner.pem"  # relative to the file
+    assert (partner.name, partner.password_env) == ("MONENT", "PARTNER_PASS")
+    assert read_config(ROOT / "config.toml").file_schema.partner.path is None
+    bad = write(tmp_path / "bad.toml", '[file]\npartner_key_password_env = "my pass"\n')
+    with pytest.raises(
+        ConfigError, match=r"line 2: file.partner_key_password_env: must be the name"
+    ):
+        read_config(bad)
