@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -205,7 +206,8 @@ class StartScreen(Screen[None]):
         return self.export is not None and Path(value).expanduser() == Path(self.export.path)
 
     def message(self, text: str) -> None:
-        self.query_one("#message", Static).update(printable(text, keep_newlines=True))
+        # Text, not markup: a message naming "[file] partner_key" lost its "[file]".
+        self.query_one("#message", Static).update(Text(printable(text, keep_newlines=True)))
 
     def busy(self, on: bool) -> None:
         self.query_one("#busy").display = on
@@ -284,7 +286,7 @@ class StartScreen(Screen[None]):
         title = export.establishment_name or ""
         summary = t("tui.start.counts", total=sum(counts.values()), detail=detail)
         self.query_one("#counts", Static).update(
-            (printable(title) + "\n" if title else "") + summary
+            Text((printable(title) + "\n" if title else "") + summary)
         )
         if export.problems:
             lines = [t("tui.start.problems", count=len(export.problems))]
@@ -292,7 +294,7 @@ class StartScreen(Screen[None]):
                 f"  {t('inspect.line', line=p.line)} : {printable(p.message)}"
                 for p in export.problems[:20]
             ]
-            self.query_one("#problems", Static).update("\n".join(lines))
+            self.query_one("#problems", Static).update(Text("\n".join(lines)))
         else:
             self.query_one("#problems", Static).update(t("tui.start.no_problem"))
         self._look_for_unfinished()
