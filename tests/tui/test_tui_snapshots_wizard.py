@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from core.config import Config
 from tui.app import IdpronoteApp, Launch
@@ -39,9 +40,17 @@ def app(tmp_path, monkeypatch):
 
 
 async def settle(pilot) -> None:
+    """Every worker done, every result shown, and a cursor that does not blink.
+
+    A blinking cursor is drawn or not depending on when the screenshot falls:
+    on a loaded machine the start screen's snapshot differed by that alone.
+    """
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
 
 
 def test_start_screen(app, snap_compare):
