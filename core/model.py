@@ -143,6 +143,10 @@ class IdentifierChange:
     kind: ChangeKind
     idpn: str | None = None
     previous: str | None = None
+    # For a removal (undo of a write that added the auxiliary object class):
+    # when no value of the identifier attribute is left on the entry, remove
+    # that class too, in the same modification. Adapters without classes ignore it.
+    drop_object_class: bool = False
 
     def __post_init__(self) -> None:
         if self.kind is ChangeKind.REMOVE:
@@ -156,6 +160,17 @@ class IdentifierChange:
 # held the intended state (a replay, a resume): undo has nothing to revert.
 ALREADY_IN_EFFECT = "already in effect"
 
+# The reason of an outcome found "already in effect" when a session replays
+# what it had journaled as intended (a resume after a crash, or after a write
+# sent but never confirmed): the session itself wrote it before it was cut, so
+# it counts as written (history, undo).
+WRITTEN_BEFORE_THE_CUT = "already in effect: written by this session before it was cut"
+
+# Failures that are not about one entry: the directory itself could not be
+# written (server gone, time-out, file system full, file locked by another
+# host). The step stops at the first one, and the session is cut, resumable.
+DIRECTORY_FAILURES = frozenset({"unavailable", "unconfirmed"})
+
 
 @dataclass(frozen=True, slots=True)
 class ChangeOutcome:
@@ -164,10 +179,15 @@ class ChangeOutcome:
     change: IdentifierChange
     applied: bool
     reason: str | None = None
-    # Machine-readable failure kind: "conflict", "not_found", "changed", "error",
-    # or "unconfirmed": the write was sent but its effect could not be checked
-    # (the server's answer, or the read-back, never came); it may or may not be
-    # in effect, and replaying the same change settles it ("already in effect").
+    # Machine-readable failure kind. About this entry: "conflict", "not_found",
+    # "changed", "error" (refused for this entry: rights, schema). About the
+    # directory (DIRECTORY_FAILURES): "unavailable": not written, because the
+    # directory could not be reached or written (server gone, time-out, disk
+    # full, file locked); an adapter sends nothing more after the first one and
+    # reports the rest of the batch "unavailable" too; or "unconfirmed": the
+    # write was sent but its effect could not be checked (the server's answer,
+    # or the read-back, never came); it may or may not be in effect, and
+    # replaying the same change settles it ("already in effect").
     failure: str | None = None
 
     @property

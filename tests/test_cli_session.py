@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.journals import records_of, write_sealed
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,14 +162,12 @@ def _age(path: Path, days: int) -> None:
     from datetime import datetime, timedelta
 
     old = (datetime.now().astimezone() - timedelta(days=days)).isoformat(timespec="seconds")
-    lines = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
+    records = records_of(path)
+    for record in records:
         for key in ("started", "time"):
             if key in record:
                 record[key] = old
-        lines.append(json.dumps(record))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_sealed(path, records)
 
 
 def test_purge_deletes_old_journals_but_never_a_cut_one(site, capsys):
@@ -183,11 +182,10 @@ def test_purge_deletes_old_journals_but_never_a_cut_one(site, capsys):
     _age(old, 400)
     # A third, old session cut in the middle of a write: no end line.
     cut = old.with_name("cut.jsonl")
-    lines = old.read_text(encoding="utf-8").splitlines()
-    header = json.loads(lines[0])
+    header, *rest = records_of(old)
     header["session"] = "cut-session"
-    intent = next(json.loads(x) for x in lines if json.loads(x).get("type") == "intent")
-    cut.write_text(json.dumps(header) + "\n" + json.dumps(intent) + "\n", encoding="utf-8")
+    intent = next(x for x in rest if x.get("type") == "intent")
+    write_sealed(cut, [header, intent])
 
     code, _, err = run(["history", "--purge-older-than", "365"], capsys)
     assert code == 2 and "--yes" in err  # no terminal to ask on: refuse, delete nothing
