@@ -15,19 +15,37 @@ object with the `Directory` protocol.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from core.errors import IdpronoteError
-from core.i18n import t
-from core.journal import EstablishmentLock, Journal, SessionRecord, new_session_id, operator
+from core.errors import DirectoryError, IdpronoteError
+from core.i18n import language, register, t
+from core.journal import (
+    EstablishmentLock,
+    Journal,
+    JournalDamaged,
+    SessionBlocked,
+    SessionRecord,
+    blocking_session,
+    change_json,
+    change_key,
+    new_session_id,
+    operator,
+    read_session,
+    refuse_if_blocked,
+)
 from core.matching import Decision, MatchSettings, Reconciliation, StepMatch, children_of
 from core.memory import DecisionMemory
 from core.model import (
+    ALREADY_IN_EFFECT,
     CATEGORIES,
+    DIRECTORY_FAILURES,
+    SLUGS,
+    WRITTEN_BEFORE_THE_CUT,
     Category,
     ChangeKind,
     ChangeOutcome,
@@ -40,15 +58,47 @@ __all__ = [
     "ImportSession",
     "LinkRefused",
     "Plan",
+    "SessionCut",
     "StepState",
     "link_account",
     "undo_session",
     "unlink_account",
 ]
 
+register(
+    {
+        "wizard.cut": (
+            "l'annuaire a fait défaut pendant l'étape {step} ({reason}) ; sur {total} "
+            "changement(s) : {written} écrit(s), {unsure} envoyé(s) sans confirmation, "
+            "{unsent} non envoyé(s) ; la session {session} est coupée : quand l'annuaire "
+            "répond de nouveau, reprenez-la avec idpronote apply {file} --resume (ou F5 "
+            "dans l'assistant), qui vérifie et termine l'étape",
+            "the directory failed during step {step} ({reason}); of {total} change(s): "
+            "{written} written, {unsure} sent without confirmation, {unsent} not sent; "
+            "session {session} is cut: once the directory works again, resume it with "
+            "idpronote apply {file} --resume (or F5 in the wizard), which checks and "
+            "finishes the step",
+        ),
+        "wizard.cut_unknown": (
+            "l'annuaire a échoué pendant l'étape {step} ({reason}) ; la session {session} "
+            "est coupée, ce qui a pu être écrit est au journal : quand l'annuaire répond "
+            "de nouveau, reprenez-la avec idpronote apply {file} --resume (ou F5 dans "
+            "l'assistant)",
+            "the directory failed during step {step} ({reason}); session {session} is "
+            "cut, and what may have been written is in its journal: once the directory "
+            "works again, resume it with idpronote apply {file} --resume (or F5 in the "
+            "wizard)",
+        ),
+    }
+)
+
 
 class LinkRefused(IdpronoteError):
     """A manual link that would break a rule (the message says which)."""
+
+
+class SessionCut(DirectoryError):
+    """The directory failed in the middle of a step: the session stops, resumable."""
 
 
 @dataclass
@@ -176,6 +226,9 @@ class ImportSession:
         session = new_session_id()
         self.lock.acquire(session)
         try:
+            # Under the lock: a cut or damaged session of the establishment comes first.
+            refuse_if_blocked(self.data_dir, self.uai)
+            _backup_before_next_write(self.directory, True)
             self.journal = Journal.create(
                 self.data_dir,
                 uai=self.uai,
@@ -384,10 +437,17 @@ class ImportSession:
         self._require_open()
         state = self.current
         plan = self.plan(state)
-        outcomes = self._write(state.category, plan.changes, state.manual)
+        left = self._left(state)
+        try:
+            outcomes = self._write(state.category, plan.changes, state.manual, left)
+        except IdpronoteError:
+            # A journal that cannot be written, a directory gone: nothing more is sent.
+            self.ended = self.ended or "cut"
+            self.close()
+            raise
         state.outcomes = outcomes
         self._remember(state.manual)
-        self._step_done(state.category, outcomes, self._left(state))
+        self._step_done(state.category, outcomes, left)
         self._advance()
         return outcomes
 
@@ -440,17 +500,70 @@ class ImportSession:
         category: Category,
         changes: list[IdentifierChange],
         manual: dict[str, str] | None = None,
+        remaining: list[dict[str, Any]] | None = None,
     ) -> list[ChangeOutcome]:
         if not changes:
             return []
-        batch = self.journal.intent(category.slug, changes, manual) if self.journal else 0
-        # If apply raises (DirectoryError), what reached the server is unknown:
-        # the intent stays without an outcome, and resuming replays it safely.
-        outcomes = self.directory.apply(changes)
-        if self.journal is not None:
-            self.journal.outcome(batch, category.slug, outcomes)
+        try:
+            outcomes = _send(
+                self.journal, self.directory, category.slug, changes, manual, remaining=remaining
+            )
+        except DirectoryError as error:
+            # What reached the directory is unknown: the intent stays without an
+            # outcome, and resuming replays it safely.
+            self._cut_unknown(category.slug, error)
         self._learn(outcomes)
+        self._stop_if_cut(category.slug, outcomes)
         return outcomes
+
+    def _stop_if_cut(self, step: str, outcomes: list[ChangeOutcome]) -> None:
+        """A failure of the directory itself (not of one entry) ends the step, cuts the session."""
+        broken = [o for o in outcomes if o.failure in DIRECTORY_FAILURES]
+        if not broken:
+            return
+        # The last one says it most plainly (usually "not attempted: <why>").
+        reason = broken[-1].reason or broken[-1].failure or ""
+        self._end_cut(step, reason)
+        raise SessionCut(
+            t(
+                "wizard.cut",
+                step=self._step_label(step),
+                reason=reason,
+                total=len(outcomes),
+                written=sum(1 for o in outcomes if o.applied),
+                unsure=sum(1 for o in outcomes if o.failure == "unconfirmed"),
+                unsent=sum(1 for o in outcomes if o.failure == "unavailable"),
+                session=self.session or "—",
+                file=self.export.path,
+            )
+        )
+
+    def _cut_unknown(self, step: str, error: IdpronoteError) -> NoReturn:
+        self._end_cut(step, str(error))
+        raise SessionCut(
+            t(
+                "wizard.cut_unknown",
+                step=self._step_label(step),
+                reason=str(error),
+                session=self.session or "—",
+                file=self.export.path,
+            ),
+        ) from None
+
+    def _end_cut(self, step: str, reason: str) -> None:
+        self.ended = "cut"
+        if self.journal is not None:
+            # Best effort: a journal that cannot take this line is cut all the same.
+            with contextlib.suppress(IdpronoteError):
+                self.journal.end("cut", step=step, reason=reason)
+        self.close()
+
+    @staticmethod
+    def _step_label(step: str) -> str:
+        if step in SLUGS:
+            category = Category.from_slug(step)
+            return f"{category.step}/6 ({category.label(language())})"
+        return step
 
     def _learn(self, outcomes: Iterable[ChangeOutcome]) -> None:
         form = self.directory.form
@@ -517,11 +630,16 @@ class ImportSession:
         data_dir: Path,
         settings: MatchSettings | None = None,
     ) -> ImportSession:
-        """Continue a cut or interrupted session: replay what may be half-written, go on.
+        """Continue a cut or interrupted session: settle what may be half-written, go on.
 
-        Replaying is idempotent: a change already in effect is reported
-        applied without being written again.
+        First the batches journaled as intended with no outcome are sent
+        again, then the changes whose last outcome was a failure of the
+        directory itself. Replaying is idempotent: a change already in effect
+        is reported applied without being written again, and counts as
+        written by this session (it intended it, and the directory shows it).
         """
+        if record.damaged:
+            raise JournalDamaged(record.damage_message())
         expected = record.header.get("file_sha256")
         if expected and Path(export.path).is_file() and file_digest(Path(export.path)) != expected:
             raise IdpronoteError(t("wizard.resume_other_file", session=record.session))
@@ -535,31 +653,24 @@ class ImportSession:
         )
         session.lock = EstablishmentLock(data_dir, record.uai)
         session.lock.acquire(record.session)
-        session.journal = Journal.reopen(record)
-        if record.ended is not None:
-            session.journal.resumed()  # an interrupted session goes on
         try:
-            done = set(record.steps_done)
+            other = blocking_session(data_dir, record.uai)
+            if other is not None and other.damaged:
+                raise SessionBlocked(other.damage_message())
+            session.journal = Journal.reopen(record)
+            session.journal.resumed(dropped=record.torn)
+            # A file keeps the backup taken before this session's first write.
+            _backup_before_next_write(directory, not record.written())
+            done = list(record.steps_done)
             for batch, step, changes, manual in record.pending():
-                outcomes = directory.apply(changes)
-                session.journal.outcome(batch, step, outcomes)
-                session._learn(outcomes)
-                session._remember(manual)
-                if step not in done:
+                outcomes = session._replay(step, changes, manual, batch=batch)
+                if step not in done and step in SLUGS:
                     # The batch was the step's whole write set: replayed, it is done.
-                    session._step_done(Category.from_slug(step), outcomes, [])
-                    done.add(step)
-            retry = [
-                IdentifierChange(
-                    o["login"], o["uai"], ChangeKind(o["kind"]), o["idpn"], o["previous"]
-                )
-                for batch in sorted(record.outcomes)
-                for o in record.outcomes[batch]["outcomes"]
-                if o.get("failure") in ("unconfirmed", "error")
-            ]
-            if retry:
-                step = record.outcomes[max(record.outcomes)]["step"]
-                session._write(Category.from_slug(step), retry)
+                    session._step_done(
+                        Category.from_slug(step), outcomes, record.remaining.get(step, [])
+                    )
+                    done.append(step)
+            session._settle(read_session(record.path), done)
         except BaseException:
             session.close()
             raise
@@ -572,17 +683,148 @@ class ImportSession:
             session._end("completed")
         return session
 
+    def _settle(self, record: SessionRecord, done: list[str]) -> None:
+        """Try again, step by step, the changes whose last outcome was the directory failing."""
+        by_step: dict[str, list[dict[str, Any]]] = {}
+        for step, outcome in record.unsettled():
+            by_step.setdefault(step, []).append(outcome)
+        manual: dict[str, dict[str, str]] = {}
+        for intent in record.intents.values():
+            manual.setdefault(intent["step"], {}).update(intent.get("manual", {}))
+        order = {slug: i for i, slug in enumerate(SLUGS)}
+        for step in sorted(by_step, key=lambda s: order.get(s, len(order))):
+            failed = by_step[step]
+            # Sent but never confirmed: if it is there now, this session put it there.
+            claimable = {change_key(o) for o in failed if o.get("failure") == "unconfirmed"}
+            changes = [
+                IdentifierChange(
+                    o["login"], o["uai"], ChangeKind(o["kind"]), o.get("idpn"), o.get("previous")
+                )
+                for o in failed
+            ]
+            outcomes = self._replay(step, changes, manual.get(step, {}), claimable=claimable)
+            if step not in done and step in SLUGS:
+                self._step_done(Category.from_slug(step), outcomes, record.remaining.get(step, []))
+                done.append(step)
+
+    def _replay(
+        self,
+        step: str,
+        changes: list[IdentifierChange],
+        manual: dict[str, str],
+        *,
+        batch: int | None = None,
+        claimable: set[tuple] | None = None,
+    ) -> list[ChangeOutcome]:
+        """Send again what the journal says this session meant to write.
+
+        `batch`: an intent without outcome, whose outcome this completes;
+        otherwise a new batch of retries, of which `claimable` (change keys)
+        count as written by this session when found already in effect.
+        """
+        try:
+            if batch is None:
+                outcomes = _send(self.journal, self.directory, step, changes, manual, retry=True,
+                                 claimable=claimable or set())  # fmt: skip
+            else:
+                outcomes = _claim(_apply(self.directory, changes, self.journal, batch), None)
+                if self.journal is not None:
+                    self.journal.outcome(batch, step, outcomes)
+        except DirectoryError as error:
+            self._cut_unknown(step, error)
+        self._learn(outcomes)
+        self._remember(manual)
+        if any(o.reason == WRITTEN_BEFORE_THE_CUT for o in outcomes):
+            _backup_before_next_write(self.directory, False)  # the backup was taken then
+        self._stop_if_cut(step, outcomes)
+        return outcomes
+
+
+# -- writing, journaled -------------------------------------------------------------------------
+
+
+def _backup_before_next_write(directory: Any, wanted: bool) -> None:
+    """Tell a file directory whether the session's next write must keep a backup first."""
+    hook = getattr(directory, "backup_before_next_write", None)
+    if hook is not None:
+        hook(wanted)
+
+
+def _apply(
+    directory: Any, changes: Sequence[IdentifierChange], journal: Journal | None, batch: int
+) -> list[ChangeOutcome]:
+    """`directory.apply`, journaling (durably, before they are sent) the object
+    classes it adds, which undo takes away again."""
+    if journal is None:
+        return directory.apply(changes)
+    directory.before_send = lambda added: journal.classes(batch, dict(added))
+    try:
+        return directory.apply(changes)
+    finally:
+        directory.before_send = None
+
+
+def _send(
+    journal: Journal | None,
+    directory: Any,
+    step: str,
+    changes: Sequence[IdentifierChange],
+    manual: dict[str, str] | None = None,
+    *,
+    remaining: list[dict[str, Any]] | None = None,
+    retry: bool = False,
+    claimable: set[tuple] | None = None,
+) -> list[ChangeOutcome]:
+    """Intent (durable), the write, then the outcome: the one way a batch is written."""
+    batch = (
+        journal.intent(step, changes, manual, remaining=remaining, retry=retry)
+        if journal is not None
+        else 0
+    )
+    outcomes = _apply(directory, changes, journal, batch)
+    if claimable:
+        outcomes = _claim(outcomes, claimable)
+    if journal is not None:
+        journal.outcome(batch, step, outcomes)
+    return outcomes
+
+
+def _claim(outcomes: list[ChangeOutcome], which: set[tuple] | None) -> list[ChangeOutcome]:
+    """Outcomes "already in effect" of changes this session sent before (all, or `which`)
+    become "written by this session before it was cut"."""
+    return [
+        replace(o, reason=WRITTEN_BEFORE_THE_CUT)
+        if o.applied
+        and o.reason == ALREADY_IN_EFFECT
+        and (which is None or change_key(change_json(o.change)) in which)
+        else o
+        for o in outcomes
+    ]
+
 
 def undo_session(directory: Any, record: SessionRecord, *, data_dir: Path) -> list[ChangeOutcome]:
-    """Restore what a session found before it wrote; journaled as a session of its own."""
+    """Restore what a session found before it wrote; journaled as a session of its own.
+
+    Every change the session wrote, or may have written (intended with no
+    outcome, sent and never confirmed), is reverted only where the account
+    still holds what the session wrote: the adapter refuses ("changed") a
+    value someone changed since, and reports "already in effect" where the
+    previous value is there already (a write that never landed). An
+    auxiliary object class the session added goes with the last value.
+    Nothing is done on the word of a journal line that does not verify.
+    """
+    record.require_intact()
     changes = []
-    for o in reversed(record.written()):
+    for o, _certain in reversed(record.writes()):
         kind = ChangeKind(o["kind"])
         previous, idpn = o.get("previous"), o.get("idpn")
         if kind is ChangeKind.REMOVE:
             changes.append(IdentifierChange(o["login"], o["uai"], ChangeKind.ADD, previous, None))
         elif previous is None:
-            changes.append(IdentifierChange(o["login"], o["uai"], ChangeKind.REMOVE, None, idpn))
+            added_class = str(o["login"]).casefold() in record.classes
+            changes.append(
+                IdentifierChange(o["login"], o["uai"], ChangeKind.REMOVE, None, idpn, added_class)
+            )
         else:
             changes.append(
                 IdentifierChange(o["login"], o["uai"], ChangeKind.REPLACE, previous, idpn)
@@ -601,11 +843,10 @@ def undo_session(directory: Any, record: SessionRecord, *, data_dir: Path) -> li
                 "operator": operator(getattr(directory, "identity", None)),
             },
         )
+        _backup_before_next_write(directory, True)
         outcomes: list[ChangeOutcome] = []
         if changes:
-            batch = journal.intent("undo", changes)
-            outcomes = directory.apply(changes)
-            journal.outcome(batch, "undo", outcomes)
+            outcomes = _send(journal, directory, "undo", changes)
         journal.end("completed" if all(o.applied for o in outcomes) else "partial")
     return outcomes
 
@@ -637,9 +878,8 @@ def unlink_account(
                 "operator": operator(getattr(directory, "identity", None)),
             },
         )
-        batch = journal.intent("unlink", [change])
-        (outcome,) = directory.apply([change])
-        journal.outcome(batch, "unlink", [outcome])
+        _backup_before_next_write(directory, True)
+        (outcome,) = _send(journal, directory, "unlink", [change])
         journal.end("completed" if outcome.applied else "failed")
         if outcome.applied:
             memory = DecisionMemory(data_dir)
@@ -704,9 +944,8 @@ def link_account(
                 "operator": operator(getattr(directory, "identity", None)),
             },
         )
-        batch = journal.intent("link", [change], {idpn: account.login})
-        (outcome,) = directory.apply([change])
-        journal.outcome(batch, "link", [outcome])
+        _backup_before_next_write(directory, True)
+        (outcome,) = _send(journal, directory, "link", [change], {idpn: account.login})
         journal.end("completed" if outcome.applied else "failed")
     if outcome.applied:
         DecisionMemory(data_dir).remember(uai, {idpn: account.login}, session)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.errors import DirectoryError
@@ -268,6 +268,11 @@ class Directory(ABC):
 
     form: IdentifierForm
     profiles: ProfileMapping
+    # Set by the session around `apply`: called with {login: object class} for
+    # the auxiliary classes a write is about to add, before that write is sent
+    # (the session journals them durably; undo takes them away again). If it
+    # raises, nothing more is sent and the error goes to apply's caller.
+    before_send: Callable[[Mapping[str, str]], None] | None = None
 
     @abstractmethod
     def describe(self) -> str:
@@ -296,9 +301,20 @@ class Directory(ABC):
     def apply(self, changes: Sequence[IdentifierChange]) -> list[ChangeOutcome]:
         """Write changes; one outcome per change, in order, whatever happened.
 
-        Replaying a change that is already in effect reports it applied and
-        writes nothing, so a resumed session never doubles a value.
+        Replaying a change that is already in effect reports it applied with
+        reason ALREADY_IN_EFFECT and writes nothing, so a resumed session never
+        doubles a value. A failure of the directory itself (server gone,
+        time-out, file system full or locked) is reported, not raised: the
+        change it hit is "unconfirmed" if it may have been sent, "unavailable"
+        if not, nothing more is sent after it, and the rest of the batch is
+        "unavailable". `before_send` is called before any write adding an
+        auxiliary object class; a removal with `drop_object_class` also takes
+        that class away when the entry keeps no value of the attribute.
         """
+
+    def backup_before_next_write(self, wanted: bool) -> None:  # noqa: B027 - optional hook
+        """A session starts (True), or resumes after it already wrote (False): a file
+        directory keeps a backup before the session's first write only."""
 
     def linked(self, uai: str) -> list[LinkedAccount]:
         """Accounts storing an identifier for this establishment (one row per value)."""

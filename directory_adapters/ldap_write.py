@@ -49,8 +49,8 @@ if TYPE_CHECKING:  # the adapter drives a batch; a batch never imports the adapt
 register(
     {
         "dir.ldap_write.not_attempted": (
-            "non tenté : {error} ; relancez le même import",
-            "not attempted: {error}; run the same import again",
+            "non tenté : {error}",
+            "not attempted: {error}",
         ),
         "dir.ldap_write.what.reading": (
             "en lisant les comptes à écrire",
@@ -158,6 +158,7 @@ class _Write:
     delete: tuple[str, ...]  # exactly the stored values this establishment owns
     add: str | None
     add_class: str | None
+    drop_class: str | None = None  # undo: the auxiliary class goes with the last value
     # "unsent", "confirmed" (the server said yes), "refused" (it said no),
     # "unconfirmed" (sent; the answer never came)
     state: str = "unsent"
@@ -175,6 +176,8 @@ class _Write:
         changes = {attribute: operations}
         if self.add_class:
             changes = {"objectClass": [(ldap3.MODIFY_ADD, [self.add_class])], **changes}
+        elif self.drop_class:
+            changes = {**changes, "objectClass": [(ldap3.MODIFY_DELETE, [self.drop_class])]}
         return changes
 
     @property
@@ -205,14 +208,25 @@ class _WriteBatch:
                 consumed, writes = self._plan(pending[:ROUND])
                 pending = pending[consumed:]
                 if writes:
-                    self._settle(writes, self._send(writes))
+                    self._announce(writes)
+                    broken = self._send(writes)
+                    self._settle(writes, broken)
+                    if broken:
+                        # The server failed: nothing more is sent; a resume sends the rest.
+                        raise DirectoryError(broken)
         except DirectoryError as error:
             for i, change in enumerate(self.changes):
                 if self.outcomes[i] is None:
                     self.outcomes[i] = _failure(
-                        change, "error", t("dir.ldap_write.not_attempted", error=error)
+                        change, "unavailable", t("dir.ldap_write.not_attempted", error=error)
                     )
         return [outcome for outcome in self.outcomes if outcome is not None]
+
+    def _announce(self, writes: list[_Write]) -> None:
+        """Before sending: the auxiliary classes this round adds, for the session's journal."""
+        added = {w.login: w.add_class for w in writes if w.add_class}
+        if added and self.directory.before_send is not None:
+            self.directory.before_send(added)
 
     # -- reading what is there -------------------------------------------------------------
 
@@ -312,6 +326,13 @@ class _WriteBatch:
         missing_class = (
             value is not None and object_class and object_class.casefold() not in classes
         )
+        # Undo of a write that added the class: it goes with the entry's last value.
+        drop_class = (
+            change.drop_object_class
+            and object_class
+            and object_class.casefold() in classes
+            and not planned
+        )
         return _Write(
             index=i,
             change=change,
@@ -320,6 +341,7 @@ class _WriteBatch:
             delete=tuple(v for v in stored if self.form.owns(v, uai)),
             add=value,
             add_class=object_class if missing_class else None,
+            drop_class=object_class if drop_class else None,
         )
 
     def _missing(self, change: IdentifierChange, found: list[_Entry]) -> ChangeOutcome:
@@ -393,7 +415,7 @@ class _WriteBatch:
     ) -> ChangeOutcome:
         change = write.change
         if write.state == "unsent":
-            return _failure(change, "error", t("dir.ldap_write.not_sent", error=write.error))
+            return _failure(change, "unavailable", t("dir.ldap_write.not_sent", error=write.error))
         if write.state == "refused":
             return self._refusal(write)
         if after is None:
@@ -424,7 +446,7 @@ class _WriteBatch:
             return ChangeOutcome(change, applied=True)
         if write.state == "unconfirmed":
             return _failure(
-                change, "error", t("dir.ldap_write.broke_before_answer", error=write.error)
+                change, "unavailable", t("dir.ldap_write.broke_before_answer", error=write.error)
             )
         found = ", ".join(sorted(shown or ())) or t("dir.ldap_write.nothing")
         return _failure(

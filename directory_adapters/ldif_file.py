@@ -34,6 +34,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+from core.disk import file_system, fsync_directory
 from core.errors import ConfigError, DirectoryError
 from core.i18n import register, t
 from core.model import (
@@ -58,6 +59,7 @@ from directory_adapters.base import (
     plan_change,
     summarise_problems,
 )
+from directory_adapters.file_protocol import WriteLock
 from directory_adapters.local_file import DirectoryProblem
 from directory_adapters.mapping import AttributeMapping
 
@@ -201,8 +203,9 @@ register(
             "(lines {lines}); fix the export so that it appears once",
         ),
         "dir.ldif.write_failed": (
-            "écriture impossible de {path} : {error} ; rien n'a été modifié",
-            "could not write {path}: {error}; nothing was changed",
+            "écriture impossible de {path} : {error} (système de fichiers {file_system}) ; "
+            "rien n'a été modifié",
+            "could not write {path}: {error} (file system {file_system}); nothing was changed",
         ),
         "dir.ldif.grew": (
             "{path} a dépassé {limit} octets pendant sa lecture",
@@ -263,11 +266,6 @@ register(
         ),
     }
 )
-
-try:  # POSIX: two sessions on one export must not interleave their appends
-    import fcntl
-except ImportError:  # pragma: no cover - not a POSIX system
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["CHANGES_SUFFIX", "MAX_FILE_SIZE", "DirectoryProblem", "LdifDirectory"]
 
@@ -331,7 +329,8 @@ class _Plan:
     records: list[str] = field(default_factory=list)
     values: dict[int, tuple[str, ...]] = field(default_factory=dict)
     holders: dict[str, set[int]] = field(default_factory=dict)
-    classes: set[int] = field(default_factory=set)
+    classes: set[int] = field(default_factory=set)  # entries given the auxiliary class
+    dropped: set[int] = field(default_factory=set)  # entries it is taken from (undo)
 
 
 class LdifDirectory(Directory):
@@ -370,7 +369,18 @@ class LdifDirectory(Directory):
         self._kept |= {"objectclass", mapping.preset.structure_uai.lower()}
         self._absent: dict[str, Sequence[str]] = dict.fromkeys(self._kept, ())
         self._lock = threading.RLock()
+        # Two sessions (two hosts) on one export must not interleave their appends.
+        self._write_lock = WriteLock(Path(os.path.realpath(self.changes_path)))
         self._load()
+
+    @property
+    def lock_timeout(self) -> float:
+        """How long a write waits for another process (another host) writing the changes."""
+        return self._write_lock.timeout
+
+    @lock_timeout.setter
+    def lock_timeout(self, seconds: float) -> None:
+        self._write_lock.timeout = seconds
 
     # -- reading ---------------------------------------------------------------------
 
@@ -406,6 +416,7 @@ class LdifDirectory(Directory):
             digest = hashlib.blake2b(digest_size=20)
             persons, structures = self._read_export(handle, digest, problems)
         change_problems: list[DirectoryProblem] = []
+        self._changes_digest = _NO_CHANGES
         changes_stat, complete = self._replay(persons, digest.hexdigest(), change_problems)
         self._build(persons, structures, problems)
         problems.sort(key=lambda problem: problem.line)
@@ -712,6 +723,7 @@ class LdifDirectory(Directory):
         records = list(reader.records())
         if not records:
             return info, 0  # a header alone: the next write starts the file again
+        self._changes_digest = hashlib.blake2b(data, digest_size=20).digest()
         recorded = _DIGEST_LINE.search(data)
         if recorded is not None and recorded.group(1).decode() != digest:
             raise DirectoryError(
@@ -901,7 +913,7 @@ class LdifDirectory(Directory):
                 reason = t("dir.ldif.kept_changing", path=self.changes_path)
             except DirectoryError as error:
                 reason = str(error)
-            return [_failed(change, reason) for change in changes]
+            return [_unavailable(change, reason) for change in changes]
 
     def _changed_on_disk(self) -> bool:
         return self._seen != (
@@ -927,12 +939,17 @@ class LdifDirectory(Directory):
             if planned is None:  # already in effect, or refused
                 plan.outcomes.append(outcome or ChangeOutcome(change, applied=True))
                 continue
-            self._plan_record(plan, i, values, planned)
+            self._plan_record(plan, i, values, planned, change.drop_object_class)
             plan.outcomes.append(ChangeOutcome(change, applied=True))
         return plan
 
     def _plan_record(
-        self, plan: _Plan, i: int, values: tuple[str, ...], planned: tuple[str, ...]
+        self,
+        plan: _Plan,
+        i: int,
+        values: tuple[str, ...],
+        planned: tuple[str, ...],
+        drop_class: bool = False,
     ) -> None:
         """The modify record taking account `i` from `values` to `planned`."""
         deleted = list(dict.fromkeys(v for v in values if v not in planned))
@@ -941,14 +958,18 @@ class LdifDirectory(Directory):
             plan.values[i] = planned
             return
         object_class = self.mapping.object_class
-        needs_class = bool(
-            added
-            and object_class
-            and i not in plan.classes
-            and object_class.casefold() not in self._object_classes[i]
+        has_class = (i in plan.classes or object_class.casefold() in self._object_classes[i]) and (
+            i not in plan.dropped
         )
+        needs_class = bool(added and object_class and not has_class)
         if needs_class:
             plan.classes.add(i)
+            plan.dropped.discard(i)
+        # Undo of a write that added the class: it goes with the entry's last value.
+        drops_class = bool(drop_class and object_class and has_class and not planned)
+        if drops_class:
+            plan.dropped.add(i)
+            plan.classes.discard(i)
         plan.records.append(
             _modify_record(
                 self._dns[i],
@@ -956,6 +977,7 @@ class LdifDirectory(Directory):
                 deleted,
                 added,
                 object_class if needs_class else None,
+                object_class if drops_class else None,
             )
         )
         before = set(filter(None, map(self._holder_key, values)))
@@ -989,41 +1011,58 @@ class LdifDirectory(Directory):
 
     def _write(self, plan: _Plan) -> list[ChangeOutcome] | None:
         """Append the plan durably, then bring memory in line; None if the file moved on."""
-        try:
-            handle, created = _open_changes(self.changes_path)
-        except OSError as error:
-            return self._unwritten(plan, error)
-        try:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            if self._seen[1] != (None if created else _stamp(os.fstat(handle))):
-                return None  # another session wrote meanwhile: read it, decide again
-            start = 0 if created else self._complete
-            data = (self._header() if start == 0 else "") + "".join(plan.records)
+        with self._write_lock.held():
             try:
-                _append_durably(handle, start, data.encode("utf-8"))
+                handle, created = _open_changes(self.changes_path)
             except OSError as error:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(handle, start)
                 return self._unwritten(plan, error)
-            if created:
-                _fsync_directory(self.changes_path.parent)
-            self._complete = start + len(data.encode("utf-8"))
-            self._seen = (self._seen[0], _stamp(os.fstat(handle)))
-        finally:
-            os.close(handle)
+            try:
+                if self._moved_on(handle, created):
+                    return None  # another session wrote meanwhile: read it, decide again
+                if plan.classes and self.before_send is not None:
+                    self.before_send(
+                        {self._accounts[i].login: self.mapping.object_class for i in plan.classes}
+                    )
+                start = 0 if created else self._complete
+                data = (self._header() if start == 0 else "") + "".join(plan.records)
+                try:
+                    _append_durably(handle, start, data.encode("utf-8"))
+                except OSError as error:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(handle, start)
+                    return self._unwritten(plan, error)
+                if created:
+                    fsync_directory(self.changes_path.parent)
+                self._complete = start + len(data.encode("utf-8"))
+                self._seen = (self._seen[0], _stamp(os.fstat(handle)))
+                self._changes_digest = _changes_digest(handle, self._complete)
+            finally:
+                os.close(handle)
         self._commit(plan)
         return plan.outcomes
 
+    def _moved_on(self, handle: int, created: bool) -> bool:
+        """Is the changes file no longer what was read (size, time, inode, then its bytes)?"""
+        if self._seen[1] != (None if created else _stamp(os.fstat(handle))):
+            return True
+        return not created and _changes_digest(handle, self._complete) != self._changes_digest
+
     def _unwritten(self, plan: _Plan, error: OSError) -> list[ChangeOutcome]:
-        reason = t("dir.ldif.write_failed", path=self.changes_path, error=error.strerror or error)
-        return [_failed(outcome.change, reason) for outcome in plan.outcomes]
+        reason = t(
+            "dir.ldif.write_failed",
+            path=self.changes_path,
+            error=error.strerror or error,
+            file_system=file_system(self.changes_path),
+        )
+        return [_unavailable(outcome.change, reason) for outcome in plan.outcomes]
 
     def _commit(self, plan: _Plan) -> None:
         for i, values in plan.values.items():
             self._accounts[i] = replace(self._accounts[i], identifiers=values)
         for i in plan.classes:
             self._object_classes[i] |= {self.mapping.object_class.casefold()}
+        for i in plan.dropped:
+            self._object_classes[i] -= {self.mapping.object_class.casefold()}
         for key, holders in plan.holders.items():
             if holders:
                 self._holders[key] = holders
@@ -1248,7 +1287,12 @@ def _ldif_line(attribute: str, value: str) -> str:
 
 
 def _modify_record(
-    dn: str, attribute: str, deleted: list[str], added: list[str], object_class: str | None
+    dn: str,
+    attribute: str,
+    deleted: list[str],
+    added: list[str],
+    object_class: str | None,
+    dropped_class: str | None = None,
 ) -> str:
     """A modify record: delete exactly the old values, add the new (never a whole attribute)."""
     parts = [_ldif_line("dn", dn), "changetype: modify\n"]
@@ -1258,6 +1302,8 @@ def _modify_record(
         parts += [f"delete: {attribute}\n", *(_ldif_line(attribute, v) for v in deleted), "-\n"]
     if added:
         parts += [f"add: {attribute}\n", *(_ldif_line(attribute, v) for v in added), "-\n"]
+    if dropped_class:
+        parts += ["delete: objectClass\n", _ldif_line("objectClass", dropped_class), "-\n"]
     return "".join(parts) + "\n"
 
 
@@ -1286,20 +1332,6 @@ def _append_durably(handle: int, start: int, data: bytes) -> None:
         written = os.write(handle, view)
         view = view[written:]
     os.fsync(handle)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the new file's name durable; best effort, as some file systems refuse it."""
-    try:
-        handle = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
 
 
 def _complete_size(data: bytes) -> int:
@@ -1437,5 +1469,22 @@ def _url_problem(line: _Line) -> DirectoryProblem:
     )
 
 
-def _failed(change: IdentifierChange, reason: str) -> ChangeOutcome:
-    return ChangeOutcome(change, applied=False, failure="error", reason=reason)
+def _unavailable(change: IdentifierChange, reason: str) -> ChangeOutcome:
+    """The changes file could not be written at all (disk, lock): not about this entry."""
+    return ChangeOutcome(change, applied=False, failure="unavailable", reason=reason)
+
+
+_NO_CHANGES = hashlib.blake2b(b"", digest_size=20).digest()
+
+
+def _changes_digest(handle: int, size: int) -> bytes:
+    """The hash of the complete part of the changes file (its first `size` bytes)."""
+    digest = hashlib.blake2b(digest_size=20)
+    position = 0
+    while position < size:
+        block = os.pread(handle, min(1 << 20, size - position), position)
+        if not block:
+            break
+        digest.update(block)
+        position += len(block)
+    return digest.digest()

@@ -3,9 +3,12 @@
 The file belongs to the admin, not to us: a write changes the identifier cell
 of the rows it must change and nothing else, byte for byte (other columns,
 quoting, delimiter, BOM, line endings, rows we could not read). It replaces
-the file atomically, keeps the previous one as `<name>.bak`, and never
-overwrites an edit made on disk since the file was read: it re-reads and
-decides again.
+the file atomically, keeps the file as it was before a session's first write
+as `<name>.bak`, and never overwrites an edit made on disk since the file was
+read: under a lock that other hosts see (directory_adapters/file_protocol.py)
+it checks the file's size, time and hash against what it read, and re-reads
+and decides again if they differ. What a killed write left (its temporary
+file) is removed at the next start.
 
 Reading builds every index once (by login, by establishment, a sorted word
 list for prefix search), so search stays in the milliseconds on a 200,000-row
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import gc
 import hashlib
 import io
@@ -37,6 +41,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from core.disk import file_system, fsync_directory
 from core.errors import DirectoryError
 from core.i18n import register, t
 from core.identifier_form import IdentifierForm
@@ -68,6 +73,7 @@ from directory_adapters.base import (
     spread,
     summarise_problems,
 )
+from directory_adapters.file_protocol import WriteLock, remove_leftovers
 
 register(
     {
@@ -166,8 +172,9 @@ register(
             "fix the file so that it appears once",
         ),
         "dir.csv.write_failed": (
-            "écriture impossible de {path} : {error} ; rien n'a été modifié",
-            "could not write {path}: {error}; nothing was changed",
+            "écriture impossible de {path} : {error} (système de fichiers {file_system}) ; "
+            "rien n'a été modifié",
+            "could not write {path}: {error} (file system {file_system}); nothing was changed",
         ),
     }
 )
@@ -208,9 +215,12 @@ class DirectoryProblem:
 
 @dataclass(frozen=True, slots=True)
 class _Fingerprint:
+    """The identity of the file as read: a write goes ahead only if it is still this."""
+
     size: int
     mtime_ns: int
     digest: bytes
+    inode: tuple[int, int] = (0, 0)  # (st_dev, st_ino)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,8 +315,36 @@ class CsvDirectory(Directory):
         self._line_map: array | None = None
         self._delimiter = delimiter
         self._lock = threading.RLock()
+        # The backup is taken before the first write of a session (see
+        # backup_before_next_write), not before every write.
+        self._backup_due = backup
+        self._write_lock = WriteLock(Path(os.path.realpath(self.path)))
+        if not self.only_uai:
+            self._remove_leftovers()
         data, self._fingerprint = self._read()
         self._index = self._parse(data)
+
+    @property
+    def lock_timeout(self) -> float:
+        """How long a write waits for another process (another host) writing the file."""
+        return self._write_lock.timeout
+
+    @lock_timeout.setter
+    def lock_timeout(self, seconds: float) -> None:
+        self._write_lock.timeout = seconds
+
+    def backup_before_next_write(self, wanted: bool) -> None:
+        with self._lock:
+            self._backup_due = self.backup and wanted
+
+    def _remove_leftovers(self) -> list[Path]:
+        """Temporary files of a write that was killed before its rename (personal data)."""
+        name = re.escape(Path(os.path.realpath(self.path)).name)
+        patterns = [
+            re.compile(rf"\.{name}\.[A-Za-z0-9_]{{8}}\.tmp"),
+            re.compile(rf"\.{name}\.bak\.[0-9a-f]{{8}}"),
+        ]
+        return remove_leftovers(self._write_lock.target, patterns, self._write_lock)
 
     @property
     def problems(self) -> list[DirectoryProblem]:
@@ -334,7 +372,9 @@ class CsvDirectory(Directory):
             raise DirectoryError(
                 t("dir.csv.unreadable", path=self.path, error=error.strerror or error)
             ) from None
-        return data, _Fingerprint(len(data), info.st_mtime_ns, _digest(data))
+        return data, _Fingerprint(
+            len(data), info.st_mtime_ns, _digest(data), (info.st_dev, info.st_ino)
+        )
 
     def _decode(self, data: bytes) -> tuple[str, bool]:
         bom = data.startswith(codecs.BOM_UTF8)
@@ -816,18 +856,20 @@ class CsvDirectory(Directory):
                     outcomes, new_values, new_holders = self._plan(changes)
                     if not new_values:
                         return outcomes
-                    data, fingerprint = self._read()
-                    if fingerprint.digest != self._fingerprint.digest:
-                        # Someone edited the file since we read it: their edit
-                        # wins, and every change is decided again against it.
-                        self._index = self._parse(data)
-                        self._fingerprint = fingerprint
-                        continue
-                    return self._write(data, outcomes, new_values, new_holders)
+                    # Read, check, write and rename under the lock other hosts take too.
+                    with self._write_lock.held():
+                        data, fingerprint = self._read()
+                        if fingerprint != self._fingerprint:
+                            # Someone edited the file since we read it: their edit
+                            # wins, and every change is decided again against it.
+                            self._index = self._parse(data)
+                            self._fingerprint = fingerprint
+                            continue
+                        return self._write(data, outcomes, new_values, new_holders)
                 reason = t("dir.csv.kept_changing", path=self.path)
             except DirectoryError as error:
                 reason = str(error)
-            return [_failed(change, reason) for change in changes]
+            return [_unavailable(change, reason) for change in changes]
 
     def _changed_on_disk_quick(self) -> bool:
         try:
@@ -925,13 +967,20 @@ class CsvDirectory(Directory):
         pieces.append(text[done:])
         output = (codecs.BOM_UTF8 if layout.bom else b"") + "".join(pieces).encode("utf-8")
         try:
-            mtime_ns = self._replace_file(output)
+            info = self._replace_file(output)
         except OSError as error:
-            reason = t("dir.csv.write_failed", path=self.path, error=error.strerror or error)
-            return [_failed(outcome.change, reason) for outcome in outcomes]
+            reason = t(
+                "dir.csv.write_failed",
+                path=self.path,
+                error=error.strerror or error,
+                file_system=file_system(self.path),
+            )
+            return [_unavailable(outcome.change, reason) for outcome in outcomes]
 
         # On disk now: bring memory in line.
-        self._fingerprint = _Fingerprint(len(output), mtime_ns, _digest(output))
+        self._fingerprint = _Fingerprint(
+            len(output), info.st_mtime_ns, _digest(output), (info.st_dev, info.st_ino)
+        )
         for i, values in new_values.items():
             index.rows[i] = (*index.rows[i][:_IDS], values)
             index.cache[i] = None
@@ -952,11 +1001,13 @@ class CsvDirectory(Directory):
             )
         return outcomes
 
-    def _replace_file(self, output: bytes) -> int:
-        """Write `output` in place of the file, atomically; the new mtime_ns."""
+    def _replace_file(self, output: bytes) -> os.stat_result:
+        """Write `output` in place of the file, atomically; the new file's stat."""
         # Through a symbolic link: replace the file it points to, not the link.
         path = Path(os.path.realpath(self.path))
         info = os.stat(path)
+        if (info.st_dev, info.st_ino) != self._fingerprint.inode:
+            raise OSError(errno.ESTALE, t("dir.csv.kept_changing", path=self.path))
         handle, temporary = tempfile.mkstemp(
             prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
         )
@@ -969,15 +1020,16 @@ class CsvDirectory(Directory):
                         os.fchown(stream.fileno(), info.st_uid, info.st_gid)
                 os.fchmod(stream.fileno(), stat.S_IMODE(info.st_mode))
                 os.fsync(stream.fileno())
-            if self.backup:
+            if self._backup_due:
                 self._keep_backup(path)
+                self._backup_due = False
             os.replace(temporary, path)
         except BaseException:
             with suppress(OSError):
                 os.unlink(temporary)
             raise
-        _fsync_directory(path.parent)
-        return os.stat(path).st_mtime_ns
+        fsync_directory(path.parent)
+        return os.stat(path)
 
     def _keep_backup(self, path: Path) -> None:
         backup = path.with_name(path.name + ".bak")
@@ -1159,6 +1211,11 @@ def _failed(change: IdentifierChange, reason: str) -> ChangeOutcome:
     return ChangeOutcome(change, applied=False, failure="error", reason=reason)
 
 
+def _unavailable(change: IdentifierChange, reason: str) -> ChangeOutcome:
+    """The file could not be written at all (disk, lock): not about this account."""
+    return ChangeOutcome(change, applied=False, failure="unavailable", reason=reason)
+
+
 def _detect_delimiter(header_line: str) -> str:
     """`;` or `,`, whichever the header uses more (`;` when it uses neither)."""
     semicolons, commas = header_line.count(";"), header_line.count(",")
@@ -1230,17 +1287,3 @@ def _set_cell(record: str, column: int, value: str, delimiter: str) -> str:
 def _read_back(record: str, delimiter: str) -> list[str] | None:
     rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter))
     return rows[0] if len(rows) == 1 else None
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable; best effort, as some file systems refuse it."""
-    try:
-        handle = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)

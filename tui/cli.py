@@ -269,6 +269,11 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument(
+        "--acknowledge-damage",
+        action="store_true",
+        help="with SESSION: note that its damaged journal was checked, so imports may go on",
+    )
+    p.add_argument(
         "session",
         metavar="SESSION",
         nargs="?",

@@ -913,7 +913,8 @@ def test_changes_made_on_another_export_are_refused(
         open_ldif(path)
     assert "move it away" in (caught.value.hint or "")
     outcome = directory.apply([add("macco12", ID3)])[0]
-    assert (outcome.applied, outcome.failure) == (False, "error")
+    # The changes file cannot be used at all: not about this entry.
+    assert (outcome.applied, outcome.failure) == (False, "unavailable")
     assert "another version" in outcome.reason
 
 
@@ -963,7 +964,7 @@ def test_a_failed_write_changes_nothing(
     monkeypatch.setattr(ldif_file.os, failing, broken)
     outcomes = directory.apply([add("mdupont", ID3, previous=ID1), add("macco12", ID4)])
     monkeypatch.undo()
-    assert [(o.applied, o.failure) for o in outcomes] == [(False, "error")] * 2
+    assert [(o.applied, o.failure) for o in outcomes] == [(False, "unavailable")] * 2
     assert "No space left on device" in outcomes[0].reason
     assert directory.changes_path.read_bytes() == before
     assert directory.get("mdupont").identifiers == (f"{UAI}${ID1}",)
@@ -977,7 +978,7 @@ def test_an_unwritable_place_for_the_changes_is_an_outcome(
 ) -> None:
     directory = open_ldif(path, changes_path=tmp_path / "missing" / "changes.ldif")
     outcome = directory.apply([add("jdupont", ID2)])[0]
-    assert (outcome.applied, outcome.failure) == (False, "error")
+    assert (outcome.applied, outcome.failure) == (False, "unavailable")
     assert "could not write" in outcome.reason
     assert directory.get("jdupont").identifiers == ()
 

@@ -20,7 +20,7 @@ from core.journal import find_session, resumable_session
 from core.matching import Reconciliation
 from core.model import CATEGORIES, Category, ChangeKind
 from core.pronote_file import read_identifiers_file
-from core.wizard import ImportSession, undo_session
+from core.wizard import ImportSession, SessionCut, undo_session
 from directory_adapters import open_directory
 from directory_adapters.local_file import CsvDirectory
 from tests.ldap.server import Slapd
@@ -183,27 +183,29 @@ def test_slapd_killed_in_the_middle_of_a_step_then_resume(site):
             server.kill()
 
     s.directory.progress = die
-    outcomes = s.validate()  # students: the server dies after 40 answers
-    assert any(not o.applied for o in outcomes)
-    applied = [o.change for o in outcomes if o.applied]
-    s.close()
+    with pytest.raises(SessionCut) as cut:
+        s.validate()  # students: the server dies after 40 answers; the step stops there
+    assert "--resume" in str(cut.value) and s.session in str(cut.value)
+    assert s.finished and s.category is Category.ELEVES  # not moved on
     s.directory.close()
 
     server.start()
-    # What was reported applied really is there.
-    now = stored(site)
-    for change in applied:
-        if change.kind is not ChangeKind.REMOVE:
-            assert now[change.login] == frozenset({change.idpn}), change.login
     record = resumable_session(config(site).data_dir, UAI)
     assert record is not None and record.session == s.session
+    assert record.status == "cut" and record.must_finish
+    # What the journal says was written really is there.
+    now = stored(site)
+    for o in record.written():
+        if o["kind"] != ChangeKind.REMOVE.value:
+            assert now[o["login"]] == frozenset({o["idpn"]}), o["login"]
     with open_directory(config(site)) as d:
         resumed = ImportSession.resume(d, record, export(site), data_dir=config(site).data_dir)
+        assert resumed.category is Category.RESPONSABLES  # the cut step was finished
         while not resumed.finished:
             assert all(o.applied for o in resumed.validate())
     assert stored(site) == expected
     final = find_session(config(site).data_dir, s.session)
-    assert final.status == "completed"
+    assert final.status == "completed" and final.counts()["failed"] == 0
     # No identifier stored twice anywhere.
     with open_directory(config(site)) as d:
         values = [v for a in d.accounts(UAI) for v in d.form.idpns_for(a.identifiers, UAI)]

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from core.errors import UnusableInput
 from core.i18n import language, register, t
 from core.journal import (
+    acknowledge_damage,
+    blocking_session,
     find_session,
     purge,
     purge_candidates,
@@ -58,6 +60,50 @@ register(
             "--purge-older-than s'applique à toutes les sessions, pas à une seule",
             "--purge-older-than applies to every session, not to one",
         ),
+        "history.damaged": (
+            "journal endommagé : ligne(s) {lines} invérifiable(s)",
+            "journal damaged: line(s) {lines} do not verify",
+        ),
+        "history.acknowledged": ("pris en compte", "acknowledged"),
+        "history.legacy": (
+            "journal au format 1 (sans sommes de contrôle) : non vérifiable",
+            "format-1 journal (no checksums): not verifiable",
+        ),
+        "history.torn": (
+            "dernière ligne coupée par un arrêt brutal ({count} octets, jamais prise en compte)",
+            "last line cut by a crash ({count} bytes, never acted on)",
+        ),
+        "history.pending": ("{count} en suspens", "{count} pending"),
+        "history.ack_needs_session": (
+            "--acknowledge-damage s'applique à une session : idpronote history SESSION "
+            "--acknowledge-damage",
+            "--acknowledge-damage applies to one session: idpronote history SESSION "
+            "--acknowledge-damage",
+        ),
+        "history.ack_not_damaged": (
+            "le journal de la session {session} n'est pas endommagé ; rien à prendre en compte",
+            "the journal of session {session} is not damaged; nothing to acknowledge",
+        ),
+        "history.ack_confirm": (
+            "Prendre acte que le journal endommagé de la session {session} ({uai}) a été "
+            "vérifié ? Les imports de {uai} pourront reprendre ; elle ne pourra pas être annulée.",
+            "Acknowledge that the damaged journal of session {session} ({uai}) was checked? "
+            "Imports of {uai} may go on again; it cannot be undone.",
+        ),
+        "history.ack_done": (
+            "Pris en compte ({path}) : les imports de {uai} peuvent reprendre.",
+            "Acknowledged ({path}): imports of {uai} may go on.",
+        ),
+        "undo.report": (
+            "{restored} valeur(s) restaurée(s), {unchanged} déjà comme avant, {failed} non "
+            "restaurée(s) (session {session})",
+            "{restored} value(s) restored, {unchanged} already as before, {failed} not "
+            "restored (session {session})",
+        ),
+        "undo.legacy": (
+            "note : journal au format 1 (sans sommes de contrôle), non vérifiable",
+            "note: format-1 journal (no checksums), not verifiable",
+        ),
     }
 )
 
@@ -89,9 +135,12 @@ def apply(ctx: Context) -> int:
     dry = ctx.args.dry_run
     record = None if dry else resumable_session(ctx.config.data_dir, uai)
     if ctx.args.resume and record is None:
+        blocked = blocking_session(ctx.config.data_dir, uai)
+        if blocked is not None and blocked.damaged:
+            raise UnusableInput(blocked.damage_message())
         raise UnusableInput(t("apply.nothing_to_resume", uai=uai))
-    if record is not None and not ctx.args.resume and record.pending():
-        raise UnusableInput(t("apply.cut_session", session=record.session, uai=uai))
+    # A new import while a session is cut or damaged: refused by the session's start,
+    # under the establishment's lock (the wizard's start too).
     with open_directory(ctx.config, ctx.args.directory_file) as directory:
         if ctx.args.resume:
             session = ImportSession.resume(
@@ -231,6 +280,8 @@ def history(ctx: Context) -> int:
         if ctx.args.session:
             raise UnusableInput(t("purge.not_with_session"))
         return purge_journals(ctx)
+    if ctx.args.acknowledge_damage:
+        return acknowledge(ctx)
     if ctx.args.session:
         return remaining(ctx)
     fmt = ctx.require_format("text", "json", "csv")
@@ -249,6 +300,10 @@ def history(ctx: Context) -> int:
             **r.counts(),
             "undo_of": r.header.get("undo_of"),
             "undone_by": undone.get(r.session),
+            "format": 1 if r.legacy else 2,
+            "damaged_lines": r.damaged,
+            "damage_acknowledged": r.acknowledged,
+            "incomplete_last_line": r.torn,
         }
         for r in records
     ]
@@ -266,12 +321,52 @@ def history(ctx: Context) -> int:
                 extra = " " + t("history.undone_by", session=row["undone_by"])
             elif row["undo_of"]:
                 extra = " " + t("history.undo_of", session=row["undo_of"])
+            if row["pending"]:
+                extra += ", " + t("history.pending", count=row["pending"])
             lines.append(
                 f"  {row['session']}  {row['uai']}  {row['outcome']:<12} "
                 f"{t('history.written', count=row['written'])}, "
                 f"{t('history.failed', count=row['failed'])}{extra}"
             )
+            lines += [f"      {note}" for note in _notes(row)]
         ctx.emit("\n".join(lines))
+    return 0
+
+
+def _notes(row: dict) -> list[str]:
+    """What a history line must say about its journal: damaged, old format, cut line."""
+    notes = []
+    if row["damaged_lines"]:
+        note = t("history.damaged", lines=_lines(row["damaged_lines"]))
+        if row["damage_acknowledged"]:
+            note += f" ({t('history.acknowledged')})"
+        notes.append(note)
+    if row["format"] == 1:
+        notes.append(t("history.legacy"))
+    if row["incomplete_last_line"]:
+        notes.append(t("history.torn", count=row["incomplete_last_line"]))
+    return notes
+
+
+def _lines(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:10]))
+    return shown + (" …" if len(numbers) > 10 else "")
+
+
+def acknowledge(ctx: Context) -> int:
+    """An admin checked the directory after a journal was damaged: imports may go on."""
+    if not ctx.args.session:
+        raise UnusableInput(t("history.ack_needs_session"))
+    record = find_session(ctx.config.data_dir, ctx.args.session)
+    if not record.damaged:
+        raise UnusableInput(t("history.ack_not_damaged", session=record.session))
+    if not ctx.args.yes and not _confirm(
+        t("history.ack_confirm", session=record.session, uai=record.uai)
+    ):
+        ctx.emit(t("unlink.cancelled"))
+        return 0
+    path = acknowledge_damage(record)
+    ctx.emit(t("history.ack_done", path=path, uai=record.uai))
     return 0
 
 
@@ -309,7 +404,8 @@ def undo(ctx: Context) -> int:
     record = find_session(ctx.config.data_dir, ctx.args.session)
     if record.kind != "import":
         raise UnusableInput(t("undo.not_an_import", session=record.session))
-    count = len(record.written())
+    record.require_intact()  # never on the word of a line that does not verify
+    count = len(record.writes())
     if not ctx.args.yes and not _confirm(
         t("undo.confirm", session=record.session, count=count, uai=record.uai)
     ):
@@ -317,16 +413,26 @@ def undo(ctx: Context) -> int:
         return 0
     with open_directory(ctx.config, ctx.args.directory_file) as directory:
         outcomes = undo_session(directory, record, data_dir=ctx.config.data_dir)
+    # "Restored" only for what was written back; a value already as before is not.
+    restored = [o for o in outcomes if o.wrote]
+    unchanged = [o for o in outcomes if o.applied and not o.wrote]
     failed = [o for o in outcomes if not o.applied]
     if fmt == "json":
         ctx.emit(json_dumps({
             "session": record.session,
-            "restored": sum(1 for o in outcomes if o.applied),
+            "restored": len(restored),
+            "already_as_before": len(unchanged),
             "failed": [{"account": o.change.login, "reason": o.reason} for o in failed],
+            "format": 1 if record.legacy else 2,
         }))  # fmt: skip
     else:
-        lines = [t("undo.done", restored=len(outcomes) - len(failed), session=record.session)]
+        lines = [
+            t("undo.report", restored=len(restored), unchanged=len(unchanged),
+              failed=len(failed), session=record.session)
+        ]  # fmt: skip
         lines += [f"  ! {printable(o.change.login)}: {printable(o.reason or '')}" for o in failed]
+        if record.legacy:
+            lines.append(t("undo.legacy"))
         ctx.emit("\n".join(lines))
     return 1 if failed else 0
 
@@ -358,6 +464,8 @@ def remaining(ctx: Context) -> int:
         ctx.emit(_csv(REMAINING_HEADER, rows))
     else:
         lines = [t("history.remaining", count=len(rows), session=record.session)]
+        if record.damaged:
+            lines.append("  " + t("history.damaged", lines=_lines(record.damaged)))
         for r in rows:
             lines.append(f"  {r[2]}  {printable(r[3] + ' ' + r[4])[:30]:<30} {r[7]}")
         ctx.emit("\n".join(lines))
