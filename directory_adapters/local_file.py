@@ -319,8 +319,7 @@ class CsvDirectory(Directory):
         # backup_before_next_write), not before every write.
         self._backup_due = backup
         self._write_lock = WriteLock(Path(os.path.realpath(self.path)))
-        if not self.only_uai:
-            self._remove_leftovers()
+        self._remove_leftovers()  # even for a read-only view: they hold personal data
         data, self._fingerprint = self._read()
         self._index = self._parse(data)
 
