@@ -37,7 +37,7 @@ from typing import Any
 
 from core.errors import IdpronoteError
 from core.i18n import register, t
-from core.journal_lines import JournalText, append_durably, read_lines, seal
+from core.journal_lines import JournalText, JournalWriteError, append_durably, read_lines, seal
 from core.model import DIRECTORY_FAILURES, ChangeKind, ChangeOutcome, IdentifierChange
 
 __all__ = [
@@ -206,9 +206,15 @@ class Journal:
         private_dir(folder)
         journal = cls(folder / f"{session}.jsonl", size=0)
         journal.session = session
-        journal.append({"type": "session", "session": session, "uai": uai, "kind": kind,
-                        "version": FORMAT_VERSION, "started": now(),
-                        "started_ns": time.time_ns(), **header})  # fmt: skip
+        try:
+            journal.append({"type": "session", "session": session, "uai": uai, "kind": kind,
+                            "version": FORMAT_VERSION, "started": now(),
+                            "started_ns": time.time_ns(), **header})  # fmt: skip
+        except JournalWriteError:
+            # Not even its header: the session never started, nothing to keep.
+            with contextlib.suppress(OSError):
+                journal.path.unlink()
+            raise
         return journal
 
     @classmethod
@@ -672,10 +678,11 @@ class EstablishmentLock:
                     since=holder.get("since", "?"),
                 )
             ) from None
-        os.ftruncate(fd, 0)
         info = {**operator(), "pid": os.getpid(), "since": now(), "session": session}
-        os.write(fd, json.dumps(info).encode())
-        os.fsync(fd)
+        with contextlib.suppress(OSError):  # who holds it is a courtesy: a full disk may refuse
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(info).encode())
+            os.fsync(fd)
         self._fd = fd
 
     @staticmethod

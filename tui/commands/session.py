@@ -402,9 +402,9 @@ def undo(ctx: Context) -> int:
 
     fmt = ctx.require_format("text", "json")
     record = find_session(ctx.config.data_dir, ctx.args.session)
+    record.require_intact()  # never on the word of a line that does not verify
     if record.kind != "import":
         raise UnusableInput(t("undo.not_an_import", session=record.session))
-    record.require_intact()  # never on the word of a line that does not verify
     count = len(record.writes())
     if not ctx.args.yes and not _confirm(
         t("undo.confirm", session=record.session, count=count, uai=record.uai)
