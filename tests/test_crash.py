@@ -91,6 +91,8 @@ def killed_then_resumed_then_undone(site: Path, capsys, kill: str, target: str) 
     before = snapshot(site)
     expected = planned_writes(site)
     assert expected > 100
+    _, out, _ = run(["match", "identifiants.xml", "--format", "json"], capsys)
+    left = json.loads(out)["summary"]["unrecognised"]
     child = run_child(
         ["apply", "identifiants.xml"], cwd=site, env=child_env(site), kill=kill, target=target
     )
@@ -113,6 +115,9 @@ def killed_then_resumed_then_undone(site: Path, capsys, kill: str, target: str) 
     assert done["outcome"] == "completed"
     assert done["written"] == expected  # every write counted, the one before the cut too
     assert done["failed"] == 0 and done["pending"] == 0
+    # The school's to-do list: every step's accounts left to link, the cut one's too.
+    _, out, _ = run(["history", done["session"], "--format", "json"], capsys)
+    assert len(json.loads(out)["remaining"]) == left > 0
     leftovers = sorted(p.name for p in site.iterdir() if p.name.startswith("."))
     assert leftovers == []  # no temporary file, no lock file
     backup = site / "annuaire.csv.bak"
