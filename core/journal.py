@@ -711,13 +711,16 @@ class EstablishmentLock:
 
 
 def resumable_session(data_dir: Path, uai: str) -> SessionRecord | None:
-    """The establishment's last import, if it can be resumed (a later one supersedes it)."""
+    """The establishment's last import, if it can be resumed (a later one supersedes it,
+    and one undone is over)."""
+    found = sessions(data_dir, uai)
+    undone = {r.header.get("undo_of") for r in found if r.kind == "undo" and r.ended}
     imports = [
-        r
-        for r in sessions(data_dir, uai)
-        if r.kind == "import" and r.header.get("mode") in ("complet", "partiel")
+        r for r in found if r.kind == "import" and r.header.get("mode") in ("complet", "partiel")
     ]
-    return imports[-1] if imports and imports[-1].resumable else None
+    if not imports or imports[-1].session in undone:
+        return None
+    return imports[-1] if imports[-1].resumable else None
 
 
 def blocking_session(data_dir: Path, uai: str) -> SessionRecord | None:

@@ -662,15 +662,17 @@ class ImportSession:
             # A file keeps the backup taken before this session's first write.
             _backup_before_next_write(directory, not record.written())
             done = list(record.steps_done)
+            replayed: dict[str, list[ChangeOutcome]] = {}
             for batch, step, changes, manual in record.pending():
                 outcomes = session._replay(step, changes, manual, batch=batch)
+                replayed.setdefault(step, []).extend(outcomes)
                 if step not in done and step in SLUGS:
                     # The batch was the step's whole write set: replayed, it is done.
                     session._step_done(
                         Category.from_slug(step), outcomes, record.remaining.get(step, [])
                     )
                     done.append(step)
-            session._settle(read_session(record.path), done)
+            session._settle(read_session(record.path), done, replayed)
         except BaseException:
             session.close()
             raise
@@ -678,12 +680,15 @@ class ImportSession:
             (i for i, c in enumerate(session.steps) if c.slug not in done), len(session.steps)
         )
         for category in session.steps[: session.index]:
-            session.state(category).outcomes = []
+            # What this resume wrote of a step shows in its report; earlier writes do not.
+            session.state(category).outcomes = replayed.get(category.slug, [])
         if session.index >= len(session.steps):
             session._end("completed")
         return session
 
-    def _settle(self, record: SessionRecord, done: list[str]) -> None:
+    def _settle(
+        self, record: SessionRecord, done: list[str], replayed: dict[str, list[ChangeOutcome]]
+    ) -> None:
         """Try again, step by step, the changes whose last outcome was the directory failing."""
         by_step: dict[str, list[dict[str, Any]]] = {}
         for step, outcome in record.unsettled():
@@ -703,6 +708,7 @@ class ImportSession:
                 for o in failed
             ]
             outcomes = self._replay(step, changes, manual.get(step, {}), claimable=claimable)
+            replayed.setdefault(step, []).extend(outcomes)
             if step not in done and step in SLUGS:
                 self._step_done(Category.from_slug(step), outcomes, record.remaining.get(step, []))
                 done.append(step)

@@ -95,3 +95,19 @@ def test_a_cut_session_is_undone_without_resuming_it(site, capsys, kill, landed)
     else:
         assert report["restored"] == 0 and report["already_as_before"] == cut["pending"]
     assert (site / "annuaire.csv").read_bytes() == before
+
+
+def test_a_cut_session_undone_no_longer_holds_back_a_new_import(site, capsys):
+    child = run_child(
+        ["apply", *BASE], cwd=site, env=env(site), kill="directory-rename:1", target="annuaire.csv"
+    )
+    assert child.returncode == -signal.SIGKILL
+    (cut,) = sessions(capsys)
+    code, _, err = run(["apply", *BASE], capsys)
+    assert code == 2 and cut["session"] in err
+    code, _, err = run(["undo", cut["session"], *BASE[1:], "--yes"], capsys)
+    assert code == 0, err
+    code, _, err = run(["apply", *BASE, "--resume"], capsys)
+    assert code == 2  # undone: nothing left to resume
+    code, _, err = run(["apply", *BASE, "--format", "json"], capsys)
+    assert code in (0, 1), err

@@ -87,6 +87,12 @@ register(
             "An interrupted session exists for {uai} ({session}): F5 resumes it, Enter "
             "starts a new one.",
         ),
+        "tui.start.cut": (
+            "La session {session} de {uai} a été coupée pendant une écriture : F5 la "
+            "reprend et la termine ; aucun nouvel import de {uai} ne commence avant.",
+            "Session {session} of {uai} was cut while writing: F5 resumes and finishes "
+            "it; no new import of {uai} starts before that.",
+        ),
         "tui.start.no_accounts": (
             "L'annuaire n'a aucun compte rattaché à {uai} : vérifiez l'établissement.",
             "The directory has no account attached to {uai}: check the establishment.",
@@ -306,7 +312,8 @@ class StartScreen(Screen[None]):
             return
         self.unfinished = resumable_session(self.app.config.data_dir, uai)
         if self.unfinished is not None:
-            self.message(t("tui.start.unfinished", uai=uai, session=self.unfinished.session))
+            key = "tui.start.cut" if self.unfinished.must_finish else "tui.start.unfinished"
+            self.message(t(key, uai=uai, session=self.unfinished.session))
 
     def _uai(self) -> str | None:
         value = self.query_one("#uai", Input).value.strip().upper()
