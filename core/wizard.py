@@ -31,6 +31,7 @@ from core.journal import (
     SessionBlocked,
     SessionRecord,
     blocking_session,
+    change_from_json,
     change_json,
     change_key,
     new_session_id,
@@ -562,7 +563,7 @@ class ImportSession:
     def _step_label(step: str) -> str:
         if step in SLUGS:
             category = Category.from_slug(step)
-            return f"{category.step}/6 ({category.label(language())})"
+            return f"{category.step}/{len(CATEGORIES)} ({category.label(language())})"
         return step
 
     def _learn(self, outcomes: Iterable[ChangeOutcome]) -> None:
@@ -701,12 +702,7 @@ class ImportSession:
             failed = by_step[step]
             # Sent but never confirmed: if it is there now, this session put it there.
             claimable = {change_key(o) for o in failed if o.get("failure") == "unconfirmed"}
-            changes = [
-                IdentifierChange(
-                    o["login"], o["uai"], ChangeKind(o["kind"]), o.get("idpn"), o.get("previous")
-                )
-                for o in failed
-            ]
+            changes = [change_from_json(o) for o in failed]
             outcomes = self._replay(step, changes, manual.get(step, {}), claimable=claimable)
             replayed.setdefault(step, []).extend(outcomes)
             if step not in done and step in SLUGS:
