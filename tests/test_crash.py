@@ -145,9 +145,11 @@ def test_ldif_killed_after_the_nth_sync_of_the_changes(tmp_path, monkeypatch, ca
     killed_then_resumed_then_undone(site, capsys, f"directory-fsync:{n}", target)
 
 
-@pytest.mark.parametrize("n", [2, 3, 4, 5, 7])
+# The journal's lines: 1 header, 2 intent (synced, nothing sent yet), 3 its outcome (the
+# step's own line not written), 4 step, 5 the next intent, 6 its outcome, ...
+@pytest.mark.parametrize("n", [2, 3, 6])
 def test_csv_killed_after_the_nth_sync_of_the_journal(tmp_path, monkeypatch, capsys, n):
-    """Between header, intent, outcome, step and end: every moment of the protocol."""
+    """Killed between the lines of the journal, at moments the directory's kills miss."""
     site = make_site(tmp_path, monkeypatch, "csv")
     killed_then_resumed_then_undone(site, capsys, f"journal-fsync:{n}", "annuaire.csv")
 
