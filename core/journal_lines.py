@@ -40,7 +40,8 @@ __all__ = [
 
 SUM = "sum"
 PREV = "prev"
-_SEALED = re.compile(rb',"sum":"([0-9a-f]{16})"\}\Z')
+_SEALED = re.compile(rb',"sum":"([0-9a-f]{16})"\}')
+_SEAL_SIZE = len(b',"sum":"') + 16 + len(b'"}')
 
 
 class JournalWriteError(IdpronoteError):
@@ -63,7 +64,7 @@ def seal(record: dict[str, Any], prev: str | None) -> tuple[bytes, str]:
 
 def verify(raw: bytes) -> tuple[dict[str, Any], str] | None:
     """A line's record and sum if it verifies (`raw` without its newline), else None."""
-    found = _SEALED.search(raw)
+    found = _SEALED.fullmatch(raw, len(raw) - _SEAL_SIZE)  # the seal ends the line
     if found is None:
         return None
     body = raw[: found.start()] + b"}"
