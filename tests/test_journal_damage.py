@@ -217,3 +217,25 @@ def test_a_format_1_line_that_does_not_parse_is_damage_too(site, capsys):
         from core.journal import refuse_if_blocked
 
         refuse_if_blocked(data_dir(site), UAI)
+
+
+def test_a_session_of_format_1_is_resumed_and_stays_readable(site, capsys):
+    from core.pronote_file import read_identifiers_file
+    from core.wizard import ImportSession
+
+    s = ImportSession(
+        CsvDirectory(site / "annuaire.csv"),
+        read_identifiers_file(site / "identifiants.xml"),
+        uai=UAI,
+        mode="complet",
+        data_dir=data_dir(site),
+    ).start()
+    s.validate()
+    s.interrupt()
+    legacy(s.journal.path)
+    code, _, err = run(["apply", *BASE, "--resume", "--format", "json"], capsys)
+    assert code in (0, 1), err
+    record = read_session(s.journal.path)
+    # Old lines stay unverifiable, the new ones are sealed: nothing reads as damaged.
+    assert record.legacy and not record.damaged and record.status == "completed"
+    assert record.steps_done[0] == "enseignants" and len(record.steps_done) == 6
