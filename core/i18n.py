@@ -197,6 +197,46 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "cet identifiant est déjà porté par plusieurs comptes : {accounts}",
         "this identifier is already stored on several accounts: {accounts}",
     ),
+    "why.stored_on_another_person": (
+        "l'identifiant est enregistré sur le compte d'une autre personne : {holder} "
+        "({name}), dont les noms ne concordent pas ; ni écrit ni retiré automatiquement, "
+        "à vérifier par un humain",
+        "the identifier is stored on the account of another person: {holder} ({name}), "
+        "whose names do not agree; neither written nor removed automatically, for a "
+        "human to check",
+    ),
+    "why.stored_better_fit": (
+        "l'identifiant est enregistré sur {holder}, mais {better} correspond mieux "
+        "(mêmes nom, prénom et date) : un humain choisit",
+        "the identifier is stored on {holder}, but {better} fits better (same names and "
+        "date): a human chooses",
+    ),
+    "why.cas_better_fit": (
+        "l'identifiant CAS désigne {holder}, mais {better} correspond mieux (mêmes nom, "
+        "prénom et date) : un humain choisit",
+        "the CAS login names {holder}, but {better} fits better (same names and date): "
+        "a human chooses",
+    ),
+    "why.remembered_owner_changed": (
+        "lien fait à la main vers {login}, mais ce compte a changé de titulaire depuis "
+        "(aujourd'hui {name}) : à relier à nouveau",
+        "linked by hand to {login}, but that account changed owner since (now {name}): "
+        "link it again",
+    ),
+    "why.remembered_names_disagree": (
+        "lien fait à la main vers {login} ({name}), dont les noms ne concordent pas et "
+        "dont on ne sait pas qui il était alors : à relier à nouveau",
+        "linked by hand to {login} ({name}), whose names do not agree and whose owner at "
+        "the time is unknown: link it again",
+    ),
+    "why.guardian_name": (
+        "fichier partiel : mêmes nom et prénom, seul responsable de ces noms dans le fichier "
+        "et dans l'annuaire ; le compte n'a pas d'identifiant et ses enfants, élèves de "
+        "l'établissement, se sont déjà connectés",
+        "partial file: same names, the only guardian of these names in the file and in the "
+        "directory; the account has no identifier and its children, students of the "
+        "establishment, have signed in already",
+    ),
     "why.stored_elsewhere": (
         "l'identifiant est porté par {holder} mais l'identifiant CAS désigne {cas}",
         "the identifier is stored on {holder} but the CAS login names {cas}",

@@ -10,10 +10,11 @@ the wizard and the reports show.
 Rules, strongest first (CONTRACT.md names them in the report):
 
 - ``already_linked``: the directory already stores this identifier for this
-  establishment, on one account.
+  establishment, on one account, and that account is the person (below).
 - ``cas_login``: the file's IdentifiantCAS is a directory login of the
   category whose names agree (disagreeing names are a ``conflict``).
-- ``remembered``: a manual link made in an earlier import.
+- ``remembered``: a manual link made in an earlier import, to an account
+  that is still the person it was then.
 - ``exact``: same surname, first name and birth date, unique on both sides;
   ``exact_name`` when one side has no birth date (never for guardians).
 - ``guardian_children``: a guardian of the same names linked in the
@@ -21,12 +22,29 @@ Rules, strongest first (CONTRACT.md names them in the report):
 - ``fuzzy``: one name field equal, the other close (a typo, accents, a
   compound or swapped name, a married name through the children), dates
   equal where both have one, unique with a clear margin.
+- ``guardian_name`` (partial mode only): a guardian none of whose children
+  is in the file (they signed in already), whose names are those of exactly
+  one guardian account of the establishment, with no close rival on either
+  side; the account holds no identifier of the establishment, and its
+  children are students of the establishment who hold one.
+
+Stored state is evidence only when the person agrees. An identifier already
+stored, a CAS login and a remembered link all name an account that someone
+or something wrote earlier, possibly by mistake (a past wrong import, a login
+given to someone else). Each is taken only if the account is the person:
+names that agree as `names_agree` says (typos, accents, compound names yes;
+another person no), and no other account of the category that fits clearly
+better (same names exactly and a compatible birth date, where the named
+account has neither). Otherwise the record is a ``conflict`` for a human,
+with the account named and the best candidates.
 
 Never automatic: ``ambiguous`` (several candidates fit as well),
 ``duplicate_in_file`` (two Pronote accounts for one directory account),
-``conflict`` (the identifier is stored elsewhere, or the CAS login's names
-disagree), ``account_taken`` (the account holds another identifier of the
-establishment that the file still uses, or any in partial mode),
+``conflict`` (the identifier is stored on two accounts, or on the account of
+another person, or the CAS login's or a remembered link's account is another
+person, or another account fits better), ``account_taken`` (the account
+holds another identifier of the establishment that the file still uses, or
+any in partial mode),
 ``date_differs`` (names agree, birth dates do not), ``lost_letters`` (a name
 with unreadable letters), ``uncertain`` and ``no_candidate``.
 
@@ -38,6 +56,7 @@ runs vectorised in rapidfuzz.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -54,6 +73,7 @@ from core.model import (
     DirectoryAccount,
     ProfileMapping,
     PronoteAccount,
+    RememberedLink,
 )
 from core.names import has_lost_letters, name_parts, normalise_name
 
@@ -75,6 +95,7 @@ RECOGNISED_RULES = (
     "exact_name",
     "guardian_children",
     "fuzzy",
+    "guardian_name",
 )
 UNRECOGNISED_RULES = (
     "conflict",
@@ -249,8 +270,9 @@ class Reconciliation:
     `accounts` are the establishment's directory accounts (every category);
     `stored` maps an identifier to the accounts storing it for the
     establishment (by default computed from `accounts`, pass a wider one to
-    see holders outside it); `remembered` maps identifiers to the logins the
-    admin linked them to in earlier imports.
+    see holders outside it); `remembered` maps identifiers to the links the
+    admin made in earlier imports (a login, or a `RememberedLink` that says
+    whom the account was then).
     """
 
     def __init__(
@@ -263,7 +285,7 @@ class Reconciliation:
         mode: str = "complet",
         settings: MatchSettings | None = None,
         stored: Mapping[str, Sequence[DirectoryAccount]] | None = None,
-        remembered: Mapping[str, str] | None = None,
+        remembered: Mapping[str, str | RememberedLink] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -272,7 +294,10 @@ class Reconciliation:
         self.profiles = profiles
         self.mode = mode
         self.settings = settings or MatchSettings()
-        self.remembered = dict(remembered or {})
+        self.remembered = {
+            idpn: link if isinstance(link, RememberedLink) else RememberedLink(link)
+            for idpn, link in (remembered or {}).items()
+        }
         self.accounts = list(accounts)
         self._by_login = {a.login.casefold(): a for a in self.accounts}
         self._stored_of: dict[str, tuple[str, ...]] = {
@@ -297,7 +322,7 @@ class Reconciliation:
         *,
         mode: str = "complet",
         settings: MatchSettings | None = None,
-        remembered: Mapping[str, str] | None = None,
+        remembered: Mapping[str, str | RememberedLink] | None = None,
     ) -> Reconciliation:
         """Read the establishment's accounts from a `Directory` adapter (any kind)."""
         return cls(
@@ -417,14 +442,61 @@ class Reconciliation:
 def children_of(
     students: Sequence[PronoteAccount], logins: Mapping[str, str]
 ) -> dict[str, list[str]]:
-    """Guardian file key -> logins of their recognised children (`logins`: key -> login)."""
-    children: dict[str, list[str]] = defaultdict(list)
+    """Guardian file key -> logins of their recognised children (`logins`: key -> login).
+
+    Every guardian a student of the file points at has a key, with an empty
+    list when none of their children is recognised: a guardian without a key
+    has no child in the file at all (in partial mode, they signed in already).
+    """
+    children: dict[str, list[str]] = {}
     for student in students:
         login = logins.get(student.file_key or "")
-        if login:
-            for key in student.guardian_keys:
-                children[key].append(login)
+        for key in student.guardian_keys:
+            found = children.setdefault(key, [])
+            if login:
+                found.append(login)
     return children
+
+
+def _rival_first_names(a: _Person, b: _Person) -> float:
+    """As `_first_name_score`, but LOUIS / LOUISE count as close: a doubt, not evidence."""
+    return max(_first_name_score(a, b), fuzz.ratio(a.first_name, b.first_name))
+
+
+class _NameIndex:
+    """People grouped by first name, to find who has names close to someone's quickly.
+
+    Close: both fields score at least `threshold` (a typo, accents, a
+    compound name, SOPHIE / SOFIE), or the two fields are swapped. First
+    names are few; each distinct one is scored once per distinct query.
+    """
+
+    def __init__(self, people: Sequence[_Person], threshold: float) -> None:
+        self.people = people
+        self.threshold = threshold
+        self.by_first: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
+        self.by_names: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._close_first: dict[tuple[str, tuple[str, ...]], list[list[int]]] = {}
+        for n, person in enumerate(people):
+            self.by_first[person.first_name, person.given].append(n)
+            self.by_names[person.names].append(n)
+
+    def rivals(self, person: _Person, exclude: int) -> list[int]:
+        """Everyone but `exclude` whose names are close to `person`'s."""
+        found = list(self.by_names.get((person.first_name, person.surname), ()))
+        key = (person.first_name, person.given)
+        groups = self._close_first.get(key)
+        if groups is None:
+            groups = self._close_first[key] = [
+                members
+                for members in self.by_first.values()
+                if _rival_first_names(person, self.people[members[0]]) >= self.threshold
+            ]
+        for members in groups:
+            found += [
+                n for n in members if _surname_score(person, self.people[n]) >= self.threshold
+            ]
+        return sorted({n for n in found if n != exclude})
 
 
 class _Step:
@@ -530,6 +602,13 @@ class _Step:
         return None
 
     def already_linked(self, i: int, p: PronoteAccount) -> Decision | None:
+        """The identifier is stored already: evidence only if the holder is the person.
+
+        Someone wrote it, maybe wrongly (a past import, a hand edit): a value
+        on two accounts, or on an account whose names disagree, or while
+        another account fits clearly better, is a conflict. It is never
+        written nor removed automatically: the admin decides.
+        """
         holders = list(self.owner.stored.get(p.idpn, ()))
         if not holders:
             return None
@@ -539,7 +618,7 @@ class _Step:
                 p,
                 False,
                 "conflict",
-                candidates=logins,
+                candidates=self.with_best(i, logins),
                 why="stored_twice",
                 params=(("accounts", ", ".join(logins)),),
             )
@@ -554,6 +633,18 @@ class _Step:
                 why="stored_elsewhere",
                 params=(("holder", holder.login), ("cas", cas.login)),
             )
+        if not self.names_agree(self.p_people[i], self.owner.person(holder)):
+            return Decision(
+                p,
+                False,
+                "conflict",
+                candidates=self.with_best(i, (holder.login,)),
+                why="stored_on_another_person",
+                params=(("holder", holder.login), ("name", holder.display_name)),
+            )
+        better = self.better_fits(i, holder)
+        if better:
+            return self.fits_better(p, holder, better, "stored_better_fit")
         return Decision(p, True, "already_linked", holder.login, 100, (holder.login,))
 
     def cas_login(self, i: int, p: PronoteAccount) -> Decision | None:
@@ -565,22 +656,98 @@ class _Step:
                 p,
                 False,
                 "conflict",
-                candidates=(account.login,),
+                candidates=self.with_best(i, (account.login,)),
                 why="cas_names_disagree",
                 params=(("login", account.login), ("name", account.display_name)),
             )
+        # A login given to a namesake: another account fits the record clearly better.
+        better = self.better_fits(i, account)
+        if better:
+            return self.fits_better(p, account, better, "cas_better_fit")
         j = self.index_of(account)
         if self.taken_by_other(j, p.idpn):
             return self.taken(p, account)
         return Decision(p, True, "cas_login", account.login, 100, (account.login,))
 
     def remembered(self, i: int, p: PronoteAccount) -> Decision | None:
-        account = self.owner.by_login(self.owner.remembered.get(p.idpn))
-        if account is None or account.login.casefold() not in self.is_candidate:
+        """A manual link of an earlier import, while its account is still that person.
+
+        The admin may have linked across names (a married name, a nickname):
+        the account is compared with whom it was when the link was made, not
+        with the file. An entry from before that was recorded is compared
+        with the file's names instead.
+        """
+        link = self.owner.remembered.get(p.idpn)
+        account = self.owner.by_login(link.login if link else None)
+        if link is None or account is None or account.login.casefold() not in self.is_candidate:
             return None
+        now = self.owner.person(account)
+        if link.recorded:
+            then = _Person.of(link.surname or "", link.first_name or "", link.birth_date)
+            changed = not self.names_agree(then, now) or not _dates_compatible(
+                then.birth, now.birth
+            )
+            why = "remembered_owner_changed"
+        else:
+            changed = not self.names_agree(self.p_people[i], now)
+            why = "remembered_names_disagree"
+        if changed:
+            return Decision(
+                p,
+                False,
+                "conflict",
+                candidates=self.with_best(i, (account.login,)),
+                why=why,
+                params=(("login", account.login), ("name", account.display_name)),
+            )
         if self.taken_by_other(self.index_of(account), p.idpn):
             return self.taken(p, account)
         return Decision(p, True, "remembered", account.login, 100, (account.login,))
+
+    def better_fits(self, i: int, account: DirectoryAccount) -> tuple[str, ...]:
+        """Other accounts of the category that fit record i clearly better than `account`.
+
+        `account` fits fully when it is of the category, with exactly the
+        record's names and a compatible birth date; then nothing fits better.
+        Otherwise any free account that does fit fully is better (a login or an
+        identifier on a namesake with another date, on the account of another
+        profile, on a near-homonym): precision first, a human chooses.
+        """
+        person = self.p_people[i]
+        other = self.owner.person(account)
+        key = account.login.casefold()
+        if (
+            key in self.is_candidate
+            and other.names == person.names
+            and _dates_compatible(person.birth, other.birth)
+        ):
+            return ()
+        found = [
+            j
+            for j in self.by_names.get(person.names, ())
+            if self.candidates[j].login.casefold() != key
+            and _dates_compatible(person.birth, self.d_people[j].birth)
+            and not self.taken_by_other(j, self.pronote[i].idpn)
+        ]
+        return self.logins(found)
+
+    def fits_better(
+        self, p: PronoteAccount, account: DirectoryAccount, better: tuple[str, ...], why: str
+    ) -> Decision:
+        return Decision(
+            p,
+            False,
+            "conflict",
+            candidates=(account.login, *better),
+            why=why,
+            params=(("holder", account.login), ("better", ", ".join(better))),
+        )
+
+    def with_best(self, i: int, named: Iterable[str]) -> tuple[str, ...]:
+        """The accounts a conflict names, then the record's best candidates."""
+        person = self.p_people[i]
+        best = self.ranked(person, self.block(person))
+        return tuple(dict.fromkeys((*named, *best)))[: max(self.settings.candidates, 2)]
 
     def exact(self, i: int, p: PronoteAccount) -> Decision | None:
         person = self.p_people[i]
@@ -638,6 +805,8 @@ class _Step:
         person = self.p_people[i]
         if self.category is Category.RESPONSABLES:
             decision = self.through_children(i, p, claimed)
+            if decision is None and self.owner.mode == "partiel":
+                decision = self.guardian_by_name(i, p, claimed)
             if decision is not None:
                 return decision
         elif not person.lost:
@@ -718,6 +887,61 @@ class _Step:
         why = "married_name" if first == 100.0 and surname < threshold else ""
         score = int(min(first, surname) if not why else first)
         return self.accept(p, j, claimed, "fuzzy", score, why=why)
+
+    def guardian_by_name(self, i: int, p: PronoteAccount, claimed: set[str]) -> Decision | None:
+        """Partial mode: a guardian whose children all signed in already, on names alone.
+
+        A partial file leaves out whoever signed in through the ENT, so a
+        parent whose children did arrives with no child to vouch for them.
+        The names are enough only where nobody else could be meant: no child
+        of theirs in the file; the same names as exactly one guardian account
+        of the establishment, and no other guardian, in the file or the
+        directory, with close names (a typo, a compound name, swapped fields,
+        a spelling variant: a margin below the fuzzy threshold);
+        that account holds no identifier of the establishment (an account that
+        holds one is never a target here); and it has children, all students
+        of the establishment who hold an identifier of it and are not in the
+        file, as children who signed in are. Anything less is for a human.
+        """
+        if p.file_key and p.file_key in self.children:
+            return None  # a child in the file: only through that child
+        person = self.p_people[i]
+        if person.lost or not person.surname or not person.first_name:
+            return None
+        same = self.by_names.get(person.names, [])
+        if len(same) != 1:
+            return None
+        j = same[0]
+        if self.file_names.rivals(person, exclude=i) or self.directory_names.rivals(
+            person, exclude=j
+        ):
+            return None
+        account = self.candidates[j]
+        if self.owner.stored_for(account) or not account.students:
+            return None
+        for login in account.students:
+            child = self.owner.by_login(login)
+            if child is None or self.owner.uai not in {u.upper() for u in child.establishments}:
+                return None
+            if not self.owner.profiles.matches(child, Category.ELEVES):
+                return None
+            held = self.owner.stored_for(child)
+            if not held or any(idpn in self.in_file for idpn in held):
+                return None
+        return self.accept(p, j, claimed, "guardian_name", 100)
+
+    @property
+    def rival_threshold(self) -> float:
+        """Names alone must leave no doubt: a rival is anyone a margin below fuzzy."""
+        return self.settings.fuzzy_threshold - self.settings.fuzzy_margin
+
+    @functools.cached_property
+    def file_names(self) -> _NameIndex:
+        return _NameIndex(self.p_people, self.rival_threshold)
+
+    @functools.cached_property
+    def directory_names(self) -> _NameIndex:
+        return _NameIndex(self.d_people, self.rival_threshold)
 
     def fellow_guardians(self, i: int, kids: set[str]) -> list[int]:
         """Other guardians of the file who share one of these recognised children."""

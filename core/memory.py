@@ -4,6 +4,11 @@ An admin who linked an account by hand once should not have to do it again
 at the next export: the link is recognised automatically under the rule
 `remembered`. The store is a small JSON file per establishment, written
 atomically, 0600 (it names people), and any entry can be forgotten.
+
+Each entry also records whom the account was when the link was made (its
+names and birth date): a login can change owner (reassigned to a namesake,
+renamed after a merge), and matching takes a remembered link as evidence
+only while the account is still that person (`core.matching`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 from core.errors import IdpronoteError
 from core.i18n import t
 from core.journal import now, operator, private_dir
+from core.model import DirectoryAccount, RememberedLink
+from core.names import InvalidDate, parse_date
 
 
 class DecisionMemory:
@@ -46,13 +53,48 @@ class DecisionMemory:
             if isinstance(entry, dict) and entry.get("login")
         }
 
-    def remember(self, uai: str, links: dict[str, str], session: str | None = None) -> None:
+    def remembered(self, uai: str) -> dict[str, RememberedLink]:
+        """identifier -> the link and whom the account was then (for matching)."""
+        found = {}
+        for idpn, entry in self.entries(uai).items():
+            if not isinstance(entry, dict) or not entry.get("login"):
+                continue
+            birth = None
+            if entry.get("date_naissance"):
+                try:
+                    birth = parse_date(str(entry["date_naissance"]))
+                except InvalidDate:
+                    birth = None
+            found[idpn] = RememberedLink(
+                str(entry["login"]),
+                _text(entry.get("nom")),
+                _text(entry.get("prenom")),
+                birth,
+            )
+        return found
+
+    def remember(
+        self,
+        uai: str,
+        links: dict[str, str],
+        session: str | None = None,
+        accounts: dict[str, DirectoryAccount] | None = None,
+    ) -> None:
+        """Keep these manual links; `accounts` (login -> account) records whom each was."""
         if not links:
             return
         entries = self.entries(uai)
         who = operator()["user"]
+        people = {login.casefold(): a for login, a in (accounts or {}).items()}
         for idpn, login in links.items():
-            entries[idpn] = {"login": login, "at": now(), "by": who, "session": session}
+            entry = {"login": login, "at": now(), "by": who, "session": session}
+            account = people.get(login.casefold())
+            if account is not None:
+                entry["nom"] = account.surname
+                entry["prenom"] = account.first_name
+                born = account.birth_date
+                entry["date_naissance"] = born.isoformat() if born else None
+            entries[idpn] = entry
         self._write(uai, entries)
 
     def forget(self, uai: str, idpn: str) -> bool:
@@ -75,3 +117,7 @@ class DecisionMemory:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -123,6 +123,25 @@ class DirectoryAccount:
         return f"{self.surname} {self.first_name}".strip()
 
 
+@dataclass(frozen=True, slots=True)
+class RememberedLink:
+    """A manual link kept for the next import, and whom the account was when it was made.
+
+    The names and birth date are the directory account's at the time: a login
+    that later changed owner (reassigned, renamed) must not carry the link to
+    someone else. Entries written before these were recorded have none.
+    """
+
+    login: str
+    surname: str | None = None
+    first_name: str | None = None
+    birth_date: date | None = None
+
+    @property
+    def recorded(self) -> bool:
+        return self.surname is not None or self.first_name is not None
+
+
 class ChangeKind(Enum):
     ADD = "add"  # no value of this establishment yet
     REPLACE = "replace"  # a different value of this establishment is stored

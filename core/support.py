@@ -133,6 +133,22 @@ register(
             "{login} has no identifier for {uai}: identifier {idpn} of {pronote} is stored "
             "on {holder}, another person's account (a data leak).",
         ),
+        "support.cause.stored_on_another_person": (
+            "{login} ({name}) porte l'identifiant {idpn}, que le dernier fichier donne à "
+            "{pronote} : il est enregistré sur le compte d'une autre personne (les noms ne "
+            "concordent pas). L'import ne le confirme pas et ne le retire pas seul ; "
+            "retirez-le, puis reliez le bon compte.",
+            "{login} ({name}) stores identifier {idpn}, which the latest file gives to "
+            "{pronote}: it is stored on the account of another person (the names do not "
+            "agree). The import neither confirms nor removes it on its own; remove it, then "
+            "link the right account.",
+        ),
+        "support.cause.stored_better_fit": (
+            "{login} ({name}) porte l'identifiant {idpn} de {pronote}, mais {better} "
+            "correspond mieux (mêmes nom, prénom et date). L'import ne choisit pas seul.",
+            "{login} ({name}) stores identifier {idpn} of {pronote}, but {better} fits "
+            "better (same names and date). The import does not choose on its own.",
+        ),
         "support.cause.pronote_duplicate": (
             "La base Pronote a {count} comptes pour {name} ({login}) : {pronote}. Un seul "
             "peut être relié ; avec l'autre, la connexion échoue.",
@@ -771,7 +787,7 @@ def _context(
     accounts = directory.accounts(uai)
     decisions: list[Decision] = []
     if export is not None:
-        remembered = DecisionMemory(data_dir).links(uai) if data_dir is not None else {}
+        remembered = DecisionMemory(data_dir).remembered(uai) if data_dir is not None else {}
         reconciliation = Reconciliation(
             uai,
             accounts,
@@ -824,13 +840,21 @@ def _related(
 
 
 def _plausible(ctx: _Context, d: Decision) -> list[DirectoryAccount]:
-    """The candidates of a decision that have the Pronote record's names."""
+    """The candidates of a decision that have the Pronote record's names, and its birth
+    date where both have one (a namesake born another year is another person)."""
     found = []
     for login in d.candidates:
         candidate = ctx.account(login)
-        if candidate is not None and same_names(d.pronote, candidate):
+        if candidate is not None and _fits(d.pronote, candidate):
             found.append(candidate)
-    return found
+    if found:
+        return found
+    # Only other dates: homonyms, or a typo of the date; a human tells.
+    return [
+        c
+        for login in d.candidates
+        if (c := ctx.account(login)) is not None and same_names(d.pronote, c)
+    ]
 
 
 def _explain_account(query: str, ctx: _Context, account: DirectoryAccount) -> Explanation:
@@ -892,6 +916,9 @@ def _explain_account(query: str, ctx: _Context, account: DirectoryAccount) -> Ex
                 }
                 e.action = Action("unlink", uai=uai, login=login, idpn=idpn)
                 return e
+        d = ctx.decision_of(idpn) if p is not None else None
+        if p is not None and d is not None and d.rule == "conflict" and d.why in STORED_CONFLICTS:
+            return _stored_conflict(e, account, p, d)
         if p is not None or not known or ctx.file.mode == "partiel":
             value = ctx.directory.form.format(uai, idpn)
             e.action = Action("check_cas_release", uai=uai, login=login, idpn=idpn, value=value)
@@ -1070,6 +1097,39 @@ def _on_duplicate(e: Explanation, ctx: _Context, account: DirectoryAccount) -> E
     e.pronote = [x.pronote for x in e.decisions]
     e.in_file[p.idpn] = p
     return _held_elsewhere(e, ctx, account, p, holder)
+
+
+# Matching's reasons for not confirming an identifier an account already stores.
+STORED_CONFLICTS = ("stored_on_another_person", "stored_better_fit")
+
+
+def _stored_conflict(
+    e: Explanation, account: DirectoryAccount, p: PronoteAccount, d: Decision
+) -> Explanation:
+    """The account stores the identifier of a record that matching does not confirm.
+
+    Names that disagree: the account of another person, a leak to stop (unlink,
+    then the import links the right one). Names that agree while another
+    account fits better: which one is the person is a human's call.
+    """
+    login, idpn = account.login, p.idpn
+    e.in_file[idpn] = p
+    e.decisions = _unique([d, *e.decisions])
+    e.pronote = [x.pronote for x in e.decisions]
+    e.cause = d.why
+    others = [c for c in d.candidates if c.casefold() != login.casefold()]
+    e.params = {
+        "login": login,
+        "name": account.display_name,
+        "idpn": idpn,
+        "pronote": pronote_label(p),
+        "better": ", ".join(others) or "—",
+    }
+    if d.why == "stored_on_another_person":
+        e.action = Action("unlink", uai=e.uai, login=login, idpn=idpn)
+    else:
+        e.action = Action("pick", uai=e.uai, candidates=d.candidates, idpns=(idpn,))
+    return e
 
 
 def _namesake_accounts(ctx: _Context, account: DirectoryAccount) -> list[dict[str, Any]]:

@@ -197,7 +197,7 @@ class ImportSession:
         self.mode = mode
         self.data_dir = data_dir
         self.memory = DecisionMemory(data_dir) if data_dir else None
-        remembered = self.memory.links(self.uai) if self.memory else {}
+        remembered = self.memory.remembered(self.uai) if self.memory else {}
         self.reconciliation = Reconciliation.from_directory(
             directory, self.uai, mode=mode, settings=settings, remembered=remembered
         )
@@ -456,7 +456,8 @@ class ImportSession:
         """Manual links that are stored now are recognised by the next import."""
         if self.memory is not None:
             stored = {i: login for i, login in manual.items() if self._stored_idpn(login) == i}
-            self.memory.remember(self.uai, stored, self.session)
+            accounts = {login: a for login in stored.values() if (a := self._account(login))}
+            self.memory.remember(self.uai, stored, self.session, accounts)
 
     @staticmethod
     def _left(state: StepState) -> list[dict[str, Any]]:
@@ -950,5 +951,7 @@ def link_account(
         (outcome,) = _send(journal, directory, "link", [change], {idpn: account.login})
         journal.end("completed" if outcome.applied else "failed")
     if outcome.applied:
-        DecisionMemory(data_dir).remember(uai, {idpn: account.login}, session)
+        DecisionMemory(data_dir).remember(
+            uai, {idpn: account.login}, session, {account.login: account}
+        )
     return outcome

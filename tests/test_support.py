@@ -4,6 +4,7 @@ its next action, and the action applied until all is well (LDAP: tests/ldap)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -236,3 +237,61 @@ def test_core_api_on_the_directory_object(site, tmp_path):
     assert DecisionMemory(data).links(UAI)["BE5TWPIMXMQ9Q8Q4"] == "anne.rivilin"
     figures = status(directory, UAI, export=export, data_dir=data)
     assert figures.last_session is not None and figures.last_session.header["mode"] == "link"
+
+
+AYA = "4P5G7PZJKMLDP9X7"  # Aya BARRERAUD's Pronote identifier
+
+
+def wrong_existing_link(site, *, holder_in_file: bool):
+    """A past import put Aya BARRERAUD's identifier on Louis BERLIZAC's account."""
+    directory, export = site
+    text = directory.read_text(encoding="utf-8")
+    louis = "louis.berlizac;BERLIZAC;Louis;2014-09-02;National_ELV;0441234A;5A;;"
+    assert louis + "\n" in text
+    directory.write_text(text.replace(louis + "\n", f"{louis}{UAI}${AYA}\n"), encoding="utf-8")
+    if not holder_in_file:
+        xml = export.read_text(encoding="utf-8")
+        xml, count = re.subn(r'\s*<Eleve Ident="157" [^>]*>.*?</Eleve>', "", xml, flags=re.S)
+        assert count == 1
+        export.write_text(xml, encoding="utf-8")
+    return directory, export
+
+
+def test_an_identifier_on_the_account_of_another_person_is_explained_and_never_applied(
+    site, desk, capsys
+):
+    directory, export = wrong_existing_link(site, holder_in_file=False)
+    command = Desk(main, capsys, ["--directory-file", str(directory)])
+    code, out, _ = command.run("match", str(export), "--format", "json", "--lang", "en")
+    aya = next(a for s in json.loads(out)["steps"] for a in s["accounts"] if a["idpn"] == AYA)
+    assert (aya["status"], aya["rule"]) == ("unrecognised", "conflict")
+    assert aya["candidates"][:2] == ["louis.berlizac", "aya.barreraud"]
+    code, out, _ = command.run("match", str(export), "--lang", "en")
+    assert "stored on the account of another person: louis.berlizac" in " ".join(out.split())
+    # apply neither confirms nor removes it; Aya's own account is not written either.
+    before = {r["login"]: r["idpronote"] for r in csv_rows(directory)}
+    code, out, _ = command.run("apply", str(export), "--format", "json")
+    after = {r["login"]: r["idpronote"] for r in csv_rows(directory)}
+    assert after["louis.berlizac"] == before["louis.berlizac"] == [f"{UAI}${AYA}"]
+    assert after["aya.barreraud"] == []
+    # explain, from the holder, from the identifier, from the person: cause and action.
+    for who in ("louis.berlizac", AYA):
+        code, found = desk.explain(who, "--lang", "en")
+        assert (code, found["cause"]) == (1, "stored_on_another_person"), who
+        assert "stored on the account of another person" in found["explanation"]
+        assert found["action"] | {"text": ""} == {
+            "kind": "unlink", "uai": UAI, "login": "louis.berlizac", "idpn": AYA,
+            "previous": None, "candidates": [], "idpns": [], "text": "",
+        }  # fmt: skip
+    code, found = desk.explain("aya.barreraud")
+    assert found["cause"] == "stored_on_other"
+    assert (found["action"]["kind"], found["action"]["login"]) == ("unlink", "louis.berlizac")
+    assert desk.fix("aya.barreraud") == ["unlink", "link"]
+    assert {r["login"]: r["idpronote"] for r in csv_rows(directory)}["louis.berlizac"] == []
+
+
+def test_the_holders_own_record_in_the_file_makes_it_a_wrong_identifier(site, desk):
+    wrong_existing_link(site, holder_in_file=True)
+    _, found = desk.explain("louis.berlizac")
+    assert found["cause"] == "wrong_identifier"
+    assert (found["action"]["kind"], found["action"]["login"]) == ("unlink", "louis.berlizac")

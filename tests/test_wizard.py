@@ -273,6 +273,42 @@ def test_a_manual_link_is_written_and_remembered_for_the_next_import(site):
     third.interrupt()
 
 
+def test_a_remembered_link_is_not_carried_to_a_new_owner_of_the_login(site):
+    """The login of a manual link is given to someone else: the link is not evidence."""
+    s = session(site)
+    target = next(d for d in _unrecognised(s, Category.ELEVES) if d.candidates)
+    login = target.candidates[0]
+    account = directory(site).get(login)
+    s.link(target.pronote.idpn, login)
+    s.validate()
+    s.interrupt()
+    entry = DecisionMemory(site / "data").entries(UAI)[target.pronote.idpn]
+    assert (entry["login"], entry["nom"], entry["prenom"]) == (
+        login,
+        account.surname,
+        account.first_name,
+    )
+    # The account is emptied and handed to another person (same login, new names).
+    csv_path = site / "annuaire.csv"
+    lines = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for n, line in enumerate(lines):
+        cells = line.rstrip("\n").split(";")
+        if cells[0] == login:
+            cells[1:4] = ["NOUVEAU", "Titulaire", "2010-01-01"]
+            cells[-1] = ""
+            lines[n] = ";".join(cells) + "\n"
+    csv_path.write_text("".join(lines), encoding="utf-8")
+    again = session(site)
+    decision = again.state(Category.ELEVES).decision(target.pronote.idpn)
+    assert (decision.recognised, decision.rule, decision.why) == (
+        False,
+        "conflict",
+        "remembered_owner_changed",
+    )
+    assert login not in again.current.links().values()
+    again.interrupt()
+
+
 def test_manual_links_are_checked_like_automatic_ones(site):
     s = session(site)
     left = _unrecognised(s, Category.ELEVES)
