@@ -145,6 +145,12 @@ register(
             "{changes} contient des modifications faites sur une autre version de {path}",
             "{changes} holds changes made on another version of {path}",
         ),
+        "dir.ldif.unbound_changes": (
+            "{changes} n'a pas été écrit par idpronote pour {path} (pas de ligne "
+            "« # export-blake2b ») : ses modifications ne sont pas rejouées",
+            "{changes} was not written by idpronote for {path} (no '# export-blake2b' "
+            "line): its changes are not replayed",
+        ),
         "dir.ldif.other_export_hint": (
             "appliquez-le avec ldapmodify si ce n'est pas déjà fait, puis déplacez-le : "
             "idpronote en commencera un nouveau",
@@ -724,18 +730,33 @@ class LdifDirectory(Directory):
         if not records:
             return info, 0  # a header alone: the next write starts the file again
         self._changes_digest = hashlib.blake2b(data, digest_size=20).digest()
+        by_dn = {entry.key: entry for entry in persons}
+        parsed = [self._replay_record(lines, by_dn) for lines in records]
+        # A record names its entry by DN only. Its change is the same person's only on
+        # the very export it was made against, which the digest line binds it to: on
+        # another export the DN may be someone else's now. A changes file without the
+        # line was not written by idpronote, and is refused rather than trusted.
         recorded = _DIGEST_LINE.search(data)
-        if recorded is not None and recorded.group(1).decode() != digest:
+        if recorded is None:
+            raise DirectoryError(
+                t("dir.ldif.unbound_changes", changes=self.changes_path, path=self.path),
+                hint=t("dir.ldif.other_export_hint"),
+            )
+        if recorded.group(1).decode() != digest:
             raise DirectoryError(
                 t("dir.ldif.other_export", changes=self.changes_path, path=self.path),
                 hint=t("dir.ldif.other_export_hint"),
             )
-        by_dn = {entry.key: entry for entry in persons}
-        for lines in records:
-            self._replay_record(lines, by_dn)
+        for entry, operations in parsed:
+            for operation, attribute, values in operations:
+                if attribute in self._kept:
+                    _modify(entry.attributes, operation, attribute, values)
         return info, complete
 
-    def _replay_record(self, lines: list[_Line], by_dn: dict[str, _Entry]) -> None:
+    def _replay_record(
+        self, lines: list[_Line], by_dn: dict[str, _Entry]
+    ) -> tuple[_Entry, list[tuple[str, str, list[str]]]]:
+        """The entry a change record names, and its operations (checked, not applied)."""
         where = t("dir.ldif.where", path=self.changes_path, line=lines[0].number)
         try:
             if lines[0].base != "dn":
@@ -755,9 +776,7 @@ class LdifDirectory(Directory):
                 t("dir.ldif.not_a_person", where=where, dn=printable(dn), path=self.path),
                 hint=t("dir.ldif.not_a_person_hint"),
             )
-        for operation, attribute, values in operations:
-            if attribute in self._kept:
-                _modify(entry.attributes, operation, attribute, values)
+        return entry, operations
 
     # -- the Directory protocol: reading -------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import hashlib
 import io
 import os
 import random
@@ -937,18 +938,42 @@ def test_a_hand_edited_changes_file_is_refused_clearly(english, path: Path) -> N
         open_ldif(path)
 
 
-def test_a_written_changes_file_replays_replace_and_whole_deletes(path: Path) -> None:
+def changes_for(path: Path, body: str, *, bound: bool = True) -> Path:
+    """A changes file of `body`, with the digest line of `path` as idpronote writes it."""
     changes = path.with_name("annuaire.modifications.ldif")
-    changes.write_text(
-        f"version: 1\n\ndn: uid=pmartin,{PEOPLE}\nchangetype: modify\n"
+    digest = hashlib.blake2b(path.read_bytes(), digest_size=20).hexdigest()
+    head = f"# export-blake2b: {digest}\n" if bound else ""
+    changes.write_text(f"{head}version: 1\n\n{body}")
+    return changes
+
+
+def test_a_written_changes_file_replays_replace_and_whole_deletes(path: Path) -> None:
+    changes_for(
+        path,
+        f"dn: uid=pmartin,{PEOPLE}\nchangetype: modify\n"
         f"replace: idPronote\nidPronote: {UAI}${ID3}\nidPronote: other\n-\n"
         "replace: sn\nsn: MARTIN-DURAND\n-\n\n"
-        f"dn: uid=mdupont,{PEOPLE}\nchangetype: modify\ndelete: idPronote\n-\n\n"
+        f"dn: uid=mdupont,{PEOPLE}\nchangetype: modify\ndelete: idPronote\n-\n\n",
     )
     directory = open_ldif(path)
     assert directory.get("pmartin").identifiers == (f"{UAI}${ID3}", "other")
     assert directory.get("pmartin").surname == "MARTIN-DURAND"
     assert directory.get("mdupont").identifiers == ()
+
+
+def test_a_changes_file_not_bound_to_the_export_is_never_replayed(english, path: Path) -> None:
+    # Its records name entries by DN alone: on an export it was not made against, a DN
+    # may be another person's now. Only the digest line idpronote writes binds them.
+    body = (
+        f"dn: uid=pmartin,{PEOPLE}\nchangetype: modify\n"
+        f"add: idPronote\nidPronote: {UAI}${ID3}\n-\n\n"
+    )
+    changes_for(path, body, bound=False)
+    with pytest.raises(DirectoryError, match="not written by idpronote") as caught:
+        open_ldif(path)
+    assert "move it away" in (caught.value.hint or "")
+    changes_for(path, body)
+    assert open_ldif(path).get("pmartin").identifiers[-1] == f"{UAI}${ID3}"
 
 
 @pytest.mark.parametrize("failing", ["fsync", "write"])
