@@ -13,7 +13,7 @@ PIP_LOCKED := -m pip install --quiet --require-hashes --only-binary :all: --no-d
 UV_VERSION := 0.13.9
 LOCK_TOOL  := .lock-tool
 
-.PHONY: demo test lint format venv clean slapd lock wheel
+.PHONY: demo test lint format venv clean slapd strace lock wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,17 @@ slapd:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd ldap-utils openssl >/dev/null; \
 	fi
 
-test: $(STAMP) slapd
+# strace, for the test that watches the reader open no file an identifiers file names.
+strace:
+	@if command -v strace >/dev/null 2>&1 || [ -x /usr/bin/strace ]; then \
+		echo "strace: already installed"; \
+	else \
+		echo "strace: installing through apt"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends strace >/dev/null; \
+	fi
+
+test: $(STAMP) slapd strace
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

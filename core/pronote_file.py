@@ -1,9 +1,11 @@
 """Reading the Pronote identifiers file (FORMAT.md): tolerant of form, hard on hostility.
 
 The file comes from another system and is untrusted. It is read whole (it is
-a few MB) under a size limit, with a parser that loads no DTD, expands no
-entity and opens no network connection; a file that declares a DTD at all is
-refused. Within a sane file the reader is tolerant: element and attribute
+a few MB) under a size limit; a file that declares a DTD or an entity at all
+is refused from its bytes, in every encoding the parser could read them in,
+before the parser sees it (libxml2 would load an external subset while
+parsing); the parser itself still loads no DTD, expands no entity and opens
+no network connection. Within a sane file the reader is tolerant: element and attribute
 names in any case, fields as attributes or child elements, plural wrappers or
 not, both date forms. Bad records are reported with their line and skipped;
 the good ones still load.
@@ -246,7 +248,72 @@ def _check_encoding(path: Path, data: bytes, problems: list[FileProblem]) -> str
     return declared
 
 
+# A markup declaration: the doctype, and what only a DTD holds. libxml2 loads an
+# external subset or parameter entity while it parses the doctype, before any
+# check after parsing could refuse it: the bytes are looked at first.
+_MARKUP_DECLARATION = r"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)"
+_DECLARATION_BYTES = re.compile(_MARKUP_DECLARATION.encode(), re.IGNORECASE)
+_DECLARATION_TEXT = re.compile(_MARKUP_DECLARATION, re.IGNORECASE)
+# Codecs that write every ASCII character as its own byte, and no other byte as one:
+# the byte search already sees their declarations.
+_ASCII_SUPERSETS = {"utf-8", "iso8859-1", "iso8859-15", "cp1252", "ascii"}
+# libxml2 recognises EBCDIC from "<?xm" in the first four bytes, then reads the
+# declaration for the code page.
+_EBCDIC_START = b"\x4c\x6f\xa7\x94"
+
+
+def _markup_declaration_line(data: bytes) -> int | None:
+    """The line of a DTD or entity declaration in the document, in any encoding
+    the parser could read it in; None when there is none.
+
+    The same bytes are searched as the parser could decode them: as they are
+    (UTF-8 with or without BOM, ISO-8859-1/15, Windows-1252, any ASCII
+    superset), without their NUL bytes (UTF-16 and UTF-32, either byte order,
+    BOM or not: ASCII characters keep one byte each), decoded with the codec
+    the declaration names if it is another (UTF-7, ...), and as EBCDIC when
+    the document starts like EBCDIC. A false alarm (the words in a comment)
+    only refuses a file; a miss would let the parser read what the file names.
+    """
+    found = _DECLARATION_BYTES.search(data)
+    if found:
+        return _line_of(data, found.start())
+    if b"\0" in data:
+        narrow = data.replace(b"\0", b"")
+        found = _DECLARATION_BYTES.search(narrow)
+        if found:
+            return _line_of(narrow, found.start())
+    codecs_to_try = []
+    head = data[:1024].replace(b"\0", b"")
+    for bom, _ in _BOMS:
+        head = head.removeprefix(bom.replace(b"\0", b""))
+    declared = _DECLARATION.match(head)
+    if declared:
+        codecs_to_try.append(declared.group(1).decode("ascii"))
+    if data.startswith(_EBCDIC_START):
+        codecs_to_try += ["cp037", "cp500", "cp1140", "cp273", "cp1026"]
+    for name in codecs_to_try:
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            continue  # unknown here: _check_encoding refuses the file before parsing
+        if codec in _ASCII_SUPERSETS:
+            continue
+        text = data.decode(codec, errors="replace")
+        found = _DECLARATION_TEXT.search(text)
+        if found:
+            return text.count("\n", 0, found.start()) + 1
+    return None
+
+
+def _refuse_declarations(path: Path, data: bytes) -> None:
+    """No DTD reaches the parser: a file that declares one is refused unparsed."""
+    line = _markup_declaration_line(data)
+    if line is not None:
+        raise UnusableInput(t("file.dtd", path=path, line=line))
+
+
 def _parse(path: Path, data: bytes) -> etree._ElementTree:
+    _refuse_declarations(path, data)
     parser = etree.XMLParser(
         resolve_entities=False,
         load_dtd=False,

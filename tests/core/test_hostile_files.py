@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
+import json
 import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -101,6 +107,157 @@ def test_external_dtd_and_url_entity_open_no_connection(tmp_path):
         thread.join()
         server.close()
     assert connections == []
+
+
+# -- nothing the file names is ever opened, in any encoding (observed with strace) ---------------
+
+STRACE = shutil.which("strace")
+ASCII_BODY = BODY.format(name="{name}")  # UTF-16 without a BOM passes as UTF-8 only if ASCII
+
+
+def _encoded(text: str, encoding: str) -> bytes:
+    """The document in one of the encodings the reader accepts, declared as files do."""
+    declared = {
+        "utf-8": "",
+        "utf-8-bom": "",
+        "utf-16-le-bom": ' encoding="UTF-16"',
+        "utf-16-be-bom": ' encoding="UTF-16"',
+        "utf-16-le": "",
+        "utf-16-be": "",
+        "iso-8859-1": ' encoding="ISO-8859-1"',
+        "windows-1252": ' encoding="Windows-1252"',
+        "utf-7": ' encoding="UTF-7"',
+    }[encoding]
+    document = f'<?xml version="1.0"{declared}?>\n' + text
+    if encoding == "utf-8-bom":
+        return codecs.BOM_UTF8 + document.encode("utf-8")
+    if encoding.endswith("-bom"):
+        codec = encoding.removesuffix("-bom")
+        bom = codecs.BOM_UTF16_LE if codec.endswith("le") else codecs.BOM_UTF16_BE
+        return bom + document.encode(codec)
+    if encoding == "utf-7":
+        # '<' written as +ADw-: no byte search for "<!DOCTYPE" sees it.
+        head, rest = document.split("\n", 1)
+        return (head + "\n").encode("ascii") + rest.replace("<", "+ADw-").encode("ascii")
+    return document.encode(encoding)
+
+
+ENCODINGS = (
+    "utf-8",
+    "utf-8-bom",
+    "utf-16-le-bom",
+    "utf-16-be-bom",
+    "utf-16-le",
+    "utf-16-be",
+    "iso-8859-1",
+    "windows-1252",
+    "utf-7",
+)
+
+
+def _attacks(target: str) -> dict[str, str]:
+    """An external DTD, an external parameter entity, an external general entity (in an
+    attribute and in text)."""
+    root = "IdentifiantsPronote"
+    return {
+        "external_dtd": f'<!DOCTYPE {root} SYSTEM "{target}">\n' + ASCII_BODY.format(name="A"),
+        "parameter_entity": f'<!DOCTYPE {root} [<!ENTITY % p SYSTEM "{target}"> %p;]>\n'
+        + ASCII_BODY.format(name="A"),
+        "general_entity": f'<!DOCTYPE {root} [<!ENTITY e SYSTEM "{target}">]>\n'
+        + ASCII_BODY.format(name="&e;"),
+        "general_entity_in_text": f'<!DOCTYPE {root} [<!ENTITY e SYSTEM "{target}">]>\n'
+        + f'<{root} UAI="0441234A"><Eleve IDPN="5A2MJSNYRDTWKP4Q" Prenom="Jean">'
+        + f"<Nom>&e;</Nom></Eleve></{root}>",
+    }
+
+
+READER = """
+import json, sys
+from core import i18n
+from core.errors import UnusableInput
+from core.pronote_file import read_identifiers_file
+i18n.set_language("en")
+results = {}
+for path in sys.argv[1:]:
+    try:
+        read_identifiers_file(path)
+        results[path] = "read"
+    except UnusableInput as error:
+        results[path] = str(error)
+print(json.dumps(results))
+"""
+
+
+def _read_under_strace(files: list[Path], trace: Path) -> dict[str, str]:
+    """Read `files` in one subprocess under strace; each one's outcome (message or "read").
+
+    A reader blocked on a FIFO is killed with strace (its own process group) and
+    the test fails saying so.
+    """
+    root = Path(__file__).resolve().parents[2]
+    argv = [STRACE, "-f", "-qq", "-e", "trace=open,openat", "-o", str(trace),
+            sys.executable, "-c", READER, *map(str, files)]  # fmt: skip
+    process = subprocess.Popen(
+        argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail("the reader blocked: it opened a FIFO a document names")
+    assert process.returncode == 0, err
+    return json.loads(out)
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed (make test installs it)")
+@pytest.mark.parametrize("kind", ["file", "fifo"])
+def test_no_file_the_document_names_is_opened_in_any_encoding(tmp_path, kind):
+    """Under strace: no open() of a canary file or a FIFO that a DTD or entity names,
+    by URL or by path, in any encoding the reader accepts.
+
+    A FIFO also blocks whoever opens it for reading: the reader would hang (and
+    be killed) if it tried, whatever strace shows.
+    """
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    canary = secrets / f"canary.{kind}"
+    if kind == "fifo":
+        os.mkfifo(canary)
+    else:
+        canary.write_text("canary\n")
+    files = []
+    for target in (f"file://{canary}", str(canary)):
+        for attack, text in _attacks(target).items():
+            for encoding in ENCODINGS:
+                path = tmp_path / f"{attack}-{encoding}-{len(files)}.xml"
+                path.write_bytes(_encoded(text, encoding))
+                files.append(path)
+    trace = tmp_path / "trace.txt"
+    outcomes = _read_under_strace(files, trace)
+    calls = trace.read_text().splitlines()
+    assert any("openat(" in line and ".xml" in line for line in calls)  # strace saw the reads
+    assert [line for line in calls if str(secrets) in line] == []
+    for path in files:
+        assert "declares a DTD or entities" in outcomes[str(path)], (path.name, outcomes[str(path)])
+    assert len(files) == 2 * 4 * len(ENCODINGS)
+
+
+def test_declarations_are_seen_in_every_encoding_before_parsing(tmp_path, monkeypatch):
+    """The DTD check reads the bytes: the parser is never given a document that has one."""
+    from lxml import etree
+
+    parsed = []
+    real = etree.fromstring
+    monkeypatch.setattr(etree, "fromstring", lambda *a, **k: parsed.append(a) or real(*a, **k))
+    for encoding in ENCODINGS:
+        for attack, text in _attacks("/nonexistent").items():
+            path = write(tmp_path, _encoded(text, encoding), f"{attack}-{encoding}.xml")
+            refused(path, "DTD")
+        clean = write(tmp_path, _encoded(ASCII_BODY.format(name="A"), encoding), "clean.xml")
+        assert [a.surname for a in read_identifiers_file(clean).all_accounts()] == ["A"], encoding
+    assert len(parsed) == len(ENCODINGS)  # only the clean files reached the parser
 
 
 def test_undeclared_entity_is_not_xml(tmp_path):
