@@ -471,7 +471,7 @@ class ImportSession:
                 "idpn": p.idpn, "nom": p.surname, "prenom": p.first_name,
                 "date_naissance": p.birth_date.isoformat() if p.birth_date else None,
                 "classe": p.class_name, "rule": d.rule, "reason": d.why or d.rule,
-                "candidates": list(d.candidates),
+                "explanation": d.explain(), "candidates": list(d.candidates),
             })  # fmt: skip
         return left
 
@@ -610,6 +610,13 @@ class ImportSession:
             if self._stored_idpn(login) == idpn:
                 found.add(idpn)
         return found
+
+    def stored_now(self, login: str) -> tuple[str, ...]:
+        """The establishment's identifiers on an account, as read and then written here."""
+        account = self._account(login)
+        if account is None:
+            return ()
+        return tuple(self.directory.form.idpns_for(self._stored(account), self.uai))
 
     def remaining(self) -> list[tuple[Category, Decision]]:
         """Accounts left without a link, over the steps seen so far."""

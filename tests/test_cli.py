@@ -182,7 +182,7 @@ def test_console_script_runs_as_a_process(tmp_path):
 DEMO_DIRECTORY = DEMO.parent / "annuaire.csv"
 ACCOUNT_KEYS = {
     "idpn", "nom", "prenom", "date_naissance", "status", "rule", "account", "score",
-    "candidates", "written",
+    "candidates", "written", "previous",
 }  # fmt: skip
 
 
@@ -200,7 +200,10 @@ def test_match_json_is_the_contract_and_agrees_with_the_ground_truth(capsys):
     truth = json.loads((DEMO.parent / "truth.json").read_text(encoding="utf-8"))["records"]
     recognised = 0
     for step in report["steps"]:
-        assert set(step) == {"category", "accounts", "obsolete"}
+        assert set(step) == {"category", "accounts", "obsolete", "counts"}
+        for obsolete in step["obsolete"]:
+            assert set(obsolete) == {"account", "idpn", "action", "written"}
+            assert (obsolete["action"], obsolete["written"]) == ("remove", False)
         for account in step["accounts"]:
             assert set(account) == ACCOUNT_KEYS
             assert account["written"] is False

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.journals import records_of, write_sealed
+from tests.report_rows import check_report_rows
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,10 @@ def test_apply_writes_what_match_said_and_a_second_run_changes_nothing(site, cap
         if a["written"]
     }
     assert written == predicted
-    assert all(step["obsolete"] == [] for step in report["steps"])
+    # Every obsolete identifier is in the report, removed, and counted.
+    obsolete = [o for step in report["steps"] for o in step["obsolete"]]
+    assert obsolete and all((o["action"], o["written"]) == ("remove", True) for o in obsolete)
+    assert report["summary"]["removed"] == len(obsolete) == report["summary"]["obsolete"]
     after = (site / "annuaire.csv").read_bytes()
     run(["apply", *BASE], capsys)
     assert (site / "annuaire.csv").read_bytes() == after
@@ -207,3 +211,75 @@ def test_purge_days_must_be_a_number(site, capsys):
         main(["history", "--purge-older-than", "soon"])
     assert exit_.value.code == 2
     assert "number of days" in capsys.readouterr().err
+
+
+def csv_stored(site: Path) -> dict[str, frozenset[str]]:
+    from directory_adapters.local_file import CsvDirectory
+
+    d = CsvDirectory(site / "annuaire.csv")
+    return {
+        a.login: frozenset(d.form.idpns_for(a.identifiers, "0441234A"))
+        for a in d.accounts("0441234A")
+    }
+
+
+def test_every_write_is_in_the_report_row_by_row_and_in_history(site, capsys):
+    """apply --format json|csv|text: each identifier added, replaced, removed or kept."""
+    # First two steps only: the other steps' obsolete identifiers are reported kept.
+    before = csv_stored(site)
+    _, out, _ = run(["apply", *BASE, "--steps", "enseignants,eleves"], capsys)
+    report = json.loads(out)
+    middle = csv_stored(site)
+    first = check_report_rows(before, middle, report)
+    assert first["removed"] >= 1 and report["summary"]["kept"] >= 1
+    # Then everything: what is left is removed now.
+    _, out, _ = run(["apply", *BASE], capsys)
+    report = json.loads(out)
+    after = csv_stored(site)
+    changes = check_report_rows(middle, after, report)
+    assert changes["removed"] >= 1 and report["summary"]["kept"] == 0
+    # history SESSION lists the same removals and replacements.
+    _, out, _ = run(["history", report["session"], "--format", "json"], capsys)
+    listed = {(x["account"], x["idpn"], x["action"]) for x in json.loads(out)["removed"]}
+    reported = {
+        (o["account"], o["idpn"], "remove")
+        for s in report["steps"]
+        for o in s["obsolete"]
+        if o["written"]
+    } | {
+        (a["account"], a["previous"], "replace")
+        for s in report["steps"]
+        for a in s["accounts"]
+        if a["written"] and a["previous"] and a["previous"] in middle[a["account"]]
+    }
+    assert listed == reported and listed
+    _, text, _ = run(["history", report["session"], "--lang", "en"], capsys)
+    for login, idpn, _ in listed:
+        assert any(login in line and idpn in line for line in text.splitlines()), login
+
+
+def test_the_csv_and_text_reports_of_apply_list_every_removal(site, capsys):
+    before = csv_stored(site)
+    argv = ["apply", "identifiants.xml", "--directory-file", "annuaire.csv"]
+    _, out, _ = run([*argv, "--format", "csv", "--dry-run"], capsys)
+    rows = [line.split(";") for line in out.strip().split("\r\n")]
+    header, rows = rows[0], rows[1:]
+    assert header[-2:] == ["ecrit", "precedent"]
+    planned = {(r[8], r[2]) for r in rows if r[6] == "obsolete" and r[7] == "remove"}
+    gone = {(login, idpn) for login, ids in before.items() for idpn in ids}
+    assert planned and planned <= gone
+    assert all(r[12] == "false" for r in rows)  # a dry run writes nothing
+    _, out, _ = run([*argv, "--format", "csv"], capsys)
+    rows = [line.split(";") for line in out.strip().split("\r\n")][1:]
+    removed = {(r[8], r[2]) for r in rows if r[6] == "obsolete" and r[12] == "true"}
+    assert removed == planned
+    after = csv_stored(site)
+    assert all(idpn not in after[login] for login, idpn in removed)
+    # The text report names each removal too (run on a fresh copy of the data).
+    shutil.copy(DEMO / "annuaire.csv", site / "annuaire.csv")
+    _, text, _ = run([*argv, "--lang", "en"], capsys)
+    assert all(len(line) <= 80 for line in text.splitlines()[1:])  # as match: after the title
+    for login, idpn in removed:
+        assert any(
+            login in line and idpn in line and "removed" in line for line in text.splitlines()
+        )

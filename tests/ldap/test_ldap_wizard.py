@@ -24,6 +24,7 @@ from core.wizard import ImportSession, SessionCut, undo_session
 from directory_adapters import open_directory
 from directory_adapters.local_file import CsvDirectory
 from tests.ldap.server import Slapd
+from tests.report_rows import check_report_rows
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +131,21 @@ def test_apply_on_ldap_writes_what_match_said_and_a_second_run_changes_nothing(s
     _, out, _ = run(["history", "--format", "json"], capsys)
     first, second = json.loads(out)["sessions"]
     assert first["written"] > 100 and second["written"] == 0
+
+
+def test_every_write_of_apply_on_ldap_is_in_the_report_row_by_row(site, capsys):
+    before = stored(site)
+    _, out, _ = run(["apply", "identifiants.xml", "--format", "json", "--steps", "eleves"], capsys)
+    middle = stored(site)
+    first = check_report_rows(before, middle, json.loads(out))
+    assert first["removed"] >= 1 and first["replaced"] >= 1
+    _, out, _ = run(["apply", "identifiants.xml", "--format", "json"], capsys)
+    report = json.loads(out)
+    assert check_report_rows(middle, stored(site), report)["removed"] >= 1
+    _, out, _ = run(["history", report["session"], "--format", "json"], capsys)
+    assert {x["account"] for x in json.loads(out)["removed"]} == {
+        o["account"] for s in report["steps"] for o in s["obsolete"] if o["written"]
+    }
 
 
 # -- the wizard core on LDAP ---------------------------------------------------------------------

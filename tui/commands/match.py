@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import UnusableInput
 from core.i18n import language, t
-from core.matching import Reconciliation, StepMatch, decision_json, summary
+from core.matching import Reconciliation, StepMatch, decision_json
 from core.pronote_file import IdentifiersFile, read_identifiers_file
+from core.report import COUNTS, StepWrites, planned_writes
 from core.text import json_dumps, printable, spreadsheet_cell
 
 if TYPE_CHECKING:
@@ -43,11 +44,12 @@ def run(ctx: Context) -> int:
             directory, uai, mode=mode, settings=ctx.config.matching
         )
         steps = reconciliation.run(result.accounts)
-    report = as_json(str(ctx.args.file), uai, mode, steps)
+    writes = [planned_writes(step, reconciliation) for step in steps]
+    report = as_json(str(ctx.args.file), uai, mode, steps, writes)
     if fmt == "json":
         ctx.emit(json_dumps(report))
     elif fmt == "csv":
-        ctx.emit(as_csv(steps))
+        ctx.emit(as_csv(steps, writes))
     else:
         ctx.emit(as_text(result, uai, mode, steps, time.perf_counter() - started))
     return 1 if report["summary"]["unrecognised"] else 0
@@ -58,20 +60,31 @@ def as_json(
     uai: str,
     mode: str,
     steps: list[StepMatch],
+    writes: list[StepWrites],
     session: str | None = None,
-    written: set[str] = frozenset(),
 ) -> dict[str, Any]:
-    """CONTRACT.md's report of `match` and `apply` (`written`: identifiers now stored)."""
-    return {
-        "uai": uai,
-        "mode": mode,
-        "file": file,
-        "session": session,
-        "steps": [
+    """CONTRACT.md's report of `match` and `apply`, each write in it.
+
+    Per account: `written` once its identifier is stored, `previous` the
+    identifier of the establishment its write replaces (or replaced). Per
+    obsolete identifier: `action` remove or keep, `written` once removed.
+    `counts` per step and `summary` add them up.
+    """
+    report_steps = []
+    totals = dict.fromkeys(COUNTS, 0)
+    for step, done in zip(steps, writes, strict=True):
+        counts = done.counts(step)
+        for key, value in counts.items():
+            totals[key] += value
+        report_steps.append(
             {
                 "category": step.category.slug,
-                "accounts": [decision_json(d, d.pronote.idpn in written) for d in step.decisions],
-                "obsolete": [{"account": o.account.login, "idpn": o.idpn} for o in step.obsolete],
+                "accounts": [
+                    decision_json(d, d.pronote.idpn in done.written)
+                    | {"previous": done.previous.get(d.pronote.idpn)}
+                    for d in step.decisions
+                ],
+                "obsolete": [o.as_json() for o in done.obsolete],
                 # Complete mode, a category the file holds none of: kept, and why.
                 **(
                     {
@@ -83,10 +96,16 @@ def as_json(
                     if step.kept_absent
                     else {}
                 ),
+                "counts": counts,
             }
-            for step in steps
-        ],
-        "summary": summary(steps),
+        )
+    return {
+        "uai": uai,
+        "mode": mode,
+        "file": file,
+        "session": session,
+        "steps": report_steps,
+        "summary": totals,
     }
 
 
@@ -103,15 +122,19 @@ CSV_HEADER = (
     "score",
     "candidats",
     "raison",
+    "ecrit",
+    "precedent",
 )
 
 
-def as_csv(steps: list[StepMatch]) -> str:
-    """One row per account, safe to open in a spreadsheet (no cell runs as a formula)."""
+def as_csv(steps: list[StepMatch], writes: list[StepWrites]) -> str:
+    """One row per account and per obsolete identifier, with what was written (`ecrit`)
+    and the identifier a write replaces (`precedent`); safe to open in a spreadsheet
+    (no cell runs as a formula)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    for step in steps:
+    for step, done in zip(steps, writes, strict=True):
         for d in step.decisions:
             p = d.pronote
             row = (
@@ -127,9 +150,12 @@ def as_csv(steps: list[StepMatch]) -> str:
                 "" if d.score is None else d.score,
                 " ".join(d.candidates),
                 d.explain(),
+                _flag(p.idpn in done.written),
+                done.previous.get(p.idpn, ""),
             )
             writer.writerow([spreadsheet_cell(str(v)) for v in row])
-        for o in step.obsolete:
+        for entry in done.obsolete:
+            o = entry.link
             writer.writerow(
                 [
                     spreadsheet_cell(str(v))
@@ -141,11 +167,13 @@ def as_csv(steps: list[StepMatch]) -> str:
                         o.account.first_name,
                         "",
                         "obsolete",
-                        "obsolete",
+                        entry.action,
                         o.account.login,
                         "",
                         "",
                         t("match.obsolete_reason"),
+                        _flag(entry.written),
+                        "",
                     )
                 ]
             )
@@ -166,10 +194,16 @@ def as_csv(steps: list[StepMatch]) -> str:
                         "",
                         "",
                         t("match.kept_absent_reason"),
+                        _flag(False),
+                        "",
                     )
                 ]
             )
     return out.getvalue()
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def as_text(
@@ -188,7 +222,11 @@ def as_text(
             f"  {label:<28}{len(step.recognised):>12}{len(step.unrecognised):>14}"
             f"{len(step.obsolete):>10}"
         )
-    totals = summary(steps)
+    totals = {
+        "recognised": sum(len(s.recognised) for s in steps),
+        "unrecognised": sum(len(s.unrecognised) for s in steps),
+        "obsolete": sum(len(s.obsolete) for s in steps),
+    }
     lines.append(
         f"  {t('inspect.total'):<28}{totals['recognised']:>12}{totals['unrecognised']:>14}"
         f"{totals['obsolete']:>10}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -17,9 +16,9 @@ from core.journal import (
     resumable_session,
     sessions,
 )
-from core.matching import StepMatch
 from core.model import CATEGORIES, Category
 from core.pronote_file import read_identifiers_file
+from core.report import session_removals, session_writes
 from core.text import json_dumps, printable
 from core.wizard import ImportSession, undo_session
 from tui.commands.directory import _confirm, _csv
@@ -43,6 +42,22 @@ register(
             "  kept: {session} ({uai}) was cut in the middle of a write; resume it "
             "(idpronote apply --resume) or undo it first",
         ),
+        "apply.col_removed": ("retirés", "removed"),
+        "apply.writes_in": (
+            "Identifiants retirés, gardés ou remplacés — {step} :",
+            "Identifiers removed, kept or replaced — {step}:",
+        ),
+        "apply.removed": ("retiré", "removed"),
+        "apply.not_removed": ("non retiré (échec)", "not removed (failed)"),
+        "apply.planned_removal": ("à retirer", "to remove"),
+        "apply.kept": ("gardé", "kept"),
+        "apply.replaced": ("→ {idpn}", "→ {idpn}"),
+        "history.removals": (
+            "{count} identifiant(s) retiré(s) ou remplacé(s) par la session {session}",
+            "{count} identifier(s) removed or replaced by session {session}",
+        ),
+        "history.removed": ("retiré", "removed"),
+        "history.replaced": ("remplacé par {idpn}", "replaced by {idpn}"),
         "apply.resumed": (
             "Étapes déjà validées avant l'interruption (hors de ce rapport) : {steps}",
             "Steps validated before the interruption (not in this report): {steps}",
@@ -164,20 +179,24 @@ def apply(ctx: Context) -> int:
                 raise UnusableInput(guard[0])
             if not ctx.args.resume:
                 session.start()
-            steps, written, failures = [], set(), []
+            steps, writes, failures = [], [], []
             planned: dict[Category, int] = {}
             while not session.finished:
                 state = session.current
-                if dry and state.category in chosen:
+                processed = state.category in chosen
+                if dry and processed:
                     planned[state.category] = len(session.plan(state).changes)
-                if dry or state.category not in chosen:
+                    writes.append(session_writes(session, state, processed=True))
+                if dry or not processed:
+                    if not dry:
+                        writes.append(session_writes(session, state, processed=False))
                     session.skip()
                 else:
                     outcomes = session.validate()
                     failures += [o for o in outcomes if not o.applied]
-                    written |= session.written(state)
-                steps.append(_obsolete_left(state.match, session, state))
-    report = as_json(str(ctx.args.file), uai, mode, steps, session.session, written)
+                    writes.append(session_writes(session, state, processed=True))
+                steps.append(state.match)
+    report = as_json(str(ctx.args.file), uai, mode, steps, writes, session.session)
     earlier = list(record.steps_done) if ctx.args.resume and record is not None else []
     if earlier:
         # The steps validated before the interruption are not re-matched here: say so,
@@ -188,9 +207,9 @@ def apply(ctx: Context) -> int:
     elif fmt == "csv":
         from tui.commands.match import as_csv
 
-        ctx.emit(as_csv(steps))
+        ctx.emit(as_csv(steps, writes))
     else:
-        text = _apply_text(session, steps, written if not dry else planned, failures, dry)
+        text = _apply_text(session, steps, writes, planned, failures, dry)
         if dry and guard:
             text += "\n" + "\n".join(f"! {line}" for line in guard)
         if earlier:
@@ -226,21 +245,9 @@ def _mass_removals(session: ImportSession, chosen: list[Category]) -> list[str]:
     return lines
 
 
-def _obsolete_left(match: StepMatch, session: ImportSession, state) -> StepMatch:
-    """The step as reported: obsolete identifiers that are still stored."""
-    if not state.validated:
-        return match
-    gone = {
-        (o.change.login, o.change.previous)
-        for o in state.outcomes or ()
-        if o.applied and o.change.kind.value == "remove"
-    }
-    left = [o for o in match.obsolete if (o.account.login, o.idpn) not in gone]
-    return replace(match, obsolete=left)
-
-
-def _apply_text(session, steps, written, failures, dry) -> str:
-    """`written`: identifiers stored, or for a dry run, changes planned per category."""
+def _apply_text(session, steps, writes, planned, failures, dry) -> str:
+    """The steps with what each wrote (for a dry run, the changes planned), then every
+    identifier removed, kept or replaced."""
     lang = language()
     lines = [
         t("apply.dry_run" if dry else "apply.heading", uai=session.uai, mode=session.mode,
@@ -250,21 +257,49 @@ def _apply_text(session, steps, written, failures, dry) -> str:
     lines.append(
         f"  {t('match.col_step'):<28}{t('match.col_recognised'):>11}"
         f"{t('apply.col_planned' if dry else 'apply.col_written'):>10}"
-        f"{t('match.col_unrecognised'):>14}"
+        f"{t('match.col_unrecognised'):>14}{t('apply.col_removed'):>10}"
     )
-    for step in steps:
+    for step, done in zip(steps, writes, strict=True):
         state = session.states[step.category]
         label = f"{step.category.step}. {step.category.label(lang)}"
+        counts = done.counts(step)
         if dry:
             mark = ""
-            stored = written.get(step.category, 0)
+            stored = planned.get(step.category, 0)
         else:
             mark = "" if state.validated else f" ({t('apply.not_written')})"
-            stored = sum(1 for d in step.decisions if d.pronote.idpn in written)
+            stored = counts["written"]
         lines.append(
-            f"  {label:<28}{len(step.recognised):>11}{stored:>10}{len(step.unrecognised):>14}{mark}"
+            f"  {label:<28}{len(step.recognised):>11}{stored:>10}{len(step.unrecognised):>14}"
+            f"{counts['removed']:>10}{mark}"
         )
     lines.extend(kept_absent_lines(steps))
+    for step, done in zip(steps, writes, strict=True):
+        replaced = [
+            (d, done.previous[d.pronote.idpn])
+            for d in step.decisions
+            if d.pronote.idpn in done.written and d.pronote.idpn in done.previous
+        ]
+        if not done.obsolete and not replaced:
+            continue
+        lines.append("")
+        lines.append(t("apply.writes_in", step=step.category.label(lang)))
+        for entry in done.obsolete:
+            o = entry.link
+            if entry.written:
+                what = t("apply.removed")
+            elif entry.action == "remove":
+                what = t("apply.planned_removal") if dry else t("apply.not_removed")
+            else:
+                what = t("apply.kept")
+            who = printable(o.account.display_name)[:20]
+            lines.append(f"  {who:<20} {printable(o.account.login)[:18]:<18} {o.idpn}  {what}")
+        for d, old in replaced:
+            who = printable(d.pronote.display_name)[:20]
+            lines.append(
+                f"  {who:<20} {printable(d.login or '')[:18]:<18} {old}  "
+                + t("apply.replaced", idpn=d.pronote.idpn)
+            )
     for outcome in failures:
         change = outcome.change
         lines.append(f"  ! {printable(change.login)} {change.idpn or change.previous}: "
@@ -444,9 +479,11 @@ REMAINING_HEADER = [
 
 
 def remaining(ctx: Context) -> int:
-    """One session's accounts left unlinked: the list to send back to the school."""
+    """One session: the accounts left unlinked (the list to send back to the school), and
+    every identifier it removed or replaced (text and JSON; the CSV is the school's list)."""
     fmt = ctx.require_format("text", "json", "csv")
     record = find_session(ctx.config.data_dir, ctx.args.session)
+    removals = session_removals(record)
     rows = []
     for slug, accounts in record.remaining.items():
         category = Category.from_slug(slug)
@@ -454,12 +491,14 @@ def remaining(ctx: Context) -> int:
             rows.append([
                 category.step, slug, a["idpn"], a["nom"], a["prenom"],
                 a.get("date_naissance") or "", a.get("classe") or "", a["rule"],
-                t("why." + a["reason"]), " ".join(a.get("candidates", [])),
+                a.get("explanation") or t("why." + a["reason"]),
+                " ".join(a.get("candidates", [])),
             ])  # fmt: skip
     if fmt == "json":
         ctx.emit(json_dumps({"session": record.session, "uai": record.uai,
                              "remaining": [dict(zip(REMAINING_HEADER, r, strict=True))
-                                           for r in rows]}))  # fmt: skip
+                                           for r in rows],
+                             "removed": removals}))  # fmt: skip
     elif fmt == "csv":
         ctx.emit(_csv(REMAINING_HEADER, rows))
     else:
@@ -468,5 +507,13 @@ def remaining(ctx: Context) -> int:
             lines.append("  " + t("history.damaged", lines=_lines(record.damaged)))
         for r in rows:
             lines.append(f"  {r[2]}  {printable(r[3] + ' ' + r[4])[:30]:<30} {r[7]}")
+        lines.append(t("history.removals", count=len(removals), session=record.session))
+        for x in removals:
+            what = (
+                t("history.removed")
+                if x["action"] == "remove"
+                else t("history.replaced", idpn=x["by"])
+            )
+            lines.append(f"  {x['idpn']}  {printable(x['account'])[:30]:<30} {what}")
         ctx.emit("\n".join(lines))
     return 0
