@@ -81,6 +81,32 @@ two_establishments          teacher in two UAIs, storing the other's id   10% of
 
 (S: students, T: teachers, G: guardians. "Plain" records carry no exclusive
 hard case.)
+
+Optional, off by default so that the bundled demo stays what it is (each
+draws from a generator of its own, seeded from ``seed``):
+
+``wrong_links`` (``--wrong-links``), a past mistake: ``wrong_existing_link``
+on a plain record whose identifier is stored on the account of another plain
+person of the category (1% of students, guardians and teachers, min 1 each),
+whose own record carries ``wrong_link_holder``.
+
+``relatives`` (``--relatives``), more guardians who are not a child's parent:
+``grandparent`` (for 5% of families, min 1: the family's surname or not, the
+father's first name for a fifth of the grandfathers, a guardian of the
+grandchildren in the file, with a directory account linked to them half of
+the time) and ``namesake`` (1% of guardians, min 3: the very names of another
+guardian of the establishment, current or departed; no children half the
+time, else a guardian of a child of another family; an account of their own
+for a third of them).
+
+``mode="partiel"`` (``--mode partiel``), the file Pronote exports with "only
+users without CAS identifiers": people who signed in through the ENT are not
+in it, their accounts store their identifier (students 50%, guardians 45%,
+teachers 60%, the others 40%; a ``wrong_existing_link`` record always: its
+holder signed in with it), and the students' links to guardians left out
+are dropped. The September complete import removed the departed accounts'
+identifiers. A guardian in the file none of whose children is in it carries
+``children_absent``.
 """
 
 from __future__ import annotations
@@ -150,6 +176,16 @@ LABELS = (
     "duplicate_in_pronote",
     "two_establishments",
 )
+# Labels of the optional cases (wrong_links, relatives, mode="partiel").
+EXTRA_LABELS = (
+    "wrong_existing_link",
+    "wrong_link_holder",
+    "grandparent",
+    "namesake",
+    "children_absent",
+)
+ALL_LABELS = LABELS + EXTRA_LABELS
+MODES = ("complet", "partiel")
 CSV_HEADER = (
     "login",
     "nom",
@@ -498,12 +534,25 @@ class GenerationResult:
 
 class _Establishment:
     def __init__(
-        self, seed: int, students: int, uai: str, export_date: datetime, timetable: bool = False
+        self,
+        seed: int,
+        students: int,
+        uai: str,
+        export_date: datetime,
+        timetable: bool = False,
+        *,
+        wrong_links: bool = False,
+        relatives: bool = False,
+        mode: str = "complet",
     ) -> None:
         self.rng = random.Random(seed)
         # A population the timetable export can express: no internship supervisor,
         # no inspector, no guardian without a student (it lists guardians under students).
         self.timetable = timetable
+        self.seed = seed
+        self.wrong_links = wrong_links
+        self.relatives = relatives
+        self.mode = mode
         self.uai = uai
         self.students = students
         self.year = export_date.year if export_date.month >= 8 else export_date.year - 1
@@ -588,6 +637,59 @@ class _Establishment:
         self.families()
         self.leavers()
         self.choose_cases()
+        if self.relatives:
+            self.add_relatives()
+
+    def add_relatives(self) -> None:
+        """Grandparents and namesakes among the guardians (their own generator)."""
+        rng = random.Random(f"datagen-relatives-{self.seed}")
+        guardians = self.humans["responsables"]
+        families: dict[int, list[_Human]] = {}
+        for child in self.humans["eleves"]:
+            if child.guardians:
+                families.setdefault(id(child.guardians[0]), []).append(child)
+        units = list(families.values())
+        for kids in rng.sample(units, max(1, round(0.05 * len(units)))):
+            father = next((g for g in kids[0].guardians if g.sex == "M"), None)
+            sex = rng.choice("FM")
+            human = _Human(
+                category="responsables",
+                sex=sex,
+                surname=kids[0].family_surname if rng.random() < 0.6 else _SURNAME.pick(rng),
+                first_name=_FIRST["adult", sex].pick(rng),
+                birth=self.birth(58, 82),
+            )
+            if sex == "M" and father is not None and rng.random() < 0.2:
+                human.first_name = father.first_name  # a son named after his father
+            human.family_surname = kids[0].family_surname
+            human.extra["CodePostal"] = rng.choice(self.postal_codes)
+            human.children = list(kids)
+            human.labels.append("grandparent")
+            human.case = "not_in_directory" if rng.random() < 0.5 else "relative"
+            for child in kids:
+                child.guardians = [*child.guardians, human]
+            guardians.append(human)
+        current = [g for g in guardians if g.case is None and g.children]
+        departed = [g for g in self.departed if g.category == "responsables"]
+        students = [c for c in self.humans["eleves"] if c.case is None]
+        for _ in range(max(3, round(0.01 * len(guardians)))):
+            model = rng.choice(departed if departed and rng.random() < 0.3 else current)
+            human = _Human(
+                category="responsables",
+                sex=model.sex,
+                surname=model.surname,
+                first_name=model.first_name,
+                birth=self.birth(28, 70),
+            )
+            human.family_surname = human.surname
+            human.extra["CodePostal"] = rng.choice(self.postal_codes)
+            if self.timetable or rng.random() < 0.5:  # the timetable lists guardians under a child
+                child = rng.choice(students)
+                human.children = [child]
+                child.guardians = [*child.guardians, human]
+            human.labels.append("namesake")
+            human.case = "relative" if rng.random() < 1 / 3 else "not_in_directory"
+            guardians.append(human)
 
     def staff(self) -> None:
         rng = self.rng
@@ -830,7 +932,79 @@ class _Establishment:
                 human.account.eleves = [c.account.login for c in human.children if c.account]
         self.link_guardians()
         self.plain_links()
+        if self.wrong_links:
+            self.add_wrong_links()
+        if self.mode == "partiel":
+            self.partial()
         self.derived_labels()
+
+    def add_wrong_links(self) -> None:
+        """A past import stored some people's identifiers on another person's account."""
+        rng = random.Random(f"datagen-wrong-links-{self.seed}")
+        for slug in ("eleves", "responsables", "enseignants"):
+            plain = [
+                h
+                for h in self.humans[slug]
+                if h.case is None
+                and h.account is not None
+                and not h.account.ids
+                and len(h.records) == 1
+                and not {"cas_login", "already_linked"} & set(h.records[0].labels)
+            ]
+            count = max(1, round(0.01 * len(self.humans[slug])))
+            chosen = rng.sample(plain, min(len(plain), 2 * count))
+            for person, holder in zip(chosen[0::2], chosen[1::2], strict=False):
+                if _key(person.surname, person.first_name) == _key(
+                    holder.surname, holder.first_name
+                ):
+                    continue  # namesakes: not the case meant here
+                assert holder.account is not None
+                holder.account.ids = [f"{self.uai}${person.records[0].idpn}"]
+                person.records[0].labels.append("wrong_existing_link")
+                holder.records[0].labels.append("wrong_link_holder")
+                person.case = holder.case = "wrong_link"
+
+    def partial(self) -> None:
+        """Who signed in through the ENT is not in a partial file; their account stores it."""
+        rng = random.Random(f"datagen-partiel-{self.seed}")
+        rates = {"eleves": 0.5, "responsables": 0.45, "enseignants": 0.6}
+        own = f"{self.uai}$"
+        for human in self.departed:
+            if human.account is not None:
+                human.account.ids = [v for v in human.account.ids if not v.startswith(own)]
+            human.labels = [x for x in human.labels if x != "stale_identifier"]
+        for slug in CATEGORIES:
+            for human in self.humans[slug]:
+                if human.account is None or not human.records:
+                    continue
+                labels = set(human.records[0].labels)
+                if "wrong_link_holder" in labels or human.case == "duplicate_in_pronote":
+                    continue  # cannot have signed in to their own Pronote account
+                signed = "wrong_existing_link" in labels or rng.random() < rates.get(slug, 0.4)
+                if not signed:
+                    if "stale_identifier" in labels:
+                        # The September complete import replaced it: linked, not signed in.
+                        kept = [v for v in human.account.ids if not v.startswith(own)]
+                        human.account.ids = [*kept, f"{own}{human.records[0].idpn}"]
+                        for record in human.records:
+                            record.labels = [
+                                "already_linked" if x == "stale_identifier" else x
+                                for x in record.labels
+                            ]
+                    continue
+                if "wrong_existing_link" not in labels:
+                    kept = [v for v in human.account.ids if not v.startswith(own)]
+                    human.account.ids = [*kept, f"{own}{human.records[0].idpn}"]
+                human.records = []
+        in_file = {id(r) for slug in CATEGORIES for h in self.humans[slug] for r in h.records}
+        for human in self.humans["eleves"]:
+            for record in human.records:
+                record.guardians = [g for g in record.guardians if id(g) in in_file]
+        pointed = {id(g) for h in self.humans["eleves"] for r in h.records for g in r.guardians}
+        for human in self.humans["responsables"]:
+            if human.children and not any(id(r) in pointed for r in human.records):
+                for record in human.records:
+                    record.labels.append("children_absent")
 
     def record(self, human: _Human) -> _Record:
         record = _Record(human, self.ident(), self.idpn(), human.surname, human.first_name)
@@ -867,6 +1041,8 @@ class _Establishment:
     def apply_case(self, human: _Human) -> None:
         rng = self.rng
         case, account, records = human.case, human.account, human.records
+        for record in records:
+            record.labels += [x for x in human.labels if x in EXTRA_LABELS]
         if case is None:
             return
         for record in records:
@@ -971,9 +1147,9 @@ class _Establishment:
                     birth = human.account.birth if human.account else None
                     if record.birth_text and birth and record.iso != human.account.iso:
                         record.labels.append("date_format")
-                    record.labels = [x for x in LABELS if x in record.labels]
+                    record.labels = [x for x in ALL_LABELS if x in record.labels]
         for human in self.departed:
-            human.labels = [x for x in LABELS if x in human.labels]
+            human.labels = [x for x in ALL_LABELS if x in human.labels]
 
 
 def _typo(rng: random.Random, name: str) -> str:
@@ -1235,7 +1411,7 @@ def _write_truth(path: Path, school: _Establishment, seed: int, name: str) -> di
     counts = {label: 0 for label in LABELS}
     for entry in records.values():
         for label in entry["labels"]:
-            counts[label] += 1
+            counts[label] = counts.get(label, 0) + 1
     for entry in directory_only.values():
         for label in entry["labels"]:
             if label in ("departed",):
@@ -1372,6 +1548,9 @@ def generate(
     export_date: str | datetime = "2026-09-01T08:30:00",
     form: str = "reference",
     envelope: bool = False,
+    wrong_links: bool = False,
+    relatives: bool = False,
+    mode: str = "complet",
 ) -> GenerationResult:
     """Write identifiants.xml, annuaire.csv and truth.json into `out_dir`.
 
@@ -1380,18 +1559,34 @@ def generate(
     under a student), and identifiants-reference.xml the same people in the
     reference form. `envelope`: also identifiants.chiffre.xml, identifiants.xml
     in an EXPORT_INDEX_EDUCATION envelope, and partner.pem, the fresh key that
-    opens it (0600).
+    opens it (0600). `wrong_links`, `relatives` and `mode` add the optional
+    cases of the module's docstring; off, the files are what they always were.
     """
     if form not in FORMS:
         raise ValueError(f"form: one of {', '.join(FORMS)}")
+    if form == "timetable" and mode == "partiel":
+        # It lists guardians under their students: a partial file's guardians whose
+        # children signed in could not be in it.
+        raise ValueError("mode partiel: the reference form only")
     if students < 20:
         raise ValueError("students: at least 20, so that every hard case has people to carry it")
+    if mode not in MODES:
+        raise ValueError(f"mode: one of {', '.join(MODES)}")
     stamp = (
         export_date if isinstance(export_date, datetime) else datetime.fromisoformat(export_date)
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    school = _Establishment(seed, students, uai, stamp, timetable=form == "timetable")
+    school = _Establishment(
+        seed,
+        students,
+        uai,
+        stamp,
+        timetable=form == "timetable",
+        wrong_links=wrong_links,
+        relatives=relatives,
+        mode=mode,
+    )
     school.build()
     school.render()
     identifiers = out_dir / "identifiants.xml"
@@ -1436,6 +1631,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="Collège Marie Curie")
     parser.add_argument("--other-accounts", type=int, default=0)
     parser.add_argument("--export-date", default="2026-09-01T08:30:00")
+    parser.add_argument("--wrong-links", action="store_true", help="wrong_existing_link cases")
+    parser.add_argument("--relatives", action="store_true", help="grandparents and namesakes")
+    parser.add_argument("--mode", choices=MODES, default="complet")
     args = parser.parse_args(argv)
     if args.wrap:
         from bench.envelope import wrap_file
@@ -1454,6 +1652,9 @@ def main(argv: list[str] | None = None) -> int:
         export_date=args.export_date,
         form=args.form,
         envelope=args.envelope,
+        wrong_links=args.wrong_links,
+        relatives=args.relatives,
+        mode=args.mode,
     )
     elapsed = time.perf_counter() - started
     print(f"{result.out_dir}: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))

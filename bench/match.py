@@ -1,9 +1,14 @@
 """How right and how fast automatic reconciliation is, on data with a ground truth.
 
-    .venv/bin/python bench/match.py [--only a|b] [--others 990000] [--keep DIR]
+    .venv/bin/python bench/match.py [--only a|b] [--mode complet|partiel] [--others 990000]
+                                    [--keep DIR]
 
 Two sets, both from bench/datagen.py (every hard case of DOMAIN.md at the
-rates its docstring gives), each then made harder on purpose (below):
+rates its docstring gives, with its optional cases: wrong existing links,
+grandparents and namesakes among the guardians), each then made harder on
+purpose (below), each in both modes: ``complet`` (the whole file) and
+``partiel`` (the file without whoever signed in through the ENT, so that
+many guardians arrive with no child in it):
 
 (a) a collège of 600 students against its own directory;
 (b) a lycée of 3,000 students (about 10,000 Pronote accounts) against a
@@ -23,6 +28,9 @@ the accounts that can be matched with certainty (see `certain()`), the hard
 cases correctly withheld, then the wall time and peak memory of
 ``idpronote match`` as a process (start, load and report included) and how
 the time splits (start, file, directory load, blocking, rules, candidates).
+For the guardians it adds how many the file holds, how many arrive without a
+child in it, how many are recognised and how many are left for a human; a
+last table puts the two modes side by side.
 """
 
 from __future__ import annotations
@@ -54,9 +62,18 @@ UNCERTAIN = {
     "twin_missing",
     "homonym_near_date",
     "cas_wrong",
+    "wrong_existing_link",
+    "wrong_link_holder",
 }
 # Records a careful matcher must withhold (or link only on stored/CAS evidence).
-HARD = {"same_name_same_date", "duplicate_in_pronote", "twin_missing", "homonym_near_date"}
+HARD = {
+    "same_name_same_date",
+    "duplicate_in_pronote",
+    "twin_missing",
+    "homonym_near_date",
+    "wrong_existing_link",
+    "wrong_link_holder",
+}
 STRONG_EVIDENCE = {"cas_login", "already_linked"}
 FIRST_NAME_VARIANTS = {"Louis": "Louise", "Michel": "Michèle", "Pascal": "Pascale"}
 
@@ -142,12 +159,19 @@ def _iso(text: str) -> str:
 # -- scoring the decisions ------------------------------------------------------------------
 
 
-def certain(truth: dict, students_of: dict[str, set[str]], file_children: dict) -> set[str]:
+def certain(
+    truth: dict,
+    students_of: dict[str, set[str]],
+    file_children: dict,
+    partial: dict[str, bool] | None = None,
+) -> set[str]:
     """Identifiers whose person can be found with certainty.
 
     A record with a directory account and none of the UNCERTAIN labels; a
     guardian only with stored or CAS evidence, or through one of their
-    children who is certain and linked to them in the directory.
+    children who is certain and linked to them in the directory, or (partial
+    mode, `partial`: identifier -> whether the issue's safe evidence holds)
+    with no child in the file and names nobody else has.
     """
     records = truth["records"]
     found = set()
@@ -164,10 +188,54 @@ def certain(truth: dict, students_of: dict[str, set[str]], file_children: dict) 
         kids = {records[k]["login"] for k in file_children.get(idpn, ()) if k in found}
         if kids & students_of.get(r["login"], set()):
             found.add(idpn)
+        elif partial and partial.get(idpn):
+            found.add(idpn)
     return found
 
 
-def evaluate(folder: Path, report: dict) -> list[dict]:
+def names_only_evidence(export, directory, uai: str) -> dict[str, bool]:
+    """Partial mode: guardians the issue's evidence names with certainty, from the data.
+
+    No child of theirs in the file; surname and first name (normalised) unique
+    among the establishment's guardians in the file and in the directory; the
+    account of those names holds no identifier of the establishment; its
+    children are students of the establishment, and they all hold one.
+    """
+    from core.model import Category
+    from core.names import normalise_name
+
+    def key(surname: str, first: str) -> tuple[str, str]:
+        return "".join(normalise_name(surname).split()), "".join(normalise_name(first).split())
+
+    guardians = export.accounts.get(Category.RESPONSABLES, ())
+    pointed = {k for s in export.accounts.get(Category.ELEVES, ()) for k in s.guardian_keys}
+    in_file = Counter(key(g.surname, g.first_name) for g in guardians)
+    accounts = directory.accounts(uai)
+    by_login = {a.login: a for a in accounts}
+    tutors = [a for a in accounts if "National_TUT" in a.profiles]
+    in_directory: dict[tuple[str, str], list] = defaultdict(list)
+    for a in tutors:
+        in_directory[key(a.surname, a.first_name)].append(a)
+    found = {}
+    for g in guardians:
+        k = key(g.surname, g.first_name)
+        found[g.idpn] = False
+        if g.file_key in pointed or in_file[k] != 1 or len(in_directory.get(k, ())) != 1:
+            continue
+        (account,) = in_directory[k]
+        if directory.form.idpns_for(account.identifiers, uai) or not account.students:
+            continue
+        kids = [by_login.get(s) for s in account.students]
+        found[g.idpn] = all(
+            kid is not None
+            and "National_ELV" in kid.profiles
+            and directory.form.idpns_for(kid.identifiers, uai)
+            for kid in kids
+        )
+    return found
+
+
+def evaluate(folder: Path, report: dict, mode: str = "complet") -> list[dict]:
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     records = truth["records"]
     from core.pronote_file import read_identifiers_file
@@ -182,7 +250,8 @@ def evaluate(folder: Path, report: dict) -> list[dict]:
         for key in student.guardian_keys:
             if key in key_to_idpn:
                 file_children[key_to_idpn[key]].append(student.idpn)
-    sure = certain(truth, students_of, file_children)
+    partial = names_only_evidence(export, directory, truth["uai"]) if mode == "partiel" else None
+    sure = certain(truth, students_of, file_children, partial)
     rows = []
     for step in report["steps"]:
         stats = Counter()
@@ -191,8 +260,11 @@ def evaluate(folder: Path, report: dict) -> list[dict]:
             r = records[idpn]
             stats["accounts"] += 1
             linked = account["status"] == "recognised"
+            if "children_absent" in r["labels"]:
+                stats["childless"] += 1
             if linked:
                 stats["recognised"] += 1
+                stats[f"rule:{account['rule']}"] += 1
                 if account["account"] != r["login"]:
                     stats["wrong"] += 1
                     print(f"  WRONG {idpn} {account} truth={r}")
@@ -212,7 +284,7 @@ def evaluate(folder: Path, report: dict) -> list[dict]:
 # -- running --------------------------------------------------------------------------------
 
 
-def run_match(folder: Path) -> tuple[dict, float, int]:
+def run_match(folder: Path, mode: str = "complet") -> tuple[dict, float, int]:
     """`idpronote match` as a process: (report, wall seconds, peak RSS in KiB)."""
     out = folder / "report.json"
     argv = [
@@ -223,6 +295,8 @@ def run_match(folder: Path) -> tuple[dict, float, int]:
         str(folder / "identifiants.xml"),
         "--directory-file",
         str(folder / "annuaire.csv"),
+        "--mode",
+        mode,
         "--format",
         "json",
         "--output",
@@ -237,7 +311,7 @@ def run_match(folder: Path) -> tuple[dict, float, int]:
     return json.loads(out.read_text(encoding="utf-8")), wall, usage.ru_maxrss
 
 
-def split(folder: Path) -> dict[str, float]:
+def split(folder: Path, mode: str = "complet") -> dict[str, float]:
     """Where the time goes, measured in a fresh process."""
     code = r"""
 import json, sys, time
@@ -262,7 +336,9 @@ export = read_identifiers_file(folder + "/identifiants.xml")
 t2 = time.perf_counter()
 directory = CsvDirectory(folder + "/annuaire.csv", only_uai=export.uai)
 t3 = time.perf_counter()
-steps = m.Reconciliation.from_directory(directory, export.uai).run(export.accounts)
+steps = m.Reconciliation.from_directory(directory, export.uai, mode=sys.argv[2]).run(
+    export.accounts
+)
 t4 = time.perf_counter()
 rules = t4 - t3 - spent["blocking"] - spent["candidates"]
 print(json.dumps({"imports": t1 - t0, "file": t2 - t1, "directory": t3 - t2,
@@ -271,7 +347,7 @@ print(json.dumps({"imports": t1 - t0, "file": t2 - t1, "directory": t3 - t2,
 """
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-c", code, str(folder)],
+        [sys.executable, "-c", code, str(folder), mode],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -282,10 +358,10 @@ print(json.dumps({"imports": t1 - t0, "file": t2 - t1, "directory": t3 - t2,
     return figures
 
 
-def show(title: str, folder: Path, added: Counter, generated: float) -> None:
-    report, wall, rss = run_match(folder)
-    rows = evaluate(folder, report)
-    print(f"\n{title}")
+def show(title: str, folder: Path, mode: str, added: Counter, generated: float) -> dict:
+    report, wall, rss = run_match(folder, mode)
+    rows = evaluate(folder, report, mode)
+    print(f"\n{title} — mode {mode}")
     print(f"  data generated in {generated:.1f} s; adversarial cases: {dict(added)}")
     header = (
         f"  {'category':<18}{'accounts':>9}{'auto':>7}{'wrong':>7}"
@@ -297,28 +373,59 @@ def show(title: str, folder: Path, added: Counter, generated: float) -> None:
         total.update({k: v for k, v in row.items() if k != "category"})
         _line(row["category"], row)
     _line("total", total)
+    guardians = next(r for r in rows if r["category"] == "responsables")
+    left = guardians.get("accounts", 0) - guardians.get("recognised", 0)
+    print(
+        f"  guardians: {guardians.get('accounts', 0)} in the file, "
+        f"{guardians.get('childless', 0)} with no child in it; "
+        f"recognised {guardians.get('recognised', 0)} "
+        f"(guardian_name {guardians.get('rule:guardian_name', 0)}), left for a human {left} "
+        f"({100.0 * left / max(1, guardians.get('accounts', 0)):.0f} %)"
+    )
     print(
         f"  idpronote match: {wall:.2f} s wall, {rss / 1024:.0f} MiB peak "
         "(process start, file, directory load and JSON report included)"
     )
-    figures = split(folder)
+    figures = split(folder, mode)
     parts = ", ".join(f"{k} {v:.2f} s" for k, v in figures.items())
     print(f"  split: {parts}")
+    return {"total": total, "guardians": guardians, "wall": wall}
+
+
+def _recall(row) -> float:
+    certain_n = row.get("certain", 0)
+    return 100.0 * row.get("certain_found", 0) / certain_n if certain_n else 100.0
 
 
 def _line(name: str, row) -> None:
     certain_n = row.get("certain", 0)
-    recall = 100.0 * row.get("certain_found", 0) / certain_n if certain_n else 100.0
     print(
         f"  {name:<18}{row.get('accounts', 0):>9}{row.get('recognised', 0):>7}"
-        f"{row.get('wrong', 0):>7}{certain_n:>9}{recall:>7.1f}%{row.get('hard', 0):>6}"
+        f"{row.get('wrong', 0):>7}{certain_n:>9}{_recall(row):>7.1f}%{row.get('hard', 0):>6}"
         f"{row.get('hard_withheld', 0):>10}"
     )
+
+
+def side_by_side(results: dict[tuple[str, str], dict]) -> None:
+    print("\nboth modes side by side")
+    print(
+        f"  {'set':<4}{'mode':<9}{'wrong':>6}{'recall':>8}{'guardians':>10}{'g. recall':>10}"
+        f"{'g. left':>9}{'hard':>6}{'withheld':>9}"
+    )
+    for (key, mode), r in results.items():
+        total, g = r["total"], r["guardians"]
+        left = g.get("accounts", 0) - g.get("recognised", 0)
+        print(
+            f"  {key:<4}{mode:<9}{total.get('wrong', 0):>6}{_recall(total):>7.1f}%"
+            f"{g.get('accounts', 0):>10}{_recall(g):>9.1f}%{left:>9}"
+            f"{total.get('hard', 0):>6}{total.get('hard_withheld', 0):>9}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("a", "b"))
+    parser.add_argument("--mode", choices=("complet", "partiel"), help="one mode only")
     parser.add_argument("--others", type=int, default=990_000, help="(b) other accounts")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", type=Path, help="write the data here and keep it")
@@ -328,14 +435,28 @@ def main() -> None:
         ("a", "(a) collège, 600 students, its own directory", 600, 0, 6),
         ("b", f"(b) lycée, 3,000 students, {args.others:,} other accounts", 3000, args.others, 20),
     ]
+    results = {}
     for key, title, students, others, adversarial in sets:
         if args.only and args.only != key:
             continue
-        folder = base / key
-        started = time.perf_counter()
-        generate(folder, seed=args.seed, students=students, other_accounts=others)
-        added = harden(folder, args.seed, adversarial)
-        show(title, folder, added, time.perf_counter() - started)
+        for mode in ("complet", "partiel"):
+            if args.mode and args.mode != mode:
+                continue
+            folder = base / key / mode
+            started = time.perf_counter()
+            generate(
+                folder,
+                seed=args.seed,
+                students=students,
+                other_accounts=others,
+                wrong_links=True,
+                relatives=True,
+                mode=mode,
+            )
+            added = harden(folder, args.seed, adversarial)
+            elapsed = time.perf_counter() - started
+            results[key, mode] = show(title, folder, mode, added, elapsed)
+    side_by_side(results)
     print(f"\ndata in {base}")
 
 

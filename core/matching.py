@@ -467,8 +467,9 @@ class _NameIndex:
     """People grouped by first name, to find who has names close to someone's quickly.
 
     Close: both fields score at least `threshold` (a typo, accents, a
-    compound name, SOPHIE / SOFIE), or the two fields are swapped. First
-    names are few; each distinct one is scored once per distinct query.
+    compound name; first names of the other sex count), or the two fields are
+    swapped. First names are few; each distinct one is scored once per
+    distinct query.
     """
 
     def __init__(self, people: Sequence[_Person], threshold: float) -> None:
@@ -897,7 +898,7 @@ class _Step:
         of theirs in the file; the same names as exactly one guardian account
         of the establishment, and no other guardian, in the file or the
         directory, with close names (a typo, a compound name, swapped fields,
-        a spelling variant: a margin below the fuzzy threshold);
+        LOUIS / LOUISE: what fuzzy matching could take for them);
         that account holds no identifier of the establishment (an account that
         holds one is never a target here); and it has children, all students
         of the establishment who hold an identifier of it and are not in the
@@ -932,8 +933,8 @@ class _Step:
 
     @property
     def rival_threshold(self) -> float:
-        """Names alone must leave no doubt: a rival is anyone a margin below fuzzy."""
-        return self.settings.fuzzy_threshold - self.settings.fuzzy_margin
+        """A rival is anyone fuzzy matching could take for the person (LOUIS/LOUISE too)."""
+        return self.settings.fuzzy_threshold
 
     @functools.cached_property
     def file_names(self) -> _NameIndex:

@@ -218,3 +218,103 @@ def test_the_cli_wraps_any_file_in_an_envelope_for_a_fresh_key(tmp_path, capsys)
     opened = read_identifiers_file(tmp_path / "identifiants.chiffre.xml", schema)
     assert opened.counts() == read_identifiers_file(source).counts()
     assert opened.envelope.uai == "0441234A"
+
+
+# -- the optional cases ----------------------------------------------------------------------------
+
+
+def _load(folder: Path) -> tuple[dict, dict[str, dict[str, str]], etree._Element]:
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    with (folder / "annuaire.csv").open(encoding="utf-8", newline="") as stream:
+        rows = {row["login"]: row for row in csv.DictReader(stream, delimiter=";")}
+    return truth, rows, etree.parse(str(folder / "identifiants.xml")).getroot()
+
+
+@pytest.fixture(scope="module")
+def complete_extra(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("extra")
+    datagen.generate(folder, seed=3, students=STUDENTS, wrong_links=True, relatives=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def partial_extra(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("partial")
+    datagen.generate(
+        folder, seed=3, students=STUDENTS, wrong_links=True, relatives=True, mode="partiel"
+    )
+    return folder
+
+
+def test_optional_cases_are_off_by_default(truth):
+    labels = {x for entry in truth["records"].values() for x in entry["labels"]}
+    assert not labels & set(datagen.EXTRA_LABELS)
+
+
+def test_a_wrong_existing_link_stores_an_identifier_on_another_persons_account(complete_extra):
+    truth, rows, _ = _load(complete_extra)
+    records = truth["records"]
+    wrong = {i: r for i, r in records.items() if "wrong_existing_link" in r["labels"]}
+    holders = {i: r for i, r in records.items() if "wrong_link_holder" in r["labels"]}
+    assert {r["category"] for r in wrong.values()} == {"eleves", "responsables", "enseignants"}
+    assert len(wrong) == len(holders)
+    for idpn, r in wrong.items():
+        (holder,) = [login for login, row in rows.items() if f"0441234A${idpn}" in row["idpronote"]]
+        assert holder != r["login"]
+        assert holder in {h["login"] for h in holders.values()}
+        assert f"0441234A${idpn}" not in rows[r["login"]]["idpronote"]
+        assert rows[holder]["nom"] != rows[r["login"]]["nom"] or (
+            rows[holder]["prenom"] != rows[r["login"]]["prenom"]
+        )
+
+
+def test_grandparents_and_namesakes_are_guardians_of_the_file(complete_extra):
+    truth, rows, root = _load(complete_extra)
+    records = truth["records"]
+    grandparents = [r for r in records.values() if "grandparent" in r["labels"]]
+    namesakes = [i for i, r in records.items() if "namesake" in r["labels"]]
+    assert grandparents and len(namesakes) >= 3
+    assert {r["category"] for r in grandparents} == {"responsables"}
+    # A namesake has the very names of another guardian account of the establishment.
+    by_idpn = {e.get("IDPN"): e for e in root.iter() if e.get("IDPN")}
+    for idpn in namesakes:
+        e = by_idpn[idpn]
+        same = [
+            login
+            for login, row in rows.items()
+            if row["profil"] == "National_TUT"
+            and datagen._key(row["nom"], row["prenom"])
+            == datagen._key(e.get("Nom"), e.get("Prenom"))
+            and login != records[idpn]["login"]
+        ]
+        assert same, e.get("Nom")
+
+
+def test_a_partial_file_leaves_out_who_signed_in(complete_extra, partial_extra):
+    full, _, _ = _load(complete_extra)
+    truth, rows, root = _load(partial_extra)
+    # The same people: only who is in the file, and what accounts store, differ.
+    assert set(truth["records"]) < set(full["records"])
+    assert rows.keys() == _load(complete_extra)[1].keys()
+    left_out = set(full["records"]) - set(truth["records"])
+    for idpn in left_out:
+        login = full["records"][idpn]["login"]
+        labels = full["records"][idpn]["labels"]
+        if login and "wrong_existing_link" not in labels and "duplicate_in_pronote" not in labels:
+            assert f"0441234A${idpn}" in rows[login]["idpronote"].split("|"), idpn
+    assert truth["obsolete"] == []  # the September import removed the departed' identifiers
+    # Students point only at guardians who are in the file.
+    keys = {e.get("Ident") for e in root.findall("Responsables/Responsable")}
+    assert {r.get("Ident") for r in root.findall("Eleves/Eleve/Responsable")} <= keys
+    childless = [r for r in truth["records"].values() if "children_absent" in r["labels"]]
+    assert len(childless) > 0.2 * len(
+        [r for r in truth["records"].values() if r["category"] == "responsables"]
+    )
+
+
+def test_optional_cases_are_deterministic(partial_extra, tmp_path):
+    datagen.generate(
+        tmp_path, seed=3, students=STUDENTS, wrong_links=True, relatives=True, mode="partiel"
+    )
+    for name in FILES:
+        assert (tmp_path / name).read_bytes() == (partial_extra / name).read_bytes(), name
