@@ -726,3 +726,20 @@ def test_never_when_the_childs_identifier_is_in_the_file():
     r = Reconciliation(UAI, directory, form=FORM, profiles=PROFILES, mode="partiel")
     steps = r.run({Category.ELEVES: [student], Category.RESPONSABLES: [guardian]})
     assert not steps[2].decisions[0].recognised
+
+
+def test_never_with_a_guardian_of_the_other_sex_of_the_same_names():
+    # LOUIS / LOUISE are never taken for each other, but on names alone they are a doubt.
+    guardian = pro("MARTIN", "Louis", category=Category.RESPONSABLES, key="g1")
+    directory = [
+        acc("leo", "MARTIN", "Léo", D1, stores=(idpn(),)),
+        acc("louis", "MARTIN", "Louis", profile=TUT, students=("leo",)),
+    ]
+
+    def decide(extra):
+        r = Reconciliation(UAI, directory + extra, form=FORM, profiles=PROFILES, mode="partiel")
+        return r.run({Category.RESPONSABLES: [guardian]})[2].decisions[0]
+
+    assert decide([]).rule == "guardian_name"
+    louise = acc("louise", "MARTIN", "Louise", profile=TUT, students=("someone",))
+    assert not decide([louise]).recognised
