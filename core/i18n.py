@@ -198,12 +198,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "this identifier is already stored on several accounts: {accounts}",
     ),
     "why.stored_on_another_person": (
-        "l'identifiant est enregistré sur le compte d'une autre personne : {holder} "
-        "({name}), dont les noms ne concordent pas ; ni écrit ni retiré automatiquement, "
-        "à vérifier par un humain",
-        "the identifier is stored on the account of another person: {holder} ({name}), "
-        "whose names do not agree; neither written nor removed automatically, for a "
-        "human to check",
+        "identifiant enregistré sur le compte d'une autre personne : {holder} ({name}) ; "
+        "un humain décide",
+        "identifier stored on the account of another person: {holder} ({name}); a human "
+        "decides",
     ),
     "why.stored_better_fit": (
         "l'identifiant est enregistré sur {holder}, mais {better} correspond mieux "
