@@ -222,18 +222,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "link it again",
     ),
     "why.remembered_names_disagree": (
-        "lien fait à la main vers {login} ({name}), dont les noms ne concordent pas et "
-        "dont on ne sait pas qui il était alors : à relier à nouveau",
+        "lien fait à la main vers {login} ({name}) : noms discordants, titulaire d'alors "
+        "inconnu ; à relier à nouveau",
         "linked by hand to {login} ({name}), whose names do not agree and whose owner at "
         "the time is unknown: link it again",
     ),
     "why.guardian_name": (
-        "fichier partiel : mêmes nom et prénom, seul responsable de ces noms dans le fichier "
-        "et dans l'annuaire ; le compte n'a pas d'identifiant et ses enfants, élèves de "
-        "l'établissement, se sont déjà connectés",
-        "partial file: same names, the only guardian of these names in the file and in the "
-        "directory; the account has no identifier and its children, students of the "
-        "establishment, have signed in already",
+        "fichier partiel : seul responsable de ces noms dans le fichier et l'annuaire ; "
+        "pas encore d'identifiant, enfants de l'établissement déjà connectés",
+        "partial file: the only guardian of these names in the file and the directory; "
+        "no identifier yet, children of the establishment signed in already",
     ),
     "why.stored_elsewhere": (
         "l'identifiant est porté par {holder} mais l'identifiant CAS désigne {cas}",
