@@ -200,8 +200,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "why.stored_on_another_person": (
         "identifiant enregistré sur le compte d'une autre personne : {holder} ({name}) ; "
         "un humain décide",
-        "identifier stored on the account of another person: {holder} ({name}); a human "
-        "decides",
+        "identifier stored on the account of another person: {holder} ({name}); a human decides",
     ),
     "why.stored_better_fit": (
         "l'identifiant est enregistré sur {holder}, mais {better} correspond mieux "

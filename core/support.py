@@ -1038,6 +1038,19 @@ def _proposed_link(
         for h in ctx.directory.holders(p.idpn, uai)
         if h.login.casefold() != account.login.casefold()
     ]
+    holder = holders[0] if holders else None
+    if (
+        holder is not None
+        and d.rule == "conflict"
+        and d.why == "stored_better_fit"
+        and _dates_fit(p.birth_date, holder.birth_date)
+    ):
+        # The holder is plausible too (a homonym born another day is not: below, it
+        # is another person's account): which one is the person is a human's call.
+        if holder.login not in {a.login for a in e.accounts}:
+            e.accounts.append(holder)
+            e.stored[holder.login] = _stored_per_uai(ctx.directory, holder)
+        return _stored_conflict(e, holder, p, d)
     if holders:
         return _held_elsewhere(e, ctx, account, p, holders[0])
     e.cause = cause

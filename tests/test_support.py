@@ -295,3 +295,20 @@ def test_the_holders_own_record_in_the_file_makes_it_a_wrong_identifier(site, de
     _, found = desk.explain("louis.berlizac")
     assert found["cause"] == "wrong_identifier"
     assert (found["action"]["kind"], found["action"]["login"]) == ("unlink", "louis.berlizac")
+
+
+def test_a_plausible_holder_while_another_account_fits_better_is_a_human_choice(site, desk):
+    """Aya's identifier on a near-duplicate account with a typo: neither side is unlinked."""
+    directory, _ = site
+    with directory.open("a", encoding="utf-8") as stream:
+        stream.write(f"aya.barrerau;BARRERAU;Aya;2012-04-29;National_ELV;{UAI};3B;;{UAI}${AYA}\n")
+    before = directory.read_bytes()
+    for who in ("aya.barrerau", "aya.barreraud", AYA):
+        code, found = desk.explain(who, "--lang", "en")
+        assert (code, found["cause"]) == (1, "stored_better_fit"), who
+        assert found["action"]["kind"] == "pick"
+        assert found["action"]["candidates"] == ["aya.barrerau", "aya.barreraud"]
+        assert "fits better" in found["explanation"]
+    code, found = desk.explain("aya.barreraud", "--apply", "--yes")
+    assert code == 1 and found["applied"]["applied"] is False
+    assert directory.read_bytes() == before
