@@ -370,6 +370,9 @@ class LdapDirectory(Directory):
         self._structure_dns: dict[str, tuple[str, ...]] = {}
         self._student_logins: dict[str, str | None] = {}
         self._naming_contexts: tuple[str, ...] | None = None
+        # Does the server offer the post-read control (RFC 4527)? Read once, on the
+        # first write (ldap_write.py).
+        self._post_read: bool | None = None
         self._connections = _Connections(self.settings, self.credentials)
         with self._connections.lend():
             pass  # connect now: a wrong password or a dead server is reported at once

@@ -139,13 +139,17 @@ MAX_QUERY = 200
 MAX_SPELLINGS = 32
 # Substrings shorter than this cannot use OpenLDAP's default subany index.
 INNER_WORD_MIN = 4
-# Writes in flight at once, each on its own connection.
+# Connections kept open for reuse, and threads reading structures at once.
 WRITERS = 8
 # Changes per write round (read first, written, read back): a round is the
 # unit that is fully reported when the server dies.
 ROUND = 100
 # Logins or values per OR filter when reading many entries.
 LOOKUP_CHUNK = 50
+# Requests in flight at once on one connection (a write round's modifies, its
+# searches): enough to keep the server busy, bounded so that a round's
+# unanswered writes, if the link breaks, stay few.
+IN_FLIGHT = 100
 # Entries a sample search asks for (the first that reads back whole wins).
 SAMPLE_CANDIDATES = 5
 # The identifier a write check deletes: no entry holds it (16 upper-case letters and

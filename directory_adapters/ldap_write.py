@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
+from ldap3.operation.search import compile_filter, parse_filter
+from ldap3.utils.asn1 import encode
 
 from core.errors import DirectoryError
 from core.i18n import register, t
@@ -17,6 +18,7 @@ from core.model import (
     ChangeOutcome,
     IdentifierChange,
 )
+from directory_adapters import ldap_wire
 from directory_adapters.base import (
     not_found,
     plan_change,
@@ -27,20 +29,19 @@ from directory_adapters.ldap_connection import (
     _NO_SUCH_ATTRIBUTE,
     _NO_SUCH_OBJECT,
     _OBJECT_CLASS_VIOLATION,
+    _SUCCESS,
     _UNDEFINED_TYPE,
     _VALUE_EXISTS,
+    IN_FLIGHT,
     LOOKUP_CHUNK,
     ROUND,
-    WRITERS,
     _server_words,
     _short,
 )
 from directory_adapters.ldap_query import (
-    _all_of,
-    _any_of,
     _dn_key,
     _Entry,
-    _equals,
+    _entry,
 )
 
 if TYPE_CHECKING:  # the adapter drives a batch; a batch never imports the adapter
@@ -56,9 +57,9 @@ register(
             "en lisant les comptes à écrire",
             "reading the accounts to write",
         ),
-        "dir.ldap_write.what.holders": (
-            "en vérifiant que les identifiants sont libres",
-            "checking that the identifiers are free",
+        "dir.ldap_write.what.root_dse": (
+            "en lisant les contrôles que le serveur propose (rootDSE)",
+            "reading the controls the server offers (rootDSE)",
         ),
         "dir.ldap_write.nothing_to_write": ("rien à écrire", "nothing to write"),
         "dir.ldap_write.several_entries": (
@@ -164,21 +165,22 @@ class _Write:
     state: str = "unsent"
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    # The entry as the server says it stands after the write (post-read control).
+    after: _Entry | None = None
 
-    def modification(self, attribute: str) -> dict[str, list[tuple[str, list[str]]]]:
-        # Never MODIFY_REPLACE: the attribute is shared with other establishments
-        # and other tools. Delete what this establishment owns, add the new value.
+    def operations(self, attribute: str) -> list[tuple[int, str, list[str]]]:
+        # Never a replace: the attribute is shared with other establishments and
+        # other tools. Delete what this establishment owns, add the new value.
         operations = []
-        if self.delete:
-            operations.append((ldap3.MODIFY_DELETE, list(self.delete)))
-        if self.add is not None:
-            operations.append((ldap3.MODIFY_ADD, [self.add]))
-        changes = {attribute: operations}
         if self.add_class:
-            changes = {"objectClass": [(ldap3.MODIFY_ADD, [self.add_class])], **changes}
-        elif self.drop_class:
-            changes = {**changes, "objectClass": [(ldap3.MODIFY_DELETE, [self.drop_class])]}
-        return changes
+            operations.append((ldap_wire.ADD, "objectClass", [self.add_class]))
+        if self.delete:
+            operations.append((ldap_wire.DELETE, attribute, list(self.delete)))
+        if self.add is not None:
+            operations.append((ldap_wire.ADD, attribute, [self.add]))
+        if self.drop_class:  # after the last value is gone
+            operations.append((ldap_wire.DELETE, "objectClass", [self.drop_class]))
+        return operations
 
     @property
     def target(self) -> set[str]:
@@ -186,11 +188,16 @@ class _Write:
 
 
 class _WriteBatch:
-    """`LdapDirectory.apply`: rounds of independent changes, each read back before the next.
+    """`LdapDirectory.apply`: rounds of independent changes, each settled before the next.
 
-    A round stops before a change that depends on an earlier change of the
-    same round (same entry, or the same identifier freed or taken): that one
-    is decided in the next round, against what the server then says.
+    A round: one search for its accounts and the holders of its identifiers,
+    then its modifies, pipelined on one connection, each answered with the
+    entry as it stands after the write (the post-read control, where the
+    server offers it; otherwise, and for a write whose answer never came, a
+    search reads the entries back). A round stops before a change that
+    depends on an earlier change of the same round (same entry, or the same
+    identifier freed or taken): that one is decided in the next round,
+    against what the server then says.
     """
 
     def __init__(self, directory: LdapDirectory, changes: list[IdentifierChange]) -> None:
@@ -200,10 +207,19 @@ class _WriteBatch:
         self.attribute = directory.mapping.identifier_attribute
         self.form = directory.form
         self.answered = 0
+        self.login_attribute = directory.mapping.attribute("login")
+        # The person filter as the server reads it, and (when it only names object
+        # classes) as this side can check it on an entry: then one search finds
+        # both a round's accounts and the holders of its identifiers.
+        self.person = _compiled(directory.mapping.person_filter)
+        self.person_classes = _object_classes(directory.mapping.person_filter)
+        self.post_read = False
 
     def run(self) -> list[ChangeOutcome]:
         pending = list(range(len(self.changes)))
         try:
+            if pending:
+                self.post_read = _offers_post_read(self.directory)
             while pending:
                 consumed, writes = self._plan(pending[:ROUND])
                 pending = pending[consumed:]
@@ -230,41 +246,120 @@ class _WriteBatch:
 
     # -- reading what is there -------------------------------------------------------------
 
-    def _by_login(self, logins: Iterable[str]) -> dict[str, list[_Entry]]:
-        mapping = self.directory.mapping
-        login_attribute = mapping.attribute("login")
+    def _lookup(
+        self, logins: Iterable[str], values: Iterable[str] = ()
+    ) -> tuple[dict[str, list[_Entry]], dict[str, list[_Entry]]]:
+        """(casefolded login -> its person entries, casefolded value -> the entries
+        holding it), from as few searches as the person filter allows."""
         wanted = list(dict.fromkeys(login.strip() for login in logins if login.strip()))
-        found: dict[str, list[_Entry]] = {}
-        for start in range(0, len(wanted), LOOKUP_CHUNK):
-            chunk = wanted[start : start + LOOKUP_CHUNK]
-            search_filter = _all_of(
-                [mapping.person_filter, _any_of(_equals(login_attribute, x) for x in chunk)]
-            )
-            for entry in self.directory._search(
-                search_filter,
-                [login_attribute, self.attribute, "objectClass"],
-                what=t("dir.ldap_write.what.reading"),
-                size_limit=0,
-            ):
-                for login in entry.values(login_attribute):
-                    found.setdefault(login.strip().casefold(), []).append(entry)
-        return found
+        wanted_values = list(dict.fromkeys(values))
+        login_keys = {login.casefold() for login in wanted}
+        value_keys = {value.casefold() for value in wanted_values}
+        login_chunks = list(_chunks(wanted, LOOKUP_CHUNK))
+        value_chunks = list(_chunks(wanted_values, LOOKUP_CHUNK))
+        searches: list[tuple[bytes, str]] = []  # (filter, what it looks for)
+        if self.person_classes is not None:
+            # One search per chunk of logins and of values: each entry it returns is
+            # sorted out here (see _object_classes).
+            for n in range(max(len(login_chunks), len(value_chunks))):
+                parts = [(self._login_filter(c), "login") for c in login_chunks[n : n + 1]]
+                parts += [(self._holders_filter(c), "value") for c in value_chunks[n : n + 1]]
+                merged = ldap_wire.any_of([search_filter for search_filter, _ in parts])
+                searches.append((merged, parts[0][1] if len(parts) == 1 else "both"))
+        else:
+            searches += [(self._login_filter(chunk), "login") for chunk in login_chunks]
+            searches += [(self._holders_filter(chunk), "value") for chunk in value_chunks]
+        by_login: dict[str, dict[str, _Entry]] = {}  # login -> DN key -> entry
+        holders: dict[str, dict[str, _Entry]] = {}  # value -> DN key -> entry
+        unsure: set[str] = set()  # logins of entries this side cannot tell are persons
+        results = self._searches([search_filter for search_filter, _ in searches])
+        for entries, (_, kind) in zip(results, searches, strict=True):
+            for entry in entries:
+                if kind != "value":
+                    for login in entry.values(self.login_attribute):
+                        key = login.strip().casefold()
+                        if key not in login_keys:
+                            continue
+                        if kind == "login" or self._is_person(entry):
+                            by_login.setdefault(key, {})[_dn_key(entry.dn)] = entry
+                        else:
+                            unsure.add(login.strip())
+                if kind != "login":
+                    for value in entry.values(self.attribute):
+                        if value.casefold() in value_keys:
+                            holders.setdefault(value.casefold(), {})[_dn_key(entry.dn)] = entry
+        if unsure:
+            # The server says which of these are persons (through a subclass, an
+            # entry may be one without showing the class the filter names).
+            again = [self._login_filter(chunk) for chunk in _chunks(sorted(unsure), LOOKUP_CHUNK)]
+            for entries in self._searches(again):
+                for entry in entries:
+                    for login in entry.values(self.login_attribute):
+                        key = login.strip().casefold()
+                        if key in login_keys:
+                            by_login.setdefault(key, {})[_dn_key(entry.dn)] = entry
+        return (
+            {key: list(entries.values()) for key, entries in by_login.items()},
+            {key: list(entries.values()) for key, entries in holders.items()},
+        )
 
-    def _holders(self, values: Iterable[str]) -> dict[str, list[_Entry]]:
-        login_attribute = self.directory.mapping.attribute("login")
-        wanted = list(dict.fromkeys(values))
-        found: dict[str, list[_Entry]] = {}
-        for start in range(0, len(wanted), LOOKUP_CHUNK):
-            chunk = wanted[start : start + LOOKUP_CHUNK]
-            for entry in self.directory._search(
-                _any_of(_equals(self.attribute, value) for value in chunk),
-                [login_attribute, self.attribute],
-                what=t("dir.ldap_write.what.holders"),
-                size_limit=0,
-            ):
-                for value in entry.values(self.attribute):
-                    found.setdefault(value.casefold(), []).append(entry)
-        return found
+    def _login_filter(self, logins: list[str]) -> bytes:
+        by_login = ldap_wire.any_of([ldap_wire.equality(self.login_attribute, x) for x in logins])
+        return ldap_wire.all_of([self.person, by_login]) if self.person else by_login
+
+    def _holders_filter(self, values: list[str]) -> bytes:
+        return ldap_wire.any_of([ldap_wire.equality(self.attribute, v) for v in values])
+
+    def _is_person(self, entry: _Entry) -> bool:
+        classes = {c.casefold() for c in entry.values("objectClass")}
+        return all(c in classes for c in self.person_classes or ())
+
+    def _searches(self, filters: list[bytes]) -> list[list[_Entry]]:
+        """Each filter's entries under every base (each entry once): paged searches, all
+        in flight together on one connection, then their next pages, until the last."""
+        if not filters:
+            return []
+        directory = self.directory
+        settings = directory.settings
+        attributes = [self.login_attribute, self.attribute, "objectClass"]
+        what = t("dir.ldap_write.what.reading")
+        # (filter's position, base): what is asked for, where it goes on from
+        searches = [(n, base) for n in range(len(filters)) for base in settings.bases]
+        found: list[dict[str, _Entry]] = [{} for _ in filters]
+
+        def run(connection: Any) -> None:
+            pipeline = ldap_wire.Pipeline(
+                connection, window=IN_FLIGHT, timeout=settings.receive_timeout
+            )
+            pages = [(n, base, b"") for n, base in searches]
+            while pages:
+                requests = []
+                for n, base, cookie in pages:
+                    message_id = ldap_wire.new_id()
+                    data = ldap_wire.search_request(
+                        message_id,
+                        base,
+                        filters[n],
+                        attributes,
+                        time_limit=settings.time_limit,
+                        page_size=settings.page_size,
+                        cookie=cookie,
+                    )
+                    requests.append(ldap_wire.Request(data, message_id))
+                pipeline.run(requests)
+                next_pages = []
+                for (n, base, _), request in zip(pages, requests, strict=True):
+                    result = request.result or {}
+                    if result.get("result") != _SUCCESS:
+                        directory._search_failed(result, base, what, len(request.entries), False)
+                    for entry in request.entries:
+                        found[n].setdefault(_dn_key(entry.dn), entry)
+                    if request.cookie:
+                        next_pages.append((n, base, request.cookie))
+                pages = next_pages
+
+        directory._run(run, what)
+        return [list(entries.values()) for entries in found]
 
     # -- deciding ------------------------------------------------------------------------------
 
@@ -276,9 +371,8 @@ class _WriteBatch:
     def _plan(self, indices: list[int]) -> tuple[int, list[_Write]]:
         """Decide a round: (how many changes it took, the writes to send)."""
         changes = [self.changes[i] for i in indices]
-        entries = self._by_login(change.login for change in changes)
         values = [v for v in map(self._value, changes) if v is not None]
-        holders = self._holders(values) if values else {}
+        entries, holders = self._lookup((change.login for change in changes), values)
         touched: set[str] = set()  # entries, and identifier values, this round moves
         writes: list[_Write] = []
         for position, (i, change) in enumerate(zip(indices, changes, strict=True)):
@@ -307,7 +401,7 @@ class _WriteBatch:
     ) -> _Write | None:
         stored = entry.values(self.attribute)
         uai = change.uai.strip().upper()
-        login_attribute = self.directory.mapping.attribute("login")
+        login_attribute = self.login_attribute
         others = []
         if value is not None and change.idpn is not None:
             for holder in holders.get(value.casefold(), []):
@@ -357,49 +451,64 @@ class _WriteBatch:
     # -- sending -------------------------------------------------------------------------------
 
     def _send(self, writes: list[_Write]) -> str:
-        """Send a round's writes on a few connections at once; why the link broke, or ""."""
-        broken = threading.Event()
-        why: list[str] = []
+        """Send a round's writes, pipelined on one connection; why the link broke, or ""."""
+        post_read = [self.attribute] if self.post_read else []
+        requests: dict[int, tuple[_Write, ldap_wire.Request]] = {}
+        for write in writes:
+            message_id = ldap_wire.new_id()
+            data = ldap_wire.modify_request(
+                message_id, write.dn, write.operations(self.attribute), post_read
+            )
+            requests[message_id] = (write, ldap_wire.Request(data, message_id))
 
-        def send(write: _Write) -> None:
-            if broken.is_set():
-                write.error = t("dir.ldap_write.broke_earlier", why=why[0])
-                return
-            try:
-                with self.directory._connections.lend() as connection:
-                    accepted = connection.modify(write.dn, write.modification(self.attribute))
-                    write.result = dict(connection.result or {})
-                    write.state = "confirmed" if accepted else "refused"
-            except DirectoryError as error:  # could not even connect: not sent
+        def answered(request: ldap_wire.Request) -> None:
+            write = requests[request.message_id][0]
+            write.result = request.result or {}
+            write.state = "confirmed" if write.result.get("result") == _SUCCESS else "refused"
+            write.after = request.post_read if write.state == "confirmed" else None
+            self.answered += 1
+            if self.directory.progress is not None:
+                self.directory.progress(self.answered, len(self.changes))
+
+        directory = self.directory
+        try:
+            with directory._connections.lend() as connection:
+                ldap_wire.Pipeline(
+                    connection, window=IN_FLIGHT, timeout=directory.settings.receive_timeout
+                ).run((request for _, request in requests.values()), answered)
+        except DirectoryError as error:  # could not even connect: nothing sent
+            for write in writes:
                 write.error = str(error)
-                why.append(write.error)
-                broken.set()
-            except ldap_errors.LDAPSocketSendError as error:  # a request never sent whole
-                write.error = self.directory.credentials.scrub(_short(str(error)))
-                why.append(write.error)
-                broken.set()
-            except Exception as error:  # sent, or maybe: the read-back will tell
+            return str(error)
+        except ldap_errors.LDAPException as error:
+            why = directory.credentials.scrub(_short(str(error)))
+        else:
+            return ""
+        for write, request in requests.values():
+            if write.state != "unsent":
+                continue
+            if request.sent:  # sent, or maybe: a search will tell
                 write.state = "unconfirmed"
-                write.error = self.directory.credentials.scrub(_short(str(error)))
-                why.append(write.error)
-                broken.set()
-
-        with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="ldap-write") as pool:
-            for _ in pool.map(send, writes):
-                self.answered += 1
-                if self.directory.progress is not None:
-                    self.directory.progress(self.answered, len(self.changes))
-        return why[0] if why else ""
+                write.error = why
+            else:
+                write.error = t("dir.ldap_write.broke_earlier", why=why)
+        return why
 
     # -- reading back and reporting -----------------------------------------------------------
 
     def _settle(self, writes: list[_Write], broken: str) -> None:
         """One outcome per write, from what the server shows now."""
-        sent = [w for w in writes if w.state in ("confirmed", "unconfirmed")]
+        # Read back what the answers did not show: writes without an answer, and
+        # (no post-read) every write the server accepted.
+        unshown = [
+            w
+            for w in writes
+            if w.state == "unconfirmed" or (w.state == "confirmed" and w.after is None)
+        ]
         after: dict[str, list[_Entry]] | None = None
         lost: DirectoryError | None = None
         try:
-            after = self._by_login(w.login for w in sent) if sent else {}
+            after = self._lookup(w.login for w in unshown)[0] if unshown else {}
         except DirectoryError as error:
             lost = error
         for write in writes:
@@ -418,7 +527,7 @@ class _WriteBatch:
             return _failure(change, "unavailable", t("dir.ldap_write.not_sent", error=write.error))
         if write.state == "refused":
             return self._refusal(write)
-        if after is None:
+        if write.after is None and after is None:
             said = t(
                 "dir.ldap_write.confirmed"
                 if write.state == "confirmed"
@@ -427,10 +536,10 @@ class _WriteBatch:
             return _failure(
                 change, "unconfirmed", t("dir.ldap_write.not_read_back", said=said, lost=lost)
             )
-        entry = next(
+        entry = write.after or next(
             (
                 e
-                for e in after.get(write.login.casefold(), [])
+                for e in (after or {}).get(write.login.strip().casefold(), [])
                 if _dn_key(e.dn) == _dn_key(write.dn)
             ),
             None,
@@ -508,3 +617,61 @@ class _WriteBatch:
 
 def _failure(change: IdentifierChange, kind: str, reason: str) -> ChangeOutcome:
     return ChangeOutcome(change, applied=False, failure=kind, reason=reason)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _compiled(person_filter: str) -> bytes:
+    """The configured person filter in BER, encoded once by ldap3 (any filter it reads)."""
+    if not person_filter:
+        return b""
+    node = parse_filter(person_filter, None, True, True, None, False)
+    return bytes(encode(compile_filter(node.elements[0])))
+
+
+_CLASS = r"\(objectClass=([^()*\\=]+)\)"
+
+
+def _object_classes(person_filter: str) -> tuple[str, ...] | None:
+    """The object classes the person filter requires, when that is all it says, as
+    `(objectClass=X)` or `(&(objectClass=X)(objectClass=Y)...)`; else None.
+
+    An entry that shows those classes surely matches such a filter on the server
+    (an entry that does not may still match, through a subclass: the server is
+    then asked)."""
+    text = person_filter.strip()
+    single = re.fullmatch(_CLASS, text, flags=re.IGNORECASE)
+    if single:
+        return (single.group(1).strip().casefold(),)
+    joined = re.fullmatch(rf"\(&((?:{_CLASS})+)\)", text, flags=re.IGNORECASE)
+    if joined:
+        found = re.findall(_CLASS, joined.group(1), flags=re.IGNORECASE)
+        return tuple(c.strip().casefold() for c in found)
+    return None
+
+
+def _offers_post_read(directory: LdapDirectory) -> bool:
+    """Does the server advertise the post-read control (rootDSE supportedControl)?
+    Asked once per directory; a server that will not say is taken as "no"."""
+    if directory._post_read is None:
+
+        def run(connection: Any) -> bool:
+            connection.search(
+                "",
+                "(objectClass=*)",
+                search_scope=ldap3.BASE,
+                attributes=["supportedControl"],
+            )
+            if (connection.result or {}).get("result") != _SUCCESS:
+                return False
+            for response in connection.response or ():
+                if response.get("type") == "searchResEntry":
+                    controls = _entry(response).values("supportedControl")
+                    return ldap_wire.POST_READ in (c.strip() for c in controls)
+            return False
+
+        directory._post_read = directory._run(run, t("dir.ldap_write.what.root_dse"))
+    return directory._post_read
