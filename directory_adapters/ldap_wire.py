@@ -27,6 +27,7 @@ import socket
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ldap3 import Server
@@ -76,11 +77,20 @@ def _length(size: int) -> bytes:
 
 
 def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes((tag,)) + _length(len(content)) + content
+    size = len(content)
+    if size < 0x80:  # most elements: one call, no length bytes to build
+        return bytes((tag, size)) + content
+    return bytes((tag,)) + _length(size) + content
 
 
 def _octets(text: str, tag: int = _OCTETS) -> bytes:
     return _tlv(tag, text.encode("utf-8"))
+
+
+@lru_cache(maxsize=64)
+def _name(attribute: str) -> bytes:
+    """An attribute description as an LDAPString: the same few, encoded once."""
+    return _octets(attribute)
 
 
 def _integer(value: int, tag: int = _INTEGER) -> bytes:
@@ -93,7 +103,7 @@ def _boolean(value: bool) -> bytes:
 
 def equality(attribute: str, value: str) -> bytes:
     """`(attribute=value)` as a filter: the value is sent as bytes, so it needs no escaping."""
-    return _tlv(_EQUALITY, _octets(attribute) + _octets(value))
+    return _tlv(_EQUALITY, _name(attribute) + _octets(value))
 
 
 def any_of(filters: Sequence[bytes]) -> bytes:
@@ -138,7 +148,7 @@ def search_request(
         + _integer(time_limit)
         + _boolean(False)
         + search_filter
-        + _tlv(_SEQUENCE, b"".join(_octets(a) for a in attributes or ["1.1"]))
+        + _tlv(_SEQUENCE, b"".join(_name(a) for a in attributes or ["1.1"]))
     )
     controls = []
     if page_size:
@@ -158,20 +168,22 @@ def modify_request(
     changes = b"".join(
         _tlv(
             _SEQUENCE,
-            _integer(operation, _ENUMERATED)
-            + _tlv(
-                _SEQUENCE,
-                _octets(attribute) + _tlv(_SET, b"".join(_octets(v) for v in values)),
-            ),
+            _OPERATIONS[operation]
+            + _tlv(_SEQUENCE, _name(attribute) + _tlv(_SET, b"".join(map(_octets, values)))),
         )
         for operation, attribute, values in operations
     )
-    controls = []
-    if post_read:
-        selection = _tlv(_SEQUENCE, b"".join(_octets(a) for a in post_read))
-        controls.append(_control(POST_READ, selection))
+    controls = [_post_read_control(tuple(post_read))] if post_read else []
     body = _octets(dn) + _tlv(_SEQUENCE, changes)
     return _message(message_id, _tlv(_MODIFY_REQUEST, body), controls)
+
+
+_OPERATIONS = {operation: _integer(operation, _ENUMERATED) for operation in (ADD, DELETE)}
+
+
+@lru_cache(maxsize=8)
+def _post_read_control(attributes: tuple[str, ...]) -> bytes:
+    return _control(POST_READ, _tlv(_SEQUENCE, b"".join(map(_name, attributes))))
 
 
 # -- decoding -------------------------------------------------------------------------------

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
-from ldap3.operation.search import compile_filter, parse_filter
-from ldap3.utils.asn1 import encode
 
 from core.errors import DirectoryError
 from core.i18n import register, t
@@ -33,11 +30,11 @@ from directory_adapters.ldap_connection import (
     _UNDEFINED_TYPE,
     _VALUE_EXISTS,
     IN_FLIGHT,
-    LOOKUP_CHUNK,
     ROUND,
     _server_words,
     _short,
 )
+from directory_adapters.ldap_lookup import Found, Lookup, Reading
 from directory_adapters.ldap_query import (
     _dn_key,
     _Entry,
@@ -52,10 +49,6 @@ register(
         "dir.ldap_write.not_attempted": (
             "non tenté : {error}",
             "not attempted: {error}",
-        ),
-        "dir.ldap_write.what.reading": (
-            "en lisant les comptes à écrire",
-            "reading the accounts to write",
         ),
         "dir.ldap_write.what.root_dse": (
             "en lisant les contrôles que le serveur propose (rootDSE)",
@@ -208,12 +201,12 @@ class _WriteBatch:
         self.form = directory.form
         self.answered = 0
         self.login_attribute = directory.mapping.attribute("login")
-        # The person filter as the server reads it, and (when it only names object
-        # classes) as this side can check it on an entry: then one search finds
-        # both a round's accounts and the holders of its identifiers.
-        self.person = _compiled(directory.mapping.person_filter)
-        self.person_classes = _object_classes(directory.mapping.person_filter)
+        self.lookup = Lookup(directory)
         self.post_read = False
+        # The next round's accounts and holders, read while this round's writes were
+        # in flight (its indices, what was found, what this round's writes moved).
+        self.ahead: tuple[list[int], Found, set[str]] | None = None
+        self.upcoming: list[int] = []  # the changes the next round will take, at most
 
     def run(self) -> list[ChangeOutcome]:
         pending = list(range(len(self.changes)))
@@ -221,10 +214,13 @@ class _WriteBatch:
             if pending:
                 self.post_read = _offers_post_read(self.directory)
             while pending:
-                consumed, writes = self._plan(pending[:ROUND])
+                indices = pending[:ROUND]
+                found, moving = self._found(indices)
+                consumed, writes = self._plan(indices, found, moving)
                 pending = pending[consumed:]
                 if writes:
                     self._announce(writes)
+                    self.upcoming = pending[:ROUND]
                     broken = self._send(writes)
                     self._settle(writes, broken)
                     if broken:
@@ -244,123 +240,6 @@ class _WriteBatch:
         if added and self.directory.before_send is not None:
             self.directory.before_send(added)
 
-    # -- reading what is there -------------------------------------------------------------
-
-    def _lookup(
-        self, logins: Iterable[str], values: Iterable[str] = ()
-    ) -> tuple[dict[str, list[_Entry]], dict[str, list[_Entry]]]:
-        """(casefolded login -> its person entries, casefolded value -> the entries
-        holding it), from as few searches as the person filter allows."""
-        wanted = list(dict.fromkeys(login.strip() for login in logins if login.strip()))
-        wanted_values = list(dict.fromkeys(values))
-        login_keys = {login.casefold() for login in wanted}
-        value_keys = {value.casefold() for value in wanted_values}
-        login_chunks = list(_chunks(wanted, LOOKUP_CHUNK))
-        value_chunks = list(_chunks(wanted_values, LOOKUP_CHUNK))
-        searches: list[tuple[bytes, str]] = []  # (filter, what it looks for)
-        if self.person_classes is not None:
-            # One search per chunk of logins and of values: each entry it returns is
-            # sorted out here (see _object_classes).
-            for n in range(max(len(login_chunks), len(value_chunks))):
-                parts = [(self._login_filter(c), "login") for c in login_chunks[n : n + 1]]
-                parts += [(self._holders_filter(c), "value") for c in value_chunks[n : n + 1]]
-                merged = ldap_wire.any_of([search_filter for search_filter, _ in parts])
-                searches.append((merged, parts[0][1] if len(parts) == 1 else "both"))
-        else:
-            searches += [(self._login_filter(chunk), "login") for chunk in login_chunks]
-            searches += [(self._holders_filter(chunk), "value") for chunk in value_chunks]
-        by_login: dict[str, dict[str, _Entry]] = {}  # login -> DN key -> entry
-        holders: dict[str, dict[str, _Entry]] = {}  # value -> DN key -> entry
-        unsure: set[str] = set()  # logins of entries this side cannot tell are persons
-        results = self._searches([search_filter for search_filter, _ in searches])
-        for entries, (_, kind) in zip(results, searches, strict=True):
-            for entry in entries:
-                if kind != "value":
-                    for login in entry.values(self.login_attribute):
-                        key = login.strip().casefold()
-                        if key not in login_keys:
-                            continue
-                        if kind == "login" or self._is_person(entry):
-                            by_login.setdefault(key, {})[_dn_key(entry.dn)] = entry
-                        else:
-                            unsure.add(login.strip())
-                if kind != "login":
-                    for value in entry.values(self.attribute):
-                        if value.casefold() in value_keys:
-                            holders.setdefault(value.casefold(), {})[_dn_key(entry.dn)] = entry
-        if unsure:
-            # The server says which of these are persons (through a subclass, an
-            # entry may be one without showing the class the filter names).
-            again = [self._login_filter(chunk) for chunk in _chunks(sorted(unsure), LOOKUP_CHUNK)]
-            for entries in self._searches(again):
-                for entry in entries:
-                    for login in entry.values(self.login_attribute):
-                        key = login.strip().casefold()
-                        if key in login_keys:
-                            by_login.setdefault(key, {})[_dn_key(entry.dn)] = entry
-        return (
-            {key: list(entries.values()) for key, entries in by_login.items()},
-            {key: list(entries.values()) for key, entries in holders.items()},
-        )
-
-    def _login_filter(self, logins: list[str]) -> bytes:
-        by_login = ldap_wire.any_of([ldap_wire.equality(self.login_attribute, x) for x in logins])
-        return ldap_wire.all_of([self.person, by_login]) if self.person else by_login
-
-    def _holders_filter(self, values: list[str]) -> bytes:
-        return ldap_wire.any_of([ldap_wire.equality(self.attribute, v) for v in values])
-
-    def _is_person(self, entry: _Entry) -> bool:
-        classes = {c.casefold() for c in entry.values("objectClass")}
-        return all(c in classes for c in self.person_classes or ())
-
-    def _searches(self, filters: list[bytes]) -> list[list[_Entry]]:
-        """Each filter's entries under every base (each entry once): paged searches, all
-        in flight together on one connection, then their next pages, until the last."""
-        if not filters:
-            return []
-        directory = self.directory
-        settings = directory.settings
-        attributes = [self.login_attribute, self.attribute, "objectClass"]
-        what = t("dir.ldap_write.what.reading")
-        # (filter's position, base): what is asked for, where it goes on from
-        searches = [(n, base) for n in range(len(filters)) for base in settings.bases]
-        found: list[dict[str, _Entry]] = [{} for _ in filters]
-
-        def run(connection: Any) -> None:
-            pipeline = ldap_wire.Pipeline(
-                connection, window=IN_FLIGHT, timeout=settings.receive_timeout
-            )
-            pages = [(n, base, b"") for n, base in searches]
-            while pages:
-                requests = []
-                for n, base, cookie in pages:
-                    message_id = ldap_wire.new_id()
-                    data = ldap_wire.search_request(
-                        message_id,
-                        base,
-                        filters[n],
-                        attributes,
-                        time_limit=settings.time_limit,
-                        page_size=settings.page_size,
-                        cookie=cookie,
-                    )
-                    requests.append(ldap_wire.Request(data, message_id))
-                pipeline.run(requests)
-                next_pages = []
-                for (n, base, _), request in zip(pages, requests, strict=True):
-                    result = request.result or {}
-                    if result.get("result") != _SUCCESS:
-                        directory._search_failed(result, base, what, len(request.entries), False)
-                    for entry in request.entries:
-                        found[n].setdefault(_dn_key(entry.dn), entry)
-                    if request.cookie:
-                        next_pages.append((n, base, request.cookie))
-                pages = next_pages
-
-        directory._run(run, what)
-        return [list(entries.values()) for entries in found]
-
     # -- deciding ------------------------------------------------------------------------------
 
     def _value(self, change: IdentifierChange) -> str | None:
@@ -368,12 +247,25 @@ class _WriteBatch:
             return None
         return self.form.format(change.uai.strip().upper(), change.idpn)
 
-    def _plan(self, indices: list[int]) -> tuple[int, list[_Write]]:
-        """Decide a round: (how many changes it took, the writes to send)."""
+    def _found(self, indices: list[int]) -> tuple[Found, set[str]]:
+        """What the server holds for these changes, and what may have moved since it was
+        read: read ahead during the previous round's writes, or read now."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and ahead[0] == indices:
+            return ahead[1], ahead[2]
         changes = [self.changes[i] for i in indices]
         values = [v for v in map(self._value, changes) if v is not None]
-        entries, holders = self._lookup((change.login for change in changes), values)
-        touched: set[str] = set()  # entries, and identifier values, this round moves
+        return self.lookup.read((change.login for change in changes), values), set()
+
+    def _plan(self, indices: list[int], found: Found, moving: set[str]) -> tuple[int, list[_Write]]:
+        """Decide a round: (how many changes it took, the writes to send).
+
+        `moving`: the entries (DN keys) and values that writes in flight while
+        `found` was read may have changed: a change touching one waits for the
+        next round, read afresh (as does one depending on this round)."""
+        changes = [self.changes[i] for i in indices]
+        entries, holders = found.by_login, found.holders
+        touched = set(moving)  # entries, and identifier values, this round moves
         writes: list[_Write] = []
         for position, (i, change) in enumerate(zip(indices, changes, strict=True)):
             found = entries.get(change.login.strip().casefold(), [])
@@ -451,7 +343,11 @@ class _WriteBatch:
     # -- sending -------------------------------------------------------------------------------
 
     def _send(self, writes: list[_Write]) -> str:
-        """Send a round's writes, pipelined on one connection; why the link broke, or ""."""
+        """Send a round's writes, pipelined on one connection; why the link broke, or "".
+
+        The searches of the next round (`upcoming`) go along, so that the server
+        reads them while it writes (see `_found`)."""
+        ahead = self.upcoming
         post_read = [self.attribute] if self.post_read else []
         requests: dict[int, tuple[_Write, ldap_wire.Request]] = {}
         for write in writes:
@@ -460,8 +356,16 @@ class _WriteBatch:
                 message_id, write.dn, write.operations(self.attribute), post_read
             )
             requests[message_id] = (write, ldap_wire.Request(data, message_id))
+        changes = [self.changes[i] for i in ahead]
+        reading = self.lookup.prepare(
+            (change.login for change in changes),
+            [v for v in map(self._value, changes) if v is not None],
+        )
+        searches = self.lookup.first_pages(reading.filters) if ahead else []
 
         def answered(request: ldap_wire.Request) -> None:
+            if request.message_id not in requests:
+                return  # one of the next round's searches
             write = requests[request.message_id][0]
             write.result = request.result or {}
             write.state = "confirmed" if write.result.get("result") == _SUCCESS else "refused"
@@ -475,7 +379,7 @@ class _WriteBatch:
             with directory._connections.lend() as connection:
                 ldap_wire.Pipeline(
                     connection, window=IN_FLIGHT, timeout=directory.settings.receive_timeout
-                ).run((request for _, request in requests.values()), answered)
+                ).run([*searches, *(request for _, request in requests.values())], answered)
         except DirectoryError as error:  # could not even connect: nothing sent
             for write in writes:
                 write.error = str(error)
@@ -483,6 +387,7 @@ class _WriteBatch:
         except ldap_errors.LDAPException as error:
             why = directory.credentials.scrub(_short(str(error)))
         else:
+            self._read_ahead(list(ahead), reading, searches, writes)
             return ""
         for write, request in requests.values():
             if write.state != "unsent":
@@ -493,6 +398,27 @@ class _WriteBatch:
             else:
                 write.error = t("dir.ldap_write.broke_earlier", why=why)
         return why
+
+    def _read_ahead(
+        self,
+        indices: list[int],
+        reading: Reading,
+        searches: list[ldap_wire.Request],
+        writes: list[_Write],
+    ) -> None:
+        """Keep what the next round's searches found, if they ended well."""
+        results = self.lookup.collected(reading.filters, searches) if indices else None
+        if results is None:
+            return  # the next round reads for itself (and says what went wrong)
+        try:
+            found = self.lookup.sort(reading, results)
+        except DirectoryError:
+            return
+        moving = set()
+        for write in writes:
+            moving.add(_dn_key(write.dn))
+            moving.update(v.casefold() for v in (*write.delete, write.add) if v)
+        self.ahead = (indices, found, moving)
 
     # -- reading back and reporting -----------------------------------------------------------
 
@@ -508,7 +434,7 @@ class _WriteBatch:
         after: dict[str, list[_Entry]] | None = None
         lost: DirectoryError | None = None
         try:
-            after = self._lookup(w.login for w in unshown)[0] if unshown else {}
+            after = self.lookup.read(w.login for w in unshown).by_login if unshown else {}
         except DirectoryError as error:
             lost = error
         for write in writes:
@@ -617,40 +543,6 @@ class _WriteBatch:
 
 def _failure(change: IdentifierChange, kind: str, reason: str) -> ChangeOutcome:
     return ChangeOutcome(change, applied=False, failure=kind, reason=reason)
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _compiled(person_filter: str) -> bytes:
-    """The configured person filter in BER, encoded once by ldap3 (any filter it reads)."""
-    if not person_filter:
-        return b""
-    node = parse_filter(person_filter, None, True, True, None, False)
-    return bytes(encode(compile_filter(node.elements[0])))
-
-
-_CLASS = r"\(objectClass=([^()*\\=]+)\)"
-
-
-def _object_classes(person_filter: str) -> tuple[str, ...] | None:
-    """The object classes the person filter requires, when that is all it says, as
-    `(objectClass=X)` or `(&(objectClass=X)(objectClass=Y)...)`; else None.
-
-    An entry that shows those classes surely matches such a filter on the server
-    (an entry that does not may still match, through a subclass: the server is
-    then asked)."""
-    text = person_filter.strip()
-    single = re.fullmatch(_CLASS, text, flags=re.IGNORECASE)
-    if single:
-        return (single.group(1).strip().casefold(),)
-    joined = re.fullmatch(rf"\(&((?:{_CLASS})+)\)", text, flags=re.IGNORECASE)
-    if joined:
-        found = re.findall(_CLASS, joined.group(1), flags=re.IGNORECASE)
-        return tuple(c.strip().casefold() for c in found)
-    return None
 
 
 def _offers_post_read(directory: LdapDirectory) -> bool:

@@ -307,6 +307,38 @@ class Slapd:
             raise RuntimeError(f"slapadd failed ({done.returncode}):\n{done.stderr[-4000:]}")
         self._loaded = True
 
+    def load(self) -> None:
+        """Configure and load the data now (`start` does it when needed)."""
+        if not self._loaded:
+            self._load()
+
+    def copy(self, workdir: Path, *, durable: bool | None = None) -> Slapd:
+        """A new server on a copy of this one's loaded database (never started, or
+        stopped), as if loaded from the same data; `durable` may differ. Much faster
+        than slapadd for a big directory: the benchmark's fresh servers."""
+        if self.process is not None:
+            raise RuntimeError("copy a stopped server: mdb is copied as a file")
+        self.load()
+        twin = Slapd(
+            workdir,
+            self.ldif,
+            tls=self.tls,
+            durable=self.durable if durable is None else durable,
+            maxsize=self.maxsize,
+            indexes=self.indexes,
+        )
+        twin.workdir.mkdir(parents=True, exist_ok=True)
+        (twin.workdir / "db").mkdir(exist_ok=True)
+        twin._write_conf()
+        copied = twin.workdir / "db" / "data.mdb"
+        shutil.copyfile(self.workdir / "db" / "data.mdb", copied)
+        # On disk before the server starts: else its first synced commit (or the
+        # kernel's writeback, in the middle of a run) pays for the whole copy.
+        with copied.open("rb+") as stream:
+            os.fsync(stream.fileno())
+        twin._loaded = True
+        return twin
+
     # -- running --------------------------------------------------------------------------
 
     def start(self) -> None:
