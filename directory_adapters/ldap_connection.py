@@ -456,6 +456,12 @@ class _Connections:
 def _quietly_unbind(connection: ldap3.Connection) -> None:
     with suppress(Exception):
         connection.unbind()
+    # ldap3 leaves the socket of a connection that never opened (refused, timed
+    # out) to the garbage collector: close it now, leave no connection behind.
+    socket = getattr(connection, "socket", None)
+    if socket is not None:
+        with suppress(OSError):
+            socket.close()
 
 
 def _short(text: str) -> str:

@@ -22,8 +22,14 @@ from ldap3.utils.asn1 import encode
 
 from core.i18n import register, t
 from directory_adapters import ldap_wire
-from directory_adapters.ldap_connection import _SUCCESS, IN_FLIGHT, LOOKUP_CHUNK
-from directory_adapters.ldap_query import _dn_key, _Entry
+from directory_adapters.ldap_connection import (
+    _ADMIN_LIMIT,
+    _SIZE_LIMIT,
+    _SUCCESS,
+    IN_FLIGHT,
+    LOOKUP_CHUNK,
+)
+from directory_adapters.ldap_query import _all_of, _any_of, _dn_key, _Entry, _equals
 
 if TYPE_CHECKING:  # the adapter drives a lookup; a lookup never imports the adapter
     from directory_adapters.ldap import LdapDirectory
@@ -42,10 +48,10 @@ _CLASS = r"\(objectClass=([^()*\\=]+)\)"
 
 @dataclass
 class Reading:
-    """A lookup's searches, before they are sent: filters, what each looks for."""
+    """A lookup's searches, before they are sent: per search, the logins and the values
+    it looks for (one of the two may be empty)."""
 
-    filters: list[bytes]
-    kinds: list[str]  # per filter: "login", "value" or "both"
+    parts: list[tuple[list[str], list[str]]]
     logins: set[str]  # casefolded logins wanted
     values: set[str]  # casefolded values wanted
 
@@ -67,32 +73,34 @@ class Lookup:
         self.login_attribute = mapping.attribute("login")
         self.attribute = mapping.identifier_attribute
         self.attributes = [self.login_attribute, self.attribute, "objectClass"]
+        self.person_filter = mapping.person_filter
         self.person = _compiled(mapping.person_filter)
         self.person_classes = _object_classes(mapping.person_filter)
 
     def read(self, logins: Iterable[str], values: Iterable[str] = ()) -> Found:
         """The entries of these logins and the holders of these values, now."""
         reading = self.prepare(logins, values)
-        return self.sort(reading, self.search(reading.filters))
+        return self.sort(reading, self.search(reading.parts))
 
     def prepare(self, logins: Iterable[str], values: Iterable[str] = ()) -> Reading:
         wanted = list(dict.fromkeys(login.strip() for login in logins if login.strip()))
         wanted_values = list(dict.fromkeys(values))
         login_chunks = list(_chunks(wanted, LOOKUP_CHUNK))
         value_chunks = list(_chunks(wanted_values, LOOKUP_CHUNK))
-        searches: list[tuple[bytes, str]] = []
-        if self.person_classes is not None:
-            for n in range(max(len(login_chunks), len(value_chunks))):
-                parts = [(self._by_login(c), "login") for c in login_chunks[n : n + 1]]
-                parts += [(self._holding(c), "value") for c in value_chunks[n : n + 1]]
-                merged = ldap_wire.any_of([search_filter for search_filter, _ in parts])
-                searches.append((merged, parts[0][1] if len(parts) == 1 else "both"))
+        if self.person_classes is not None:  # merged: sorted out in `sort`
+            count = max(len(login_chunks), len(value_chunks))
+            parts = [
+                (
+                    login_chunks[n] if n < len(login_chunks) else [],
+                    value_chunks[n] if n < len(value_chunks) else [],
+                )
+                for n in range(count)
+            ]
         else:
-            searches += [(self._by_login(chunk), "login") for chunk in login_chunks]
-            searches += [(self._holding(chunk), "value") for chunk in value_chunks]
+            parts = [(chunk, []) for chunk in login_chunks]
+            parts += [([], chunk) for chunk in value_chunks]
         return Reading(
-            [search_filter for search_filter, _ in searches],
-            [kind for _, kind in searches],
+            parts,
             {login.casefold() for login in wanted},
             {value.casefold() for value in wanted_values},
         )
@@ -102,23 +110,25 @@ class Lookup:
         by_login: dict[str, dict[str, _Entry]] = {}  # login -> DN key -> entry
         holders: dict[str, dict[str, _Entry]] = {}  # value -> DN key -> entry
         unsure: set[str] = set()  # logins of entries this side cannot tell are persons
-        for entries, kind in zip(results, reading.kinds, strict=True):
+        for entries, (logins, values) in zip(results, reading.parts, strict=True):
+            # With values too, the search also returned entries that are no persons.
+            sure = not values
             for entry in entries:
-                if kind != "value":
+                if logins:
                     for login in entry.values(self.login_attribute):
                         key = login.strip().casefold()
                         if key not in reading.logins:
                             continue
-                        if kind == "login" or self._is_person(entry):
+                        if sure or self._is_person(entry):
                             by_login.setdefault(key, {})[_dn_key(entry.dn)] = entry
                         else:
                             unsure.add(login.strip())
-                if kind != "login":
+                if values:
                     for value in entry.values(self.attribute):
                         if value.casefold() in reading.values:
                             holders.setdefault(value.casefold(), {})[_dn_key(entry.dn)] = entry
         if unsure:
-            again = [self._by_login(chunk) for chunk in _chunks(sorted(unsure), LOOKUP_CHUNK)]
+            again = [(chunk, []) for chunk in _chunks(sorted(unsure), LOOKUP_CHUNK)]
             for entries in self.search(again):
                 for entry in entries:
                     for login in entry.values(self.login_attribute):
@@ -132,82 +142,100 @@ class Lookup:
 
     # -- searching -----------------------------------------------------------------------
 
-    def first_pages(self, filters: list[bytes]) -> list[ldap_wire.Request]:
-        """The first page of each filter's search under every base, to send."""
-        return [self._request(f, base) for f in filters for base in self.directory.settings.bases]
+    def requests(self, parts: list[tuple[list[str], list[str]]]) -> list[ldap_wire.Request]:
+        """Each search under every base, to send."""
+        return [
+            self._request(part, base) for part in parts for base in self.directory.settings.bases
+        ]
 
     def collected(
-        self, filters: list[bytes], requests: list[ldap_wire.Request]
-    ) -> list[list[_Entry]] | None:
-        """`first_pages` answered in full: each filter's entries (each entry once); None
-        when one did not end well or has more pages (then `search` asks again)."""
+        self, parts: list[tuple[list[str], list[str]]], requests: list[ldap_wire.Request]
+    ) -> list[list[_Entry] | None]:
+        """The answers to `requests`: each search's entries (each entry once), or None
+        where one did not end well (see `search`)."""
         bases = self.directory.settings.bases
-        found = []
-        for n, _ in enumerate(filters):
-            entries: dict[str, _Entry] = {}
+        found: list[list[_Entry] | None] = []
+        for n, _ in enumerate(parts):
+            entries: dict[str, _Entry] | None = {}
             for request in requests[n * len(bases) : (n + 1) * len(bases)]:
-                if (request.result or {}).get("result") != _SUCCESS or request.cookie:
-                    return None
+                if entries is None or (request.result or {}).get("result") != _SUCCESS:
+                    entries = None
+                    continue
                 for entry in request.entries:
                     entries.setdefault(_dn_key(entry.dn), entry)
-            found.append(list(entries.values()))
+            found.append(None if entries is None else list(entries.values()))
         return found
 
-    def search(self, filters: list[bytes]) -> list[list[_Entry]]:
-        """Each filter's entries under every base (each entry once): paged searches, in
-        flight together on one connection, then their next pages, until the last."""
-        if not filters:
+    def search(self, parts: list[tuple[list[str], list[str]]]) -> list[list[_Entry]]:
+        """Each search's entries under every base (each entry once), the searches in
+        flight together on one connection. They are not paged (the server keeps one
+        paged search per connection): one that the server's size limit stops is asked
+        again through ldap3's paged search, alone; other refusals are errors."""
+        if not parts:
             return []
         directory = self.directory
         bases = directory.settings.bases
         what = t("dir.ldap_lookup.what")
-        found: list[dict[str, _Entry]] = [{} for _ in filters]
 
-        def run(connection: Any) -> None:
-            pipeline = ldap_wire.Pipeline(
+        def run(connection: Any) -> list[ldap_wire.Request]:
+            requests = self.requests(parts)
+            ldap_wire.Pipeline(
                 connection, window=IN_FLIGHT, timeout=directory.settings.receive_timeout
+            ).run(requests)
+            return requests
+
+        requests = directory._run(run, what)
+        found = self.collected(parts, requests)
+        results = []
+        for n, (part, entries) in enumerate(zip(parts, found, strict=True)):
+            if entries is not None:
+                results.append(entries)
+                continue
+            for base, request in zip(
+                bases, requests[n * len(bases) : (n + 1) * len(bases)], strict=True
+            ):
+                result = request.result or {}
+                if result.get("result") not in (_SUCCESS, _SIZE_LIMIT, _ADMIN_LIMIT):
+                    directory._search_failed(result, base, what, len(request.entries), False)
+            results.append(
+                directory._search(self._text(*part), self.attributes, what=what, size_limit=0)
             )
-            # (filter's position, base, where its search goes on from)
-            pages = [(n, base, b"") for n in range(len(filters)) for base in bases]
-            while pages:
-                requests = [self._request(filters[n], base, cookie) for n, base, cookie in pages]
-                pipeline.run(requests)
-                later = []
-                for (n, base, _), request in zip(pages, requests, strict=True):
-                    result = request.result or {}
-                    if result.get("result") != _SUCCESS:
-                        directory._search_failed(result, base, what, len(request.entries), False)
-                    for entry in request.entries:
-                        found[n].setdefault(_dn_key(entry.dn), entry)
-                    if request.cookie:
-                        later.append((n, base, request.cookie))
-                pages = later
+        return results
 
-        directory._run(run, what)
-        return [list(entries.values()) for entries in found]
-
-    def _request(self, search_filter: bytes, base: str, cookie: bytes = b"") -> ldap_wire.Request:
-        settings = self.directory.settings
+    def _request(self, part: tuple[list[str], list[str]], base: str) -> ldap_wire.Request:
         message_id = ldap_wire.new_id()
         data = ldap_wire.search_request(
             message_id,
             base,
-            search_filter,
+            self._filter(*part),
             self.attributes,
-            time_limit=settings.time_limit,
-            page_size=settings.page_size,
-            cookie=cookie,
+            time_limit=self.directory.settings.time_limit,
         )
         return ldap_wire.Request(data, message_id)
 
     # -- filters -------------------------------------------------------------------------
 
-    def _by_login(self, logins: list[str]) -> bytes:
-        by_login = ldap_wire.any_of([ldap_wire.equality(self.login_attribute, x) for x in logins])
-        return ldap_wire.all_of([self.person, by_login]) if self.person else by_login
+    def _filter(self, logins: list[str], values: list[str]) -> bytes:
+        """`(|(&person(|(login=a)...))(|(attribute=v)...))`, in BER, either side alone."""
+        parts = []
+        if logins:
+            by_login = ldap_wire.any_of(
+                [ldap_wire.equality(self.login_attribute, x) for x in logins]
+            )
+            parts.append(ldap_wire.all_of([self.person, by_login]) if self.person else by_login)
+        if values:
+            parts.append(ldap_wire.any_of([ldap_wire.equality(self.attribute, v) for v in values]))
+        return ldap_wire.any_of(parts)
 
-    def _holding(self, values: list[str]) -> bytes:
-        return ldap_wire.any_of([ldap_wire.equality(self.attribute, v) for v in values])
+    def _text(self, logins: list[str], values: list[str]) -> str:
+        """The same filter as text, for ldap3 (escaped)."""
+        parts = []
+        if logins:
+            by_login = _any_of(_equals(self.login_attribute, x) for x in logins)
+            parts.append(_all_of([self.person_filter, by_login]))
+        if values:
+            parts.append(_any_of(_equals(self.attribute, v) for v in values))
+        return _any_of(parts)
 
     def _is_person(self, entry: _Entry) -> bool:
         classes = {c.casefold() for c in entry.values("objectClass")}

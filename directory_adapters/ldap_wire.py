@@ -37,7 +37,6 @@ from ldap3.core.results import RESULT_CODES
 from directory_adapters.ldap_query import _Entry
 
 POST_READ = "1.3.6.1.1.13.2"  # RFC 4527
-PAGED = "1.2.840.113556.1.4.319"  # RFC 2696, Simple Paged Results
 
 # Modify operations (RFC 4511 §4.6).
 ADD, DELETE = 0, 1
@@ -135,11 +134,12 @@ def search_request(
     *,
     size_limit: int = 0,
     time_limit: int = 0,
-    page_size: int = 0,
-    cookie: bytes = b"",
 ) -> bytes:
     """A subtree search under `base`; `search_filter` as built by `equality`, `any_of`...
-    With `page_size`, the first page (or the one after `cookie`) of a paged search."""
+
+    Never paged: OpenLDAP keeps one paged search per connection, and these go
+    many at a time (a search the server's size limit stops is asked again, paged,
+    by ldap3)."""
     body = (
         _octets(base)
         + _integer(_SUBTREE, _ENUMERATED)
@@ -150,11 +150,7 @@ def search_request(
         + search_filter
         + _tlv(_SEQUENCE, b"".join(_name(a) for a in attributes or ["1.1"]))
     )
-    controls = []
-    if page_size:
-        paged = _tlv(_SEQUENCE, _integer(page_size) + _tlv(_OCTETS, cookie))
-        controls.append(_control(PAGED, paged))
-    return _message(message_id, _tlv(_SEARCH_REQUEST, body), controls)
+    return _message(message_id, _tlv(_SEARCH_REQUEST, body))
 
 
 def modify_request(
@@ -259,17 +255,6 @@ class Request:
             return None
         start, stop = _expect(value, 0, len(value), _SEARCH_ENTRY)
         return _entry(value, start, stop)
-
-    @property
-    def cookie(self) -> bytes:
-        """Where a paged search goes on from; empty on its last page."""
-        value = self.controls.get(PAGED)
-        if not value:
-            return b""
-        start, stop = _expect(value, 0, len(value), _SEQUENCE)
-        _, size_stop = _expect(value, start, stop, _INTEGER)
-        cookie_start, cookie_stop = _expect(value, size_stop, stop, _OCTETS)
-        return value[cookie_start:cookie_stop]
 
 
 def new_id() -> int:

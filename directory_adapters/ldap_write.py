@@ -361,7 +361,7 @@ class _WriteBatch:
             (change.login for change in changes),
             [v for v in map(self._value, changes) if v is not None],
         )
-        searches = self.lookup.first_pages(reading.filters) if ahead else []
+        searches = self.lookup.requests(reading.parts) if ahead else []
 
         def answered(request: ldap_wire.Request) -> None:
             if request.message_id not in requests:
@@ -407,8 +407,9 @@ class _WriteBatch:
         writes: list[_Write],
     ) -> None:
         """Keep what the next round's searches found, if they ended well."""
-        results = self.lookup.collected(reading.filters, searches) if indices else None
-        if results is None:
+        collected = self.lookup.collected(reading.parts, searches) if indices else [None]
+        results = [entries for entries in collected if entries is not None]
+        if len(results) < len(collected):
             return  # the next round reads for itself (and says what went wrong)
         try:
             found = self.lookup.sort(reading, results)

@@ -179,14 +179,18 @@ class Slapd:
         durable: bool = False,
         maxsize: int = 1 << 30,
         indexes: Sequence[str] = INDEXES,
+        size_limit: int = 500,
     ) -> None:
-        """`durable=False` skips the fsync of every write (tests); the benchmark sets it."""
+        """`durable=False` skips the fsync of every write (tests); the benchmark sets it.
+        `size_limit`: the entries a search gets when it asks for no limit and is not
+        paged (OpenLDAP's default soft limit)."""
         self.workdir = Path(workdir)
         self.ldif = ldif
         self.tls = tls
         self.durable = durable
         self.maxsize = maxsize
         self.indexes = tuple(indexes)
+        self.size_limit = size_limit
         self.port = free_port()
         self.tls_port = free_port()
         self.ca_file = tls_files().ca_file if tls else self.workdir / "no-tls"
@@ -224,7 +228,7 @@ class Slapd:
             f"argsfile {self.workdir / 'slapd.args'}",
             # Search-as-you-type from the first letter: index 1-letter prefixes.
             "index_substr_if_minlen 1",
-            "sizelimit size.soft=500 size.hard=unlimited size.prtotal=unlimited",
+            f"sizelimit size.soft={self.size_limit} size.hard=unlimited size.prtotal=unlimited",
         ]
         if self.tls:
             files = tls_files()
@@ -326,6 +330,7 @@ class Slapd:
             durable=self.durable if durable is None else durable,
             maxsize=self.maxsize,
             indexes=self.indexes,
+            size_limit=self.size_limit,
         )
         twin.workdir.mkdir(parents=True, exist_ok=True)
         (twin.workdir / "db").mkdir(exist_ok=True)
