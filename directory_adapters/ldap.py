@@ -29,11 +29,13 @@ Writing: per change, delete exactly the values this establishment owns and
 add the new one (`MODIFY_DELETE` + `MODIFY_ADD`, never a replace of the whole
 attribute: other establishments' and other tools' values stay), after
 checking on the server that no other account holds the identifier. Writes go
-out on a few connections at once, in rounds of independent changes, each
-round read back before the next: an outcome says `applied` only when the
+in rounds of independent changes, pipelined on one connection
+(`ldap_write.py`, `ldap_lookup.py`, `ldap_wire.py`), each answered with the
+entry as it stands after the write (the post-read control, where the server
+offers it; a search otherwise): an outcome says `applied` only when the
 server shows the value. If the server dies mid-batch, every change still gets
 an outcome, and running the same batch again finishes the job ("already in
-effect" for what was done).
+effect" for what was done); no thread or connection is left behind.
 
 No ldap3 exception leaves this module: every failure becomes a
 `DirectoryError` (or a failed `ChangeOutcome`) saying which server, what

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -170,6 +171,24 @@ def test_an_entry_the_filter_takes_through_a_subclass_is_asked_of_the_server(
     assert counted.searches == 2  # the merged search, then the server's word on persons
     found = writing_server.search("(&(uid=macco12)(ou:dn:=ino))", ["idPronote"])
     assert found[0][1]["idPronote"] == [f"{UAI}${ID2}"]
+
+
+def test_an_entry_that_is_no_person_is_never_the_account(
+    writing_server: Slapd, tmp_path: Path
+) -> None:
+    """The merged search returns it (it holds the identifier asked for), with the login
+    asked for: it is still no person, so the login is not found."""
+    ldif = tmp_path / "ghost.ldif"
+    ldif.write_text(
+        f"dn: uid=ghost,{Slapd.people_dn}\nchangetype: add\nobjectClass: account\n"
+        f"objectClass: entPronoteAccount\nuid: ghost\nidPronote: {UAI}${ID5}\n",
+        encoding="utf-8",
+    )
+    assert writing_server.ldapmodify(ldif).returncode == 0
+    with open_ldap(writing_server) as directory:
+        ghost, other = directory.apply([add("ghost", ID5), add("jdupont", ID5)])
+    assert (ghost.applied, ghost.failure) == (False, "not_found")
+    assert (other.applied, other.failure) == (False, "conflict")  # the ghost holds it
 
 
 def test_a_hostile_login_is_looked_for_literally(writing_server: Slapd) -> None:
