@@ -7,7 +7,8 @@ wraps the calls the write protocol makes, then runs `idpronote ARGS...`:
   directory-fsync   os.fsync of the directory file being written (the CSV's
                     temporary file, the LDIF changes file)
   journal-fsync     os.fsync of a journal file (header, intent, classes, outcome, ...)
-  ldap-modify       an LDAP modify answered by the server
+  ldap-modify       an LDAP modify answered by the server (those of a write batch,
+                    pipelined by directory_adapters/ldap_wire.py, and ldap3's own)
 
 IDPRONOTE_TEST_KILL="POINT:N" kills the process right after the Nth event at
 POINT; IDPRONOTE_TEST_DELAY="POINT:SECONDS" waits before each one (to make two
@@ -154,6 +155,37 @@ def install() -> None:
         return answer
 
     ldap3.Connection.modify = modify  # type: ignore[method-assign]
+
+    # A write batch's modifies go pipelined through ldap_wire, not ldap3's modify.
+    from directory_adapters import ldap_wire
+
+    modifies: set[int] = set()
+    real_request = ldap_wire.modify_request
+    real_send = ldap_wire.Pipeline._send
+    real_take = ldap_wire.Pipeline._take
+
+    def modify_request(message_id: int, *args: Any, **kw: Any) -> bytes:
+        modifies.add(message_id)
+        return real_request(message_id, *args, **kw)
+
+    def send(self: Any, batch: list[Any]) -> None:
+        if delay.name != "ldap-modify":
+            return real_send(self, batch)
+        for request in batch:  # one at a time, each after its delay
+            if request.message_id in modifies:
+                delay.before("ldap-modify")
+            real_send(self, [request])
+        return None
+
+    def take(self: Any, message: bytes, flight: dict[int, Any]) -> Any:
+        request = real_take(self, message, flight)
+        if request is not None and request.message_id in modifies:
+            kill.after("ldap-modify")
+        return request
+
+    ldap_wire.modify_request = modify_request  # type: ignore[assignment]
+    ldap_wire.Pipeline._send = send  # type: ignore[method-assign]
+    ldap_wire.Pipeline._take = take  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":
