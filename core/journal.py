@@ -38,7 +38,16 @@ from typing import Any
 from core.errors import IdpronoteError
 from core.i18n import register, t
 from core.journal_lines import JournalText, JournalWriteError, append_durably, read_lines, seal
-from core.model import DIRECTORY_FAILURES, ChangeKind, ChangeOutcome, IdentifierChange
+from core.model import DIRECTORY_FAILURES, UAI_PATTERN, ChangeKind, ChangeOutcome, IdentifierChange
+from core.private_files import (
+    UnsafePath,
+    check_private_dir,
+    create_private,
+    open_private,
+    private_dir,
+    read_private,
+    uai_part,
+)
 
 __all__ = [
     "EstablishmentLock",
@@ -100,14 +109,6 @@ class JournalDamaged(IdpronoteError):
 
 class SessionBlocked(IdpronoteError):
     """A cut or damaged session must be dealt with before a new import starts."""
-
-
-def private_dir(path: Path) -> Path:
-    """A directory only its owner can enter (created 0700, tightened if it exists)."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
-    return path
 
 
 def now() -> str:
@@ -202,10 +203,15 @@ class Journal:
         session: str | None = None,
     ) -> Journal:
         session = session or new_session_id()
-        folder = private_dir(private_dir(data_dir) / "journals") / uai
-        private_dir(folder)
+        root = private_dir(private_dir(data_dir, link_ok=True) / "journals")
+        folder = private_dir(root / uai_part(uai))
         journal = cls(folder / f"{session}.jsonl", size=0)
         journal.session = session
+        # A new file, or nothing: never a journal (or a link) that was already there.
+        try:
+            os.close(create_private(journal.path))
+        except FileExistsError:
+            raise UnsafePath(t("private.exists", path=journal.path)) from None
         try:
             journal.append({"type": "session", "session": session, "uai": uai, "kind": kind,
                             "version": FORMAT_VERSION, "started": now(),
@@ -486,6 +492,9 @@ def read_session(path: Path) -> SessionRecord:
             if kind == "session" and number == 1:
                 if number in text.damaged:
                     raise ValueError("a header out of its chain")
+                if not isinstance(data.get("uai"), str) or not UAI_PATTERN.fullmatch(data["uai"]):
+                    # Never a path built from it (undo, resume take the lock of record.uai).
+                    raise ValueError("an invalid establishment code")
                 header = {k: v for k, v in data.items() if k not in ("type", "sum", "prev")}
                 record = SessionRecord(
                     path=path,
@@ -547,13 +556,13 @@ def _acknowledgement(path: Path) -> Path:
 
 
 def _digest_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(read_private(path)).hexdigest()
 
 
 def _acknowledged(path: Path) -> bool:
     """An admin took note of this damage (and the journal has not changed since)."""
     try:
-        note = json.loads(_acknowledgement(path).read_text(encoding="utf-8"))
+        note = json.loads(read_private(_acknowledgement(path)).decode("utf-8"))
         return note.get("journal_sha256") == _digest_of(path)
     except (OSError, ValueError, AttributeError):
         return False
@@ -581,17 +590,24 @@ def acknowledge_damage(record: SessionRecord) -> Path:
 
 def sessions(data_dir: Path, uai: str | None = None) -> list[SessionRecord]:
     """Every journaled session, oldest first (optionally of one establishment)."""
-    root = data_dir / "journals"
-    if not root.is_dir():
+    root = Path(data_dir) / "journals"
+    if not check_private_dir(Path(data_dir), link_ok=True) or not check_private_dir(root):
         return []
-    folders = [root / uai] if uai else sorted(p for p in root.iterdir() if p.is_dir())
+    if uai:
+        folders = [root / uai_part(uai)]
+    else:  # only folders of establishment codes are ours
+        folders = sorted(p for p in root.iterdir() if UAI_PATTERN.fullmatch(p.name))
     found = []
     for folder in folders:
-        if not folder.is_dir():
+        if not check_private_dir(folder):
             continue
         for path in sorted(folder.glob("*.jsonl")):
-            with contextlib.suppress(OSError):
+            try:
                 found.append(read_session(path))
+            except UnsafePath:
+                raise  # a link or another user's file among the journals: say so
+            except OSError:
+                continue  # unreadable
     return sorted(found, key=lambda r: (r.header.get("started_ns", 0), r.started, r.session))
 
 
@@ -657,12 +673,14 @@ class EstablishmentLock:
     """
 
     def __init__(self, data_dir: Path, uai: str) -> None:
-        self.path = private_dir(data_dir / "locks") / f"{uai}.lock"
+        root = private_dir(private_dir(data_dir, link_ok=True) / "locks")
+        self.path = root / f"{uai_part(uai)}.lock"
         self.uai = uai
         self._fd: int | None = None
 
     def acquire(self, session: str) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        # Never through a link, never another user's file: it is truncated below.
+        fd = open_private(self.path, os.O_RDWR, create=True)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

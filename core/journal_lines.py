@@ -29,6 +29,7 @@ from typing import Any
 from core.disk import file_system, fsync_directory
 from core.errors import IdpronoteError
 from core.i18n import t
+from core.private_files import open_private, read_private
 
 __all__ = [
     "JournalText",
@@ -103,8 +104,7 @@ class JournalText:
 
 def read_lines(path: Path) -> JournalText:
     """Read `path`, checking every line (an unreadable file raises OSError)."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+    data = read_private(path)  # never through a link, never another user's file
     text = JournalText()
     lines = data.split(b"\n")
     tail = lines.pop()  # after the last newline: b"" when the file ends cleanly
@@ -159,7 +159,8 @@ def append_durably(path: Path, offset: int, data: bytes) -> None:
     """
     created = not path.exists()
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        # O_NOFOLLOW, and on the descriptor: a regular file of ours with one link.
+        fd = open_private(path, os.O_WRONLY, create=True)
     except OSError as error:
         raise _failure(path, error) from None
     try:

@@ -27,14 +27,32 @@ from lxml import etree
 
 from core.envelope import EnvelopeInfo, PartnerKey, is_envelope, open_envelope
 from core.errors import UnusableInput
-from core.i18n import t
-from core.model import CATEGORIES, Category, PronoteAccount, is_valid_idpn
+from core.i18n import register, t
+from core.model import CATEGORIES, UAI_PATTERN, Category, PronoteAccount, is_valid_idpn
 from core.names import InvalidDate, normalise_name, parse_date
-from core.text import fold_tag, has_unsafe_characters
+from core.text import fold_tag, has_unsafe_characters, printable
 from core.timetable_export import TimetableWalker, is_timetable
 from core.xml_records import FileProblem, start_line
 from core.xml_records import RawRecord as _Raw
 from core.xml_records import local_name as _local
+
+register(
+    {
+        "problem.invalid_uai": (
+            "code d'établissement « {value} » invalide (7 chiffres et une lettre attendus) ; "
+            "le fichier est lu sans établissement, match et apply le refusent : demandez un "
+            "nouvel export",
+            "invalid establishment code '{value}' (7 digits and a letter expected); the file "
+            "is read without an establishment, match and apply refuse it: ask for a new export",
+        ),
+        "problem.invalid_uai_envelope": (
+            "code d'établissement de l'enveloppe « {value} » invalide (7 chiffres et une "
+            "lettre attendus) ; il n'est pas utilisé",
+            "invalid establishment code '{value}' in the envelope (7 digits and a letter "
+            "expected); it is not used",
+        ),
+    }
+)
 
 DEFAULT_MAX_SIZE_MB = 50
 MAX_FIELD_LENGTH = 200
@@ -608,6 +626,19 @@ def _link_guardians(
     return result
 
 
+def _valid_uai(value: str | None, where: str, problems: list[FileProblem]) -> str | None:
+    """The code upper-cased if it has the UAI form; else None and an `invalid_uai` problem."""
+    if not value:
+        return None
+    code = value.strip().upper()
+    if UAI_PATTERN.fullmatch(code):
+        return code
+    shown = printable(value[:40] + ("…" if len(value) > 40 else ""))
+    key = "invalid_uai_envelope" if where == "envelope" else "invalid_uai"
+    problems.append(FileProblem(1, "invalid_uai", {"value": shown}, message_key=key))
+    return None
+
+
 def read_identifiers_file(
     path: str | os.PathLike[str], schema: FileSchema | None = None
 ) -> IdentifiersFile:
@@ -676,20 +707,26 @@ def _read_document(
     if not walker.raws:
         raise UnusableInput(t("file.no_accounts", path=path))
     header = dict(walker.header)
+    # The establishment code names directories and lock files: an invalid one
+    # (`../../x`) is a problem, and the file then names no establishment.
+    header_uai = _valid_uai(header.pop("uai", None), "", problems)
+    if header_uai:
+        header["uai"] = header_uai
     if envelope is not None:
+        envelope_uai = _valid_uai(envelope.uai, "envelope", problems)
         for key, value in (
-            ("uai", envelope.uai),
+            ("uai", envelope_uai),
             ("etablissement", envelope.establishment),
             ("date", envelope.date),
         ):
             if value:
                 header.setdefault(key, value)
-        if envelope.uai and header["uai"].upper() != envelope.uai.upper():
+        if envelope_uai and header["uai"] != envelope_uai:
             problems.append(
-                FileProblem(1, "uai_mismatch", {"uai": header["uai"], "envelope": envelope.uai})
+                FileProblem(1, "uai_mismatch", {"uai": header["uai"], "envelope": envelope_uai})
             )
     uai = header.get("uai")
-    if uai is None:
+    if uai is None and not any(p.kind == "invalid_uai" for p in problems):
         problems.append(FileProblem(1, "missing_uai"))
     by_category: dict[Category, list[PronoteAccount]] = {c: [] for c in CATEGORIES}
     for account in accounts:
@@ -697,7 +734,7 @@ def _read_document(
     problems.sort(key=lambda p: (p.line, p.kind))
     return IdentifiersFile(
         path=path,
-        uai=uai.upper() if uai else None,
+        uai=uai,
         establishment_name=header.get("etablissement"),
         export_date=header.get("date"),
         encoding=encoding,

@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from core.errors import UnusableInput
-from core.i18n import language, t
+from core.i18n import language, register, t
 from core.matching import Reconciliation, StepMatch, decision_json
 from core.pronote_file import IdentifiersFile, read_identifiers_file
 from core.report import COUNTS, StepWrites, planned_writes
@@ -19,8 +19,29 @@ if TYPE_CHECKING:
     from tui.cli import Context
 
 
+register(
+    {
+        "match.invalid_uai": (
+            "{file} : son code d'établissement est invalide ({value}) ; rien n'est fait, "
+            "demandez un nouvel export à l'établissement",
+            "{file}: its establishment code is invalid ({value}); nothing is done, ask the "
+            "school for a new export",
+        ),
+    }
+)
+
+
 def establishment(ctx: Context, result: IdentifiersFile) -> str:
-    """The UAI to work on: --uai, else the file's; they must agree."""
+    """The UAI to work on: --uai, else the file's; they must agree.
+
+    A file whose header names an invalid code (`../../x`) is refused even
+    with --uai: it says nothing reliable about its establishment.
+    """
+    for problem in result.problems:
+        if problem.kind == "invalid_uai":
+            raise UnusableInput(
+                t("match.invalid_uai", file=ctx.args.file, value=problem.params["value"])
+            )
     if ctx.uai and result.uai and ctx.uai != result.uai:
         raise UnusableInput(
             t("match.other_uai", file=ctx.args.file, file_uai=result.uai, uai=ctx.uai)
