@@ -875,6 +875,9 @@ def unlink_account(
     if data_dir is None:
         (outcome,) = directory.apply([change])
         return outcome
+    # Read (and checked: a planted memory file is refused) before anything is written.
+    memory = DecisionMemory(data_dir)
+    remembered = memory.links(uai).get(idpn)
     session = new_session_id()
     with EstablishmentLock(data_dir, uai.upper()).held(session):
         journal = Journal.create(
@@ -892,8 +895,6 @@ def unlink_account(
         (outcome,) = _send(journal, directory, "unlink", [change])
         journal.end("completed" if outcome.applied else "failed")
         if outcome.applied:
-            memory = DecisionMemory(data_dir)
-            remembered = memory.links(uai).get(idpn)
             if remembered is not None and remembered.casefold() == login.casefold():
                 memory.forget(uai, idpn)
     return outcome
@@ -941,6 +942,8 @@ def link_account(
     if data_dir is None:
         (outcome,) = directory.apply([change])
         return outcome
+    memory = DecisionMemory(data_dir)
+    memory.links(uai)  # a planted memory file is refused before anything is written
     session = new_session_id()
     with EstablishmentLock(data_dir, uai).held(session):
         journal = Journal.create(
@@ -958,7 +961,5 @@ def link_account(
         (outcome,) = _send(journal, directory, "link", [change], {idpn: account.login})
         journal.end("completed" if outcome.applied else "failed")
     if outcome.applied:
-        DecisionMemory(data_dir).remember(
-            uai, {idpn: account.login}, session, {account.login: account}
-        )
+        memory.remember(uai, {idpn: account.login}, session, {account.login: account})
     return outcome
