@@ -15,8 +15,10 @@ from typing import Any
 # C0 and C1 controls, DEL, and the Unicode format characters that reorder or
 # hide text (bidi embeddings/overrides/isolates, zero-width joiners, BOM...).
 _FORMAT = "\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb"
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + _FORMAT + "]")
 _UNSAFE_WITH_NEWLINES = re.compile("[\x00-\x1f\x7f-\x9f" + _FORMAT + "]")
+# Keeping the lines of a report: LF, tab, and CR only as half of a CRLF line end
+# (a CSV's); a lone CR would return the cursor and let a line overwrite another.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _FORMAT + "]|\r(?!\n)")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -25,7 +27,13 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def printable(text: object, *, keep_newlines: bool = False) -> str:
-    """`text` with every control or reordering character shown escaped (`\\x1b`)."""
+    """`text` with every control or reordering character shown escaped (`\\x1b`).
+
+    The one escaping of everything a terminal shows: each field of a report,
+    and, as a last guard, the whole text every command writes to stdout,
+    stderr or `--output` (`keep_newlines`: the report's own line ends stay).
+    Escaping twice changes nothing: the output holds no unsafe character.
+    """
     pattern = _UNSAFE if keep_newlines else _UNSAFE_WITH_NEWLINES
     return pattern.sub(_escape, str(text))
 

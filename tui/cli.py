@@ -26,7 +26,9 @@ from core.config import Config, load_config
 from core.errors import IdpronoteError
 from core.i18n import t
 from core.model import SLUGS, UAI_PATTERN
+from core.private_files import open_private, private_dir, replace_file, usable_output
 from core.pronote_file import FileSchema
+from core.text import printable
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -41,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line, not a usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"idpronote: {message} (idpronote --help)\n")
+        say(f"idpronote: {message} (idpronote --help)", sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
@@ -68,22 +70,33 @@ class Context:
         return self.args.uai
 
     def emit(self, text: str) -> None:
-        """Write the command's result to --output (created 0600) or stdout."""
+        """Write the command's result to --output (created 0600) or stdout.
+
+        Whatever the command put in it, no control, escape or bidi character
+        reaches a terminal (or a file someone will `cat`): `printable` is
+        applied to the whole text, the one escaping every output goes through.
+        """
         if not text.endswith("\n"):
             text += "\n"
         if self.args.output and self.args.output != "-":
             write_private(Path(self.args.output), text)
-            print(t("cli.written", path=self.args.output), file=sys.stderr)
+            say(t("cli.written", path=self.args.output), sys.stderr)
         else:
-            sys.stdout.write(text)
+            say(text, sys.stdout, end="")
+
+
+def say(text: str, stream, *, end: str = "\n") -> None:
+    """Every text idpronote writes to a terminal, escaped (`core.text.printable`)."""
+    stream.write(printable(text, keep_newlines=True) + end)
 
 
 def write_private(path: Path, text: str) -> None:
-    """Reports hold personal data: readable by their owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
+    """Reports hold personal data: readable by their owner only.
+
+    Written beside the target (a temporary file `O_EXCL`, then a rename):
+    never through a symbolic link, never into a file someone else owns.
+    """
+    replace_file(path, printable(text, keep_newlines=True).encode("utf-8"))
 
 
 Handler = Callable[[Context], int]
@@ -354,13 +367,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         config = load_config(getattr(args, "config", None))
         i18n.set_language(args.lang or config.language)
+        if getattr(args, "output", None) and args.output != "-":
+            # Before any work: `apply` must not write the directory, then fail on its report.
+            usable_output(Path(args.output))
         config.file_schema = _partner_key(config, args)
         return handlers[args.command](Context(args, config))
     except IdpronoteError as error:
-        sys.stderr.write(f"idpronote: {_one_line(str(error))}\n")
+        say(f"idpronote: {_one_line(str(error))}", sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        sys.stderr.write(f"idpronote: {t('cli.interrupted')}\n")
+        say(f"idpronote: {t('cli.interrupted')}", sys.stderr)
         return 130
     except BrokenPipeError:
         # `idpronote inspect f | head`: the reader left, nothing to report.
@@ -370,9 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     except Exception as error:
         log = log_internal_error(error)
-        sys.stderr.write(
-            f"idpronote: {t('cli.internal_error', error=type(error).__name__, log=log)}\n"
-        )
+        message = t("cli.internal_error", error=type(error).__name__, log=log)
+        say(f"idpronote: {message}", sys.stderr)
         return EXIT_USAGE
 
 
@@ -401,8 +416,6 @@ def _interactive() -> bool:
 
 
 def _one_line(text: str) -> str:
-    from core.text import printable
-
     return printable(" ".join(text.split()))
 
 
@@ -411,15 +424,15 @@ def log_internal_error(error: BaseException) -> Path | str:
     import platformdirs
 
     try:
-        directory = Path(platformdirs.user_log_dir("idpronote"))
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory = private_dir(Path(platformdirs.user_log_dir("idpronote")))
         path = directory / "errors.log"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # Never through a link, never another user's file (private_files.py).
+        fd = open_private(path, os.O_WRONLY | os.O_APPEND, create=True)
         with os.fdopen(fd, "a", encoding="utf-8") as handle:
             handle.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
             handle.write("".join(traceback.format_exception(error)))
         return path
-    except OSError:
+    except (OSError, IdpronoteError):
         return "stderr"
 
 

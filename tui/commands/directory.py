@@ -116,7 +116,7 @@ def search(ctx: Context) -> int:
         for a in results:
             born = a.birth_date.strftime("%d/%m/%Y") if a.birth_date else "—"
             name = printable(a.display_name)[:32]
-            where = ",".join(a.establishments)[:17]
+            where = printable(",".join(a.establishments))[:17]
             lines.append(f"  {printable(a.login)[:20]:<20} {name:<32} {born:<10} {where}")
         ctx.emit("\n".join(lines))
     return 0
@@ -241,7 +241,7 @@ def _confirm(question: str) -> bool:
     """Ask on the terminal; without one, refuse (scripts pass --yes)."""
     if not sys.stdin.isatty():
         raise UnusableInput(t("cli.needs_yes"))
-    sys.stderr.write(question + " [o/N] ")
+    sys.stderr.write(printable(question) + " [o/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     return answer in ("o", "oui", "y", "yes")
