@@ -16,6 +16,7 @@ from typing import Any
 
 import platformdirs
 
+from core.config_permissions import check_config_permissions
 from core.envelope import PartnerKey
 from core.errors import ConfigError
 from core.i18n import LANGUAGES
@@ -170,13 +171,18 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
 
 def read_config(path: Path) -> Config:
     try:
-        text = path.read_text(encoding="utf-8")
+        # Mode and owner are those of the file read (fstat), not of a path looked at before.
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            text = handle.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read the configuration ({error})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    # Who may edit or read it, before anything in it is used (core/config_permissions.py).
+    check_config_permissions(path, info, data)
     return parse_config(data, path, text)
 
 

@@ -65,6 +65,7 @@ def test_show_says_where_each_value_comes_from_and_masks_secrets(tmp_path, capsy
         "fuzzy_margin = 15\n",
         encoding="utf-8",
     )
+    (tmp_path / "config.toml").chmod(0o600)  # it holds a password: others may not read it
     for fmt in ("text", "json"):
         code, out, err = run(["config", "show", "--format", fmt, "--lang", "en"], capsys)
         assert code == 0 and PASSWORD not in out + err
