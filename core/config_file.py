@@ -13,7 +13,6 @@ file this module creates `0600`).
 from __future__ import annotations
 
 import os
-import shutil
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import tomli_w
 from core.config import APP_NAME, ENV_CONFIG, Config, parse_config
 from core.errors import ConfigError
 from core.model import Category
+from core.private_files import UnsafePath, read_own_file, replace_file
 
 __all__ = [
     "PASSWORD_STORES",
@@ -185,28 +185,23 @@ def write_config(path: Path, data: Mapping[str, Any], *, password: str | None = 
     path = path.expanduser()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     backup = path.with_name(path.name + ".bak")
-    had_one = path.exists()
-    if had_one:
-        shutil.copy2(path, backup)
-        os.chmod(backup, 0o600)  # it may hold a password too
-    note = (
-        f"# The previous file, with its comments, is {backup.name} beside this one.\n"
-        if had_one
-        else ""
-    )
-    text = HEADER.format(date=datetime.now().strftime("%Y-%m-%d %H:%M"), backup=note) + body
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Never through a link, never another user's file: the config, its backup
+    # (it may hold a password too) and the temporary file (O_EXCL, a random
+    # name) all go through private_files (docs/SECURITY.md).
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    os.chmod(path, 0o600)
+        previous = read_own_file(path)
+        had_one = previous is not None
+        if previous is not None:
+            replace_file(backup, previous)
+        note = (
+            f"# The previous file, with its comments, is {backup.name} beside this one.\n"
+            if had_one
+            else ""
+        )
+        text = HEADER.format(date=datetime.now().strftime("%Y-%m-%d %H:%M"), backup=note) + body
+        replace_file(path, text.encode("utf-8"))
+    except UnsafePath as error:
+        raise ConfigError(str(error)) from None
     return backup if had_one else path
 
 
@@ -215,7 +210,7 @@ def write_password_file(path: Path, password: str) -> bool:
     path = path.expanduser()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         return False
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
