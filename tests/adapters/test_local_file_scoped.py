@@ -50,11 +50,15 @@ def test_the_view_never_writes(english, tmp_path):
     assert path.read_bytes() == before
 
 
-def test_records_spanning_lines_fall_back_to_a_full_load(tmp_path):
-    rows = [*ROWS, 'a3;"LE\nGALL";Tom;;National_ELV;0441234A;;;\n']
-    directory = CsvDirectory(write(tmp_path, rows), only_uai="0441234A")
-    assert directory.get("o1") is not None  # everything was read
-    assert sorted(a.login for a in directory.accounts("0441234A")) == ["a1", "a2", "a3"]
+def test_records_spanning_lines_are_read_whole(tmp_path):
+    rows = [*ROWS, 'a3;"LE\nGALL";Tom;;National_ELV;0441234A;;;\n', "a4;X;Y;zz;;0441234A;;;\n"]
+    path = write(tmp_path, rows)
+    directory = CsvDirectory(path, only_uai="0441234A")
+    assert directory.get("o1") is None  # still only the establishment's records
+    assert sorted(a.login for a in directory.accounts("0441234A")) == ["a1", "a2", "a3", "a4"]
+    assert directory.get("a3").surname == "LE\nGALL"
+    # Line numbers after a record of two lines are still the file's own.
+    assert [p.line for p in directory.problems] == [p.line for p in CsvDirectory(path).problems]
 
 
 def test_forms_without_the_uai_load_everything(tmp_path):
