@@ -14,12 +14,14 @@ the good ones still load.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import gc
 import hashlib
 import os
 import re
 import stat
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from core.model import CATEGORIES, UAI_PATTERN, Category, PronoteAccount, is_val
 from core.names import InvalidDate, normalise_name, parse_date
 from core.text import fold_tag, has_unsafe_characters, printable
 from core.timetable_export import TimetableWalker, is_timetable
-from core.xml_records import FileProblem, start_line
+from core.xml_records import FileProblem, SourceLines, start_line
 from core.xml_records import RawRecord as _Raw
 from core.xml_records import local_name as _local
 
@@ -45,6 +47,16 @@ register(
             "invalid establishment code '{value}' (7 digits and a letter expected); the file "
             "is read without an establishment, match and apply refuse it: ask for a new export",
         ),
+        "file.too_much_markup": (
+            "{path} : {count} balises et attributs, plus que les {limit} que permet "
+            "[file] max_size_mb = {mb} ; aucun export Pronote n'en compte autant : refusé "
+            "avant lecture (si c'est vraiment le fichier d'un très grand établissement, "
+            "augmentez max_size_mb)",
+            "{path}: {count} tags and attributes, more than the {limit} that [file] "
+            "max_size_mb = {mb} allows; no Pronote export holds that many: refused before "
+            "reading (if it really is the file of a very large establishment, raise "
+            "max_size_mb)",
+        ),
         "problem.invalid_uai_envelope": (
             "code d'établissement de l'enveloppe « {value} » invalide (7 chiffres et une "
             "lettre attendus) ; il n'est pas utilisé",
@@ -55,6 +67,7 @@ register(
 )
 
 DEFAULT_MAX_SIZE_MB = 50
+NODES_PER_MB = 20_000
 MAX_FIELD_LENGTH = 200
 
 DEFAULT_ELEMENTS: dict[Category, tuple[str, ...]] = {
@@ -330,6 +343,32 @@ def _refuse_declarations(path: Path, data: bytes) -> None:
         raise UnusableInput(t("file.dtd", path=path, line=line))
 
 
+def _check_markup(path: Path, data: bytes, limit_mb: float, encoding: str) -> None:
+    """A bound on what the tree will cost, before it is built.
+
+    Parsed, each element or attribute costs 120-250 bytes of memory and its
+    share of the walk; 49 MB of `<a/>` is 12.8 million elements (1.7 GB and
+    90 s before this check). `[file] max_size_mb` therefore also bounds the
+    markup: `NODES_PER_MB` elements and attributes per MB of the limit
+    (1,000,000 at the default 50 MB; a real export of a large lycée holds a
+    few hundred thousand). Counting `<` and `=` bytes is an upper bound in
+    every ASCII superset and in UTF-16/32 (the character's byte is there), and
+    costs a few milliseconds; in another codec (UTF-7 may write `<` as
+    `+ADw-`), the characters of the decoded text are counted.
+    """
+    limit = int(limit_mb * NODES_PER_MB)
+    codec = codecs.lookup(encoding).name
+    if codec in _ASCII_SUPERSETS or codec.startswith(("utf-16", "utf-32")):
+        count = data.count(b"<") + data.count(b"=")
+    else:
+        text = data.decode(codec, errors="replace")
+        count = text.count("<") + text.count("=")
+    if count > limit:
+        raise UnusableInput(
+            t("file.too_much_markup", path=path, count=count, limit=limit, mb=f"{limit_mb:g}")
+        )
+
+
 def _parse(path: Path, data: bytes) -> etree._ElementTree:
     _refuse_declarations(path, data)
     parser = etree.XMLParser(
@@ -364,7 +403,7 @@ def _parse(path: Path, data: bytes) -> etree._ElementTree:
 
 
 class _Walker:
-    def __init__(self, schema: FileSchema, lines: list[bytes] | None = None) -> None:
+    def __init__(self, schema: FileSchema, lines: SourceLines | list[bytes] | None = None) -> None:
         self.schema = schema
         self.lines = lines or []
         self.raws: list[_Raw] = []
@@ -651,7 +690,21 @@ def read_identifiers_file(
     schema = schema or FileSchema()
     path = Path(path)
     data = _read_bytes(path, schema.max_size_mb)
-    return _read_document(path, data, schema, hashlib.sha256(data).hexdigest())
+    with _without_cyclic_collection():
+        return _read_document(path, data, schema, hashlib.sha256(data).hexdigest())
+
+
+@contextlib.contextmanager
+def _without_cyclic_collection() -> Iterator[None]:
+    """Hundreds of thousands of small objects, all kept: the cyclic collector would
+    only scan them again and again (half the reading time of a large file)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _read_document(
@@ -664,6 +717,7 @@ def _read_document(
     """The bytes of a plain file, or of an envelope's decrypted content: every check, once."""
     problems: list[FileProblem] = []
     encoding = _check_encoding(path, data, problems)
+    _check_markup(path, data, schema.max_size_mb, encoding)
     tree = _parse(path, data)
     root = tree.getroot()
     if is_envelope(root):
@@ -674,7 +728,9 @@ def _read_document(
         return _read_document(path, content, schema, sha256, info)
     # Byte lines are enough to find a start tag: tag names are ASCII in every
     # encoding this reader accepts but UTF-16/32, where the search just fails.
-    lines = data.split(b"\n")
+    # Past lxml's line 65,535, lines come from byte offsets (SourceLines).
+    lines = SourceLines(data, encoding)
+    lines.root = root
     walker: _Walker | TimetableWalker
     present: set[str] | None = None
     if is_timetable(root):
@@ -691,6 +747,10 @@ def _read_document(
         else:
             walker.walk(root)
         form, version, ignored = "reference", None, {}
+    # The raw records hold what is needed: free the tree (the largest thing in
+    # memory) before the accounts are made.
+    lines.root = lines.big = None
+    del tree, root
     for name, count in walker.unknown.items():
         problems.append(
             FileProblem(

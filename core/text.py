@@ -7,6 +7,7 @@ name, and a cell starting with `=` must not run as a formula in a spreadsheet.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -69,8 +70,12 @@ def spreadsheet_cell(value: object) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def fold_tag(name: str) -> str:
-    """Comparison key of an XML element or attribute name: case, accents, `_`/`-` ignored."""
+    """Comparison key of an XML element or attribute name: case, accents, `_`/`-` ignored.
+
+    Cached: a file repeats a few dozen names hundreds of thousands of times.
+    """
     decomposed = unicodedata.normalize("NFKD", name)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return stripped.casefold().replace("_", "").replace("-", "")

@@ -27,7 +27,14 @@ from core.i18n import register
 from core.model import Category
 from core.names import normalise_name
 from core.text import fold_tag
-from core.xml_records import FileProblem, Names, RawRecord, local_name, start_line
+from core.xml_records import (
+    FileProblem,
+    Names,
+    RawRecord,
+    SourceLines,
+    local_name,
+    start_line,
+)
 
 register(
     {
@@ -83,7 +90,7 @@ class TimetableWalker:
     (every guardian `Ident` of the file, loaded or not).
     """
 
-    def __init__(self, names: Names, lines: list[bytes]) -> None:
+    def __init__(self, names: Names, lines: list[bytes] | SourceLines) -> None:
         self.names = names
         self.lines = lines
         self.raws: list[RawRecord] = []
