@@ -57,7 +57,7 @@ runs vectorised in rapidfuzz.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -65,7 +65,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from core.i18n import t
+from core.i18n import register, t
 from core.identifier_form import IdentifierForm
 from core.model import (
     CATEGORIES,
@@ -109,6 +109,34 @@ UNRECOGNISED_RULES = (
 )
 
 MODES = ("complet", "partiel")
+
+# Bounded work (docs/SECURITY.md): a Pronote account is compared with at most this
+# many directory accounts (its block: same birth date, same surname or surname
+# part, same names). Past it, only evidence that names one account (a stored
+# identifier, the CAS login, a remembered link) or a guardian's children can
+# recognise it; otherwise it goes to a human. A real establishment's blocks hold
+# a few accounts; 200,000 records of one name against 2,000 homonyms took 80 s
+# and 6.7 GB, records x homonyms.
+BLOCK_LIMIT = 64
+# Partial mode's guardians on names alone look for rivals among close first names:
+# at most this many people per guardian, and this many per step (a real step
+# compares a few hundred thousand; past it, the rest goes to a human).
+RIVAL_LIMIT = 5_000
+RIVAL_BUDGET = 5_000_000
+# Rows of the candidate-scoring matrix computed at once (memory: rows x accounts).
+_SCORE_ROWS = 256
+
+register(
+    {
+        "why.too_many_homonyms": (
+            "plus de {limit} comptes de l'annuaire à comparer (mêmes noms, même nom de "
+            "famille ou même date de naissance) : jamais de lien automatique, choisissez à la "
+            "main",
+            "more than {limit} directory accounts to compare with (same names, surname or "
+            "birth date): never linked automatically, choose by hand",
+        ),
+    }
+)
 
 # Endings that turn a first name into another person's: LOUIS/LOUISE,
 # MICHEL/MICHELE, DANIEL/DANIELLE, JEAN/JEANNE, CHRISTIAN/CHRISTIANE.
@@ -482,6 +510,22 @@ class _NameIndex:
             self.by_first[person.first_name, person.given].append(n)
             self.by_names[person.names].append(n)
 
+    def _groups(self, person: _Person) -> list[list[int]]:
+        key = (person.first_name, person.given)
+        groups = self._close_first.get(key)
+        if groups is None:
+            groups = self._close_first[key] = [
+                members
+                for members in self.by_first.values()
+                if _rival_first_names(person, self.people[members[0]]) >= self.threshold
+            ]
+        return groups
+
+    def cost(self, person: _Person) -> int:
+        """How many people `rivals` would look at for this person (bounded work)."""
+        size = len(self.by_names.get((person.first_name, person.surname), ()))
+        return size + sum(len(m) for m in self._groups(person))
+
     def rivals(self, person: _Person, exclude: int) -> list[int]:
         """Everyone but `exclude` whose names are close to `person`'s."""
         found = list(self.by_names.get((person.first_name, person.surname), ()))
@@ -520,7 +564,15 @@ class _Step:
         self.candidates = owner.candidates_of(category)
         self.position = {a.login.casefold(): j for j, a in enumerate(self.candidates)}
         self.is_candidate = self.position.keys()
-        self.p_people = [_Person.of(p.surname, p.first_name, p.birth_date) for p in pronote]
+        # Prepared once per distinct (names, date): homonyms share one (never mutated).
+        prepared: dict[tuple[str, str, date | None], _Person] = {}
+        self.p_people = []
+        for p in pronote:
+            key = (p.surname, p.first_name, p.birth_date)
+            person = prepared.get(key)
+            if person is None:
+                person = prepared[key] = _Person.of(*key)
+            self.p_people.append(person)
         self.d_people = [owner.person(a) for a in self.candidates]
         self.by_names: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.by_date: dict[date, list[int]] = defaultdict(list)
@@ -545,8 +597,13 @@ class _Step:
             for kid in children.get(p.file_key or "", ()):
                 self.file_guardians_of[kid.casefold()].append(i)
         self.p_by_names: dict[tuple[str, str], list[int]] = defaultdict(list)
+        # (names, birth date) -> how many file records: twins found in O(1).
+        self.p_dated: Counter[tuple[tuple[str, str], date | None]] = Counter()
         for i, person in enumerate(self.p_people):
             self.p_by_names[person.names].append(i)
+            self.p_dated[person.names, person.birth] += 1
+        self._sorted_logins: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._rival_work = 0
 
     # -- availability -------------------------------------------------------------------------
 
@@ -585,7 +642,9 @@ class _Step:
         queries = [self.p_people[index[id(decisions[n].pronote)]].full for n in todo]
         choices = [person.full for person in self.d_people]
         limit = self.settings.candidates
-        for n, top in zip(todo, candidate_scores(queries, choices, limit), strict=True):
+        logins = [a.login for a in self.candidates]
+        scores = candidate_scores(queries, choices, limit, tiebreak=logins)
+        for n, top in zip(todo, scores, strict=True):
             d = decisions[n]
             ranked = sorted((-score, self.candidates[j].login) for j, score in top if score >= 70)
             extra = [login for _, login in ranked]
@@ -596,11 +655,46 @@ class _Step:
     def strong(self, i: int) -> Decision | None:
         """already_linked, cas_login, remembered, exact: evidence that names one account."""
         p = self.pronote[i]
-        for rule in (self.already_linked, self.cas_login, self.remembered, self.exact):
+        for rule in (self.already_linked, self.cas_login, self.remembered):
             decision = rule(i, p)
             if decision is not None:
                 return decision
-        return None
+        if self.crowded(self.p_people[i]):
+            # Guardians may still be told apart by their children (weak).
+            return None if self.category is Category.RESPONSABLES else self.too_many(i, p)
+        return self.exact(i, p)
+
+    # -- bounded work ------------------------------------------------------------------------
+
+    def crowded(self, person: _Person) -> bool:
+        """Would comparing this person mean more than BLOCK_LIMIT directory accounts?
+
+        An upper bound of `block()` from the sizes of its index lists, in O(1).
+        """
+        size = len(self.by_date.get(person.birth, ())) if person.birth is not None else 0
+        for key in {person.surname, *person.parts}:
+            size += len(self.by_surname.get(key, ()))
+        size += len(self.by_names.get(person.names, ()))
+        return size > BLOCK_LIMIT
+
+    def too_many(self, i: int, p: PronoteAccount) -> Decision:
+        person = self.p_people[i]
+        return Decision(
+            p,
+            False,
+            "ambiguous",
+            candidates=self.same_names_logins(person),
+            why="too_many_homonyms",
+            params=(("limit", str(BLOCK_LIMIT)),),
+        )
+
+    def same_names_logins(self, person: _Person) -> tuple[str, ...]:
+        """The first logins of the same names, sorted once per names (shared by homonyms)."""
+        found = self._sorted_logins.get(person.names)
+        if found is None:
+            found = self.logins(self.by_names.get(person.names, ()))
+            self._sorted_logins[person.names] = found
+        return found
 
     def already_linked(self, i: int, p: PronoteAccount) -> Decision | None:
         """The identifier is stored already: evidence only if the holder is the person.
@@ -621,7 +715,7 @@ class _Step:
                 "conflict",
                 candidates=self.with_best(i, logins),
                 why="stored_twice",
-                params=(("accounts", ", ".join(logins)),),
+                params=(("accounts", _listed(logins, self.settings.candidates)),),
             )
         holder = holders[0]
         cas = self.owner.by_login(p.cas_login)
@@ -723,9 +817,15 @@ class _Step:
             and _dates_compatible(person.birth, other.birth)
         ):
             return ()
+        same = self.by_names.get(person.names, ())
+        if len(same) > BLOCK_LIMIT:
+            # Too many homonyms to look at one by one: some may fit better, a human decides.
+            return tuple(
+                login for login in self.same_names_logins(person) if login.casefold() != key
+            )
         found = [
             j
-            for j in self.by_names.get(person.names, ())
+            for j in same
             if self.candidates[j].login.casefold() != key
             and _dates_compatible(person.birth, self.d_people[j].birth)
             and not self.taken_by_other(j, self.pronote[i].idpn)
@@ -747,7 +847,10 @@ class _Step:
     def with_best(self, i: int, named: Iterable[str]) -> tuple[str, ...]:
         """The accounts a conflict names, then the record's best candidates."""
         person = self.p_people[i]
-        best = self.ranked(person, self.block(person))
+        if self.crowded(person):  # never a ranking of thousands of homonyms per record
+            best = self.same_names_logins(person)
+        else:
+            best = self.ranked(person, self.block(person))
         return tuple(dict.fromkeys((*named, *best)))[: max(self.settings.candidates, 2)]
 
     def exact(self, i: int, p: PronoteAccount) -> Decision | None:
@@ -770,8 +873,7 @@ class _Step:
         logins = self.logins(fitting)
         if len(fitting) > 1:
             return Decision(p, False, "ambiguous", candidates=logins, why="same_names_dates")
-        twins = [k for k in self.p_by_names[person.names] if k != i]
-        if any(_dates_compatible(self.p_people[k].birth, person.birth) for k in twins):
+        if self.has_twin(person):
             return Decision(p, False, "duplicate_in_file", candidates=logins, why="twice_in_file")
         j = fitting[0]
         target = self.d_people[j]
@@ -782,6 +884,14 @@ class _Step:
             return self.taken(p, self.candidates[j])
         rule = "exact" if person.birth is not None and target.birth is not None else "exact_name"
         return Decision(p, True, rule, logins[0], 100, logins)
+
+    def has_twin(self, person: _Person) -> bool:
+        """Another file record of these names whose birth date does not rule it out."""
+        if person.birth is None:
+            return len(self.p_by_names.get(person.names, ())) > 1
+        same = self.p_dated[person.names, person.birth] - 1
+        undated = self.p_dated[person.names, None]
+        return same + undated > 0
 
     def near_date_hazard(self, person: _Person, chosen: int) -> tuple[str, ...]:
         """Other candidates with close names and a birth date one typo away."""
@@ -794,11 +904,16 @@ class _Step:
             other = self.d_people[j]
             if _near_date(person.birth, other.birth) and self.close_names(person, other):
                 found.append(self.candidates[j].login)
-        return tuple(sorted(found))
+        return tuple(sorted(found))[: self.settings.candidates]
 
     def logins(self, indexes: Iterable[int]) -> tuple[str, ...]:
-        """Candidates' logins in a stable order, whatever the directory's order."""
-        return tuple(sorted(self.candidates[j].login for j in indexes))
+        """Candidates' logins in a stable order, whatever the directory's order.
+
+        At most `settings.candidates` of them: a decision keeps the few logins
+        the admin should look at first, never one per homonym (memory is
+        bounded by candidates, not by records x homonyms).
+        """
+        return tuple(sorted(self.candidates[j].login for j in indexes))[: self.settings.candidates]
 
     def weak(self, i: int, claimed: set[str]) -> Decision:
         """Guardians through their children, then fuzzy; otherwise the reason and candidates."""
@@ -810,6 +925,8 @@ class _Step:
                 decision = self.guardian_by_name(i, p, claimed)
             if decision is not None:
                 return decision
+            if self.crowded(person):
+                return self.too_many(i, p)
         elif not person.lost:
             decision = self.fuzzy(i, p, claimed)
             if decision is not None:
@@ -824,6 +941,11 @@ class _Step:
         linked = sorted({j for kid in kids for j in self.guardians_of_student.get(kid, ())})
         if not linked:
             return None
+        if len(linked) > BLOCK_LIMIT:
+            limit = (("limit", str(BLOCK_LIMIT)),)
+            logins = self.logins(linked)
+            return Decision(p, False, "ambiguous", candidates=logins, why="too_many_homonyms",
+                            params=limit)  # fmt: skip
         if person.lost:
             logins = self.logins(linked)
             return Decision(p, False, "lost_letters", candidates=logins)
@@ -846,7 +968,10 @@ class _Step:
         same-named record whose children lead to no other account may be
         the same person entered twice in Pronote: the admin decides which.
         """
-        for k in self.p_by_names.get(self.p_people[i].names, ()):
+        namesakes = self.p_by_names.get(self.p_people[i].names, ())
+        if len(namesakes) > BLOCK_LIMIT:
+            return True  # too many to tell apart: a human decides
+        for k in namesakes:
             if k == i:
                 continue
             theirs = {c.casefold() for c in self.children.get(self.pronote[k].file_key or "", ())}
@@ -881,7 +1006,10 @@ class _Step:
             return None
         j, first, surname = fitting[0]
         target = self.d_people[j]
-        for k in self.fellow_guardians(i, kids):
+        fellows = self.fellow_guardians(i, kids)
+        if len(fellows) > BLOCK_LIMIT:
+            return None
+        for k in fellows:
             fellow = self.p_people[k]
             if _first_name_score(fellow, target) >= threshold:
                 return None
@@ -913,6 +1041,14 @@ class _Step:
         if len(same) != 1:
             return None
         j = same[0]
+        if len(self.p_by_names.get(person.names, ())) > 1:
+            return None  # a namesake in the file: a rival, found in O(1)
+        # Bounded work: a person with thousands of close names, or a step that has
+        # compared more than RIVAL_BUDGET names, leaves the rest for a human.
+        cost = self.file_names.cost(person) + self.directory_names.cost(person)
+        if cost > RIVAL_LIMIT or self._rival_work + cost > RIVAL_BUDGET:
+            return None
+        self._rival_work += cost
         if self.file_names.rivals(person, exclude=i) or self.directory_names.rivals(
             person, exclude=j
         ):
@@ -1098,25 +1234,54 @@ class _Step:
         return decisions
 
 
+def _listed(logins: Sequence[str], shown: int) -> str:
+    """A few logins for a message, and how many more (never 80,000 names in one line)."""
+    text = ", ".join(logins[:shown])
+    return text + (f" (+{len(logins) - shown})" if len(logins) > shown else "")
+
+
 def candidate_scores(
-    queries: Sequence[str], choices: Sequence[str], limit: int, workers: int = -1
+    queries: Sequence[str],
+    choices: Sequence[str],
+    limit: int,
+    workers: int = -1,
+    tiebreak: Sequence[str] | None = None,
 ) -> list[list[tuple[int, float]]]:
-    """Top `limit` (index, score) of `choices` for each query, vectorised with cdist."""
+    """Top `limit` (index, score) of `choices` for each query, vectorised with cdist.
+
+    Every choice tied with the k-th score is kept, unless `tiebreak` (a key
+    per choice, e.g. the logins) is given: then ties are ordered by it and
+    the list cut at twice `limit`, so that neither memory nor the result depends on
+    how many homonyms tie, or on the directory's order.
+    """
     if not queries or not choices:
         return [[] for _ in queries]
     import numpy as np  # only here: matching without candidates never needs it
 
-    matrix = process.cdist(queries, choices, scorer=fuzz.ratio, dtype=np.uint8, workers=workers)
+    # One row per distinct query (homonyms share theirs), a few rows at a time:
+    # memory is rows x choices, never queries x choices.
+    distinct = list(dict.fromkeys(queries))
     k = min(limit, len(choices))
-    kth = -np.partition(-matrix.astype(np.int16), k - 1, axis=1)[:, k - 1]
-    out = []
-    for row, floor in zip(matrix, kth, strict=True):
-        # Every choice tied with the k-th score, then a stable cut: ties never
-        # depend on the directory's order.
-        picks = np.nonzero(row >= max(int(floor), 1))[0]
-        ranked = sorted(((int(c), float(row[c])) for c in picks), key=lambda x: (-x[1], x[0]))
-        out.append(ranked)
-    return out
+    found: dict[str, list[tuple[int, float]]] = {}
+    for start in range(0, len(distinct), _SCORE_ROWS):
+        chunk = distinct[start : start + _SCORE_ROWS]
+        matrix = process.cdist(chunk, choices, scorer=fuzz.ratio, dtype=np.uint8, workers=workers)
+        kth = -np.partition(-matrix.astype(np.int16), k - 1, axis=1)[:, k - 1]
+        for query, row, floor in zip(chunk, matrix, kth, strict=True):
+            # Every choice tied with the k-th score, then a stable cut: ties never
+            # depend on the directory's order.
+            picks = np.nonzero(row >= max(int(floor), 1))[0]
+            if tiebreak is None:
+                ranked = sorted(
+                    ((int(c), float(row[c])) for c in picks), key=lambda x: (-x[1], x[0])
+                )
+            else:
+                ranked = sorted(
+                    ((int(c), float(row[c])) for c in picks),
+                    key=lambda x: (-x[1], tiebreak[x[0]]),
+                )[: 2 * limit]  # the caller merges with up to `limit` of its own
+            found[query] = ranked
+    return [found[query] for query in queries]
 
 
 def summary(steps: Iterable[StepMatch]) -> dict[str, int]:
