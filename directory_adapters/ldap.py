@@ -178,8 +178,10 @@ register(
             "{url} did not answer within {seconds} s while {what}",
         ),
         "dir.ldap.no_answer_hint": (
-            "le serveur est peut-être surchargé ; augmentez [directory.ldap] receive_timeout",
-            "the server may be overloaded; raise [directory.ldap] receive_timeout",
+            "le serveur est peut-être surchargé ; augmentez [directory.ldap] timeout (ou "
+            "receive_timeout, pour les réponses seulement)",
+            "the server may be overloaded; raise [directory.ldap] timeout (or receive_timeout, "
+            "for the answers only)",
         ),
         "dir.ldap.lost": (
             "connexion perdue avec {url} {what} ({error})",

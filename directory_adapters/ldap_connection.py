@@ -124,8 +124,10 @@ register(
     }
 )
 
+# Seconds: the longest idpronote waits for the server, to connect and for every
+# answer (bind, each page of a search, each write). `receive_timeout`, when set,
+# overrides it for the answers only.
 DEFAULT_TIMEOUT = 10
-DEFAULT_RECEIVE_TIMEOUT = 30
 DEFAULT_PAGE_SIZE = 500
 # A search-as-you-type query that takes longer than this is not worth waiting for.
 DEFAULT_SEARCH_TIME_LIMIT = 5
@@ -188,7 +190,9 @@ class LdapSettings:
     ca_file: Path | None = None
     timeout: float = DEFAULT_TIMEOUT
     # Whole seconds: ldap3 sets it with SO_RCVTIMEO, which takes an integer.
-    receive_timeout: int = DEFAULT_RECEIVE_TIMEOUT
+    # By default `timeout`: a hung server is given up on after the one delay
+    # the admin configured, not after 30 s per operation.
+    receive_timeout: int = DEFAULT_TIMEOUT
     page_size: int = DEFAULT_PAGE_SIZE
     size_limit: int = 0
     time_limit: int = 0
@@ -210,7 +214,7 @@ class LdapSettings:
         numbers = {}
         for key, default, minimum in (
             ("timeout", DEFAULT_TIMEOUT, 0.1),
-            ("receive_timeout", DEFAULT_RECEIVE_TIMEOUT, 0.1),
+            ("receive_timeout", raw.get("timeout", DEFAULT_TIMEOUT), 0.1),
             ("page_size", DEFAULT_PAGE_SIZE, 1),
             ("size_limit", 0, 0),
             ("time_limit", 0, 0),

@@ -133,6 +133,26 @@ def test_a_server_gone_after_opening_is_a_directory_error(slapd_factory) -> None
     directory.close()
 
 
+def test_the_timeout_bounds_every_operation_not_only_the_connection(slapd_factory) -> None:
+    """`timeout` alone (no receive_timeout): a hung server is given up on after it.
+
+    Before, only the connection had it; every answer waited 30 s.
+    """
+    server = slapd_factory("", tls=False)
+    directory = open_ldap(server, timeout=1)
+    assert directory.settings.receive_timeout == 1
+    server.pause()
+    started = time.monotonic()
+    try:
+        with pytest.raises(DirectoryError) as caught:
+            directory.search("dup")
+    finally:
+        server.resume()
+    assert time.monotonic() - started < 10
+    assert "timeout" in str(caught.value) or "did not answer" in str(caught.value)
+    directory.close()
+
+
 def test_a_server_that_stops_answering_times_out(slapd_factory) -> None:
     server = slapd_factory("", tls=False)
     directory = open_ldap(server, receive_timeout=1)
