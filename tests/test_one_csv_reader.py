@@ -1,0 +1,162 @@
+"""One CSV reader for every view of the directory file.
+
+`match` and `explain` load only the establishment's records of a large CSV;
+`apply` and `search` load it whole. A line inside a multi-line quoted cell
+once became a phantom account in the first view only: `match` recognised
+`phantom.login`, `explain` advised linking it. Both views must read the
+same records.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from directory_adapters.local_file import CsvDirectory
+from tui.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "tui" / "demo"
+UAI = "0441234A"
+PHANTOM_IDPN = "PHANT0M000000000"
+# A real account whose notes cell holds, on lines of its own, what looks like rows.
+NOTES_ROW = (
+    'note.holder;HOLDER;Nina;2012-03-04;National_ELV;0441234A;5A;;;"first line\n'
+    "phantom.login;PHANTOM;Paul;2012-01-01;National_ELV;0441234A;5A;;\n"
+    'ghost.login;GHOST;Gaby;;National_TUT;0441234A;;phantom.login;"\n'
+)
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("IDPRONOTE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    lines = (DEMO / "annuaire.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n") + ";notes\n"
+    body = [line.rstrip("\n") + ";\n" for line in lines[1:]]
+    (tmp_path / "annuaire.csv").write_text(header + NOTES_ROW + "".join(body), encoding="utf-8")
+    export = (DEMO / "identifiants.xml").read_text(encoding="utf-8")
+    phantom = (
+        f'<Eleve Ident="9999" IDPN="{PHANTOM_IDPN}" Nom="PHANTOM" Prenom="Paul" '
+        'DateNaissance="01/01/2012" Classe="5A"/>'
+    )
+    (tmp_path / "identifiants.xml").write_text(
+        export.replace("<Eleves>", "<Eleves>" + phantom, 1), encoding="utf-8"
+    )
+    return tmp_path
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def phantom_decision(report: dict) -> dict:
+    return next(a for s in report["steps"] for a in s["accounts"] if a["idpn"] == PHANTOM_IDPN)
+
+
+def test_no_view_of_the_file_sees_a_phantom_account(site, capsys):
+    common = ["--directory-file", "annuaire.csv", "--format", "json"]
+    _, out, _ = run(["match", "identifiants.xml", *common], capsys)
+    decision = phantom_decision(json.loads(out))
+    assert decision["account"] is None and decision["status"] == "unrecognised"
+    assert "phantom.login" not in decision["candidates"]
+
+    _, out, _ = run(["explain", "phantom.login", "--uai", UAI, *common], capsys)
+    explained = json.loads(out)
+    assert explained["accounts"] == [] and explained["cause"] != "ok"
+    assert "phantom.login" not in json.dumps(explained.get("next_action"))
+
+    _, out, _ = run(
+        ["explain", PHANTOM_IDPN, "--uai", UAI, "--file", "identifiants.xml", *common], capsys
+    )
+    assert "phantom.login" not in json.dumps(json.loads(out))
+
+    _, out, _ = run(["search", "phantom", *common], capsys)
+    assert json.loads(out)["results"] == []
+    _, out, _ = run(["search", "holder", *common], capsys)
+    (holder,) = json.loads(out)["results"]
+    assert holder["login"] == "note.holder"
+
+    before = (site / "annuaire.csv").read_bytes()
+    _, out, _ = run(["apply", "identifiants.xml", *common], capsys)
+    assert phantom_decision(json.loads(out))["written"] is False
+    after = (site / "annuaire.csv").read_bytes()
+    assert NOTES_ROW.encode() in after and before.count(b"phantom") == after.count(b"phantom")
+
+
+def test_both_views_agree_on_the_notes_holder_and_its_lines(site):
+    full = CsvDirectory(site / "annuaire.csv")
+    scoped = CsvDirectory(site / "annuaire.csv", only_uai=UAI)
+    assert scoped.get("phantom.login") is None and full.get("phantom.login") is None
+    assert scoped.get("ghost.login") is None
+    assert scoped.get("note.holder") == full.get("note.holder")
+    assert {a.login for a in scoped.accounts(UAI)} == {a.login for a in full.accounts(UAI)}
+    assert [(p.line, p.kind) for p in scoped.problems] == [
+        (p.line, p.kind) for p in full.problems if p.line in {q.line for q in scoped.problems}
+    ]
+
+
+# Cells built from what breaks line-based reading: quotes, delimiters, line ends of
+# every kind inside and outside quotes, the UAI itself, quotes in unquoted cells.
+_PIECES = st.sampled_from(
+    ["a", "B", " ", ";", ",", "\n", "\r\n", "\r", '"', '""', UAI, UAI.lower(), "0359999Z", "é", "|"]
+)
+_CELL = st.lists(_PIECES, max_size=5).map("".join)
+
+
+def _cell(text: str, quoted: bool) -> str:
+    return '"' + text.replace('"', '""') + '"' if quoted else text
+
+
+@st.composite
+def csv_files(draw) -> str:
+    rows = ["login;nom;prenom;date_naissance;profil;uai;classes;eleves;idpronote;notes\n"]
+    for n in range(draw(st.integers(0, 8))):
+        uai = draw(st.sampled_from([UAI, UAI.lower(), "0359999Z", f"{UAI}|0359999Z", ""]))
+        notes = draw(_CELL)
+        raw = draw(st.booleans())  # a cell as a careless tool writes it: unquoted, anything
+        cells = [f"l{n}", "NOM", "P", "", "National_ELV", uai, "", "", ""]
+        line = ";".join(cells) + ";" + (notes if raw else _cell(notes, True))
+        rows.append(line + draw(st.sampled_from(["\n", "\r\n", "\r"])))
+    return "".join(rows)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=csv_files())
+def test_the_establishment_view_reads_exactly_what_the_full_read_reads(tmp_path, text):
+    path = tmp_path / "annuaire.csv"
+    path.write_bytes(text.encode("utf-8"))
+    try:
+        full = CsvDirectory(path)
+    except Exception as error:  # a file the full read refuses is refused by both
+        with pytest.raises(type(error)):
+            CsvDirectory(path, only_uai=UAI)
+        return
+    scoped = CsvDirectory(path, only_uai=UAI)
+    wanted = {(a.login, a.surname, a.establishments) for a in full.accounts(UAI)}
+    assert {(a.login, a.surname, a.establishments) for a in scoped.accounts(UAI)} == wanted
+    lines = {p.line: p.kind for p in full.problems}
+    assert all(lines.get(p.line) == p.kind for p in scoped.problems)
+
+
+def test_a_fully_quoted_file_is_read_by_the_same_reader(tmp_path):
+    source = (DEMO / "annuaire.csv").read_text(encoding="utf-8").splitlines()
+    quoted = "".join(";".join(f'"{c}"' for c in line.split(";")) + "\r\n" for line in source)
+    path = tmp_path / "annuaire.csv"
+    path.write_text(quoted, encoding="utf-8")
+    shutil.copy(path, tmp_path / "copy.csv")
+    full, scoped = CsvDirectory(path), CsvDirectory(path, only_uai=UAI)
+    assert sorted(a.login for a in scoped.accounts(UAI)) == sorted(
+        a.login for a in full.accounts(UAI)
+    )
