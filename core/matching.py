@@ -125,6 +125,9 @@ RIVAL_LIMIT = 5_000
 RIVAL_BUDGET = 5_000_000
 # Rows of the candidate-scoring matrix computed at once (memory: rows x accounts).
 _SCORE_ROWS = 256
+# At most this many candidate scores per step (a few seconds of rapidfuzz on 2 cores;
+# a real step needs under 5 million: a thousand unrecognised x 5,000 accounts).
+_SCORE_CELLS = 50_000_000
 
 register(
     {
@@ -669,12 +672,12 @@ class _Step:
     def crowded(self, person: _Person) -> bool:
         """Would comparing this person mean more than BLOCK_LIMIT directory accounts?
 
-        An upper bound of `block()` from the sizes of its index lists, in O(1).
+        An upper bound of `block()` from the sizes of its index lists, in O(1)
+        (the same names are among the same surname's).
         """
         size = len(self.by_date.get(person.birth, ())) if person.birth is not None else 0
         for key in {person.surname, *person.parts}:
             size += len(self.by_surname.get(key, ()))
-        size += len(self.by_names.get(person.names, ()))
         return size > BLOCK_LIMIT
 
     def too_many(self, i: int, p: PronoteAccount) -> Decision:
@@ -1250,9 +1253,12 @@ def candidate_scores(
     """Top `limit` (index, score) of `choices` for each query, vectorised with cdist.
 
     Every choice tied with the k-th score is kept, unless `tiebreak` (a key
-    per choice, e.g. the logins) is given: then ties are ordered by it and
-    the list cut at twice `limit`, so that neither memory nor the result depends on
-    how many homonyms tie, or on the directory's order.
+    per choice, e.g. the logins) is given: then the best twice `limit` by
+    (score, key) are kept, chosen in numpy, so that neither memory nor time
+    depends on how many homonyms tie, nor the result on the directory's order.
+    At most `_SCORE_CELLS` scores are computed: past that (a directory or a
+    file far beyond any school's), the distinct queries first in sort order
+    get candidates, the others none beyond their own block.
     """
     if not queries or not choices:
         return [[] for _ in queries]
@@ -1261,27 +1267,35 @@ def candidate_scores(
     # One row per distinct query (homonyms share theirs), a few rows at a time:
     # memory is rows x choices, never queries x choices.
     distinct = list(dict.fromkeys(queries))
+    if len(distinct) * len(choices) > _SCORE_CELLS:
+        distinct = sorted(distinct)[: max(1, _SCORE_CELLS // len(choices))]
     k = min(limit, len(choices))
+    keep = min(2 * limit, len(choices))
+    rank = None
+    if tiebreak is not None:
+        rank = np.empty(len(choices), dtype=np.int64)
+        rank[np.argsort(np.array(tiebreak, dtype=object), kind="stable")] = np.arange(len(choices))
     found: dict[str, list[tuple[int, float]]] = {}
     for start in range(0, len(distinct), _SCORE_ROWS):
         chunk = distinct[start : start + _SCORE_ROWS]
         matrix = process.cdist(chunk, choices, scorer=fuzz.ratio, dtype=np.uint8, workers=workers)
+        if rank is not None:
+            # One key per cell: best score first, then the tiebreak's order.
+            keys = (255 - matrix.astype(np.int64)) * len(choices) + rank[None, :]
+            best = np.argpartition(keys, keep - 1, axis=1)[:, :keep]
+            for query, row, picks, row_keys in zip(chunk, matrix, best, keys, strict=True):
+                picks = picks[np.argsort(row_keys[picks])]
+                found[query] = [(int(c), float(row[c])) for c in picks if row[c] > 0]
+            continue
         kth = -np.partition(-matrix.astype(np.int16), k - 1, axis=1)[:, k - 1]
         for query, row, floor in zip(chunk, matrix, kth, strict=True):
             # Every choice tied with the k-th score, then a stable cut: ties never
             # depend on the directory's order.
             picks = np.nonzero(row >= max(int(floor), 1))[0]
-            if tiebreak is None:
-                ranked = sorted(
-                    ((int(c), float(row[c])) for c in picks), key=lambda x: (-x[1], x[0])
-                )
-            else:
-                ranked = sorted(
-                    ((int(c), float(row[c])) for c in picks),
-                    key=lambda x: (-x[1], tiebreak[x[0]]),
-                )[: 2 * limit]  # the caller merges with up to `limit` of its own
-            found[query] = ranked
-    return [found[query] for query in queries]
+            found[query] = sorted(
+                ((int(c), float(row[c])) for c in picks), key=lambda x: (-x[1], x[0])
+            )
+    return [found.get(query, []) for query in queries]
 
 
 def summary(steps: Iterable[StepMatch]) -> dict[str, int]:
