@@ -88,6 +88,12 @@ register(
             "{path} has other hard links ({links}): it may be another file; remove it "
             "(rm {path}) and idpronote will create it again",
         ),
+        "private.exists": (
+            "{path} existe déjà : idpronote ne crée ce fichier que s'il est nouveau ; "
+            "déplacez ce qui s'y trouve",
+            "{path} already exists: idpronote creates this file only when it is new; move "
+            "what is there away",
+        ),
         "private.cannot": (
             "{path} : {error}",
             "{path}: {error}",
