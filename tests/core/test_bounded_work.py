@@ -221,3 +221,67 @@ def test_the_candidates_matrix_is_computed_a_few_rows_at_a_time(monkeypatch):
     scores = matching.candidate_scores(queries, choices, 5, tiebreak=choices)
     assert len(scores) == 3_000 and all(len(s) <= 10 for s in scores)
     assert max(rows for rows, _ in shapes) <= 256 and sum(r for r, _ in shapes) == 1_000
+
+
+def test_partial_guardians_on_names_alone_compare_a_bounded_number_of_rivals(monkeypatch):
+    """guardian_name looks for close names on both sides: never records x guardians."""
+    monkeypatch.setattr(matching, "RIVAL_LIMIT", 50)
+    guardians = 300
+    pronote = [
+        PronoteAccount(f"{n:016d}", Category.RESPONSABLES, f"SURNAME{n:04d}", "Jean")
+        for n in range(guardians)
+    ]
+    directory = [
+        DirectoryAccount(
+            f"g{n}", f"SURNAME{n:04d}", "Jean", profiles=("National_TUT",), establishments=(UAI,)
+        )
+        for n in range(guardians)
+    ]
+    compared = []
+    real = matching._surname_score
+    monkeypatch.setattr(matching, "_surname_score", lambda a, b: compared.append(1) or real(a, b))
+    reconciliation = Reconciliation(
+        UAI,
+        directory,
+        form=IdentifierForm(),
+        profiles=ProfileMapping(dict(DEFAULT_PROFILES)),
+        mode="partiel",
+    )
+    step = reconciliation.step(Category.RESPONSABLES, pronote)
+    assert not [d for d in step.decisions if d.rule == "guardian_name"]
+    # Before the bound: every guardian against every Jean, on both sides (90,000).
+    assert len(compared) < guardians * 50
+
+
+def test_a_stored_identifier_among_too_many_homonyms_is_a_conflict_for_a_human():
+    born = date(2012, 1, 1)
+    homonyms = [
+        DirectoryAccount(
+            f"jm{n}",
+            "MARTIN",
+            "Jean",
+            birth_date=born,
+            profiles=("National_ELV",),
+            establishments=(UAI,),
+        )
+        for n in range(BLOCK_LIMIT + 5)
+    ]
+    holder = DirectoryAccount(
+        "holder",
+        "MARTIN",
+        "Jeanne",
+        birth_date=born,
+        profiles=("National_ELV",),
+        establishments=(UAI,),
+        identifiers=(f"{UAI}$AAAAAAAAAAAAAAAA",),
+    )
+    reconciliation = Reconciliation(
+        UAI,
+        [*homonyms, holder],
+        form=IdentifierForm(),
+        profiles=ProfileMapping(dict(DEFAULT_PROFILES)),
+    )
+    pronote = [PronoteAccount("A" * 16, Category.ELEVES, "MARTIN", "Jean", born)]
+    (decision,) = reconciliation.step(Category.ELEVES, pronote).decisions
+    assert not decision.recognised and decision.rule == "conflict"
+    assert len(decision.candidates) <= 6
