@@ -106,7 +106,6 @@ HEADER_FIELDS: dict[str, tuple[str, ...]] = {
     "etablissement": ("NomEtablissement", "Etablissement"),
     "date": ("DateHeure", "DateExport", "Date"),
 }
-FIELD_KEYS = tuple(DEFAULT_FIELDS)
 
 
 @dataclass(frozen=True)

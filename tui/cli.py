@@ -31,7 +31,6 @@ from core.pronote_file import FileSchema
 from core.text import printable
 
 EXIT_OK = 0
-EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 
 
