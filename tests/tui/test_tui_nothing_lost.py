@@ -239,7 +239,9 @@ async def test_the_confirmation_lists_manual_choices_and_the_unlinked(root):
         await pilot.press("v")
         await pilot.pause()
         lines = pilot.app.screen._lines
-        left = sum(1 for d in screen.state.match.decisions if not screen.state.link_of(d.pronote.idpn))
+        left = sum(
+            1 for d in screen.state.match.decisions if not screen.state.link_of(d.pronote.idpn)
+        )
         assert any("Dont 2 choix manuel(s)" in line for line in lines)
         assert any(f"{left} compte(s) de l'étape resteront non relié(s)" in line for line in lines)
         assert any(line.startswith(f"+✎{DATE_DIFFERS}") for line in lines)
