@@ -60,7 +60,7 @@ class Launch:
     directory_file: Path | None = None
     uai: str | None = None
     mode: str | None = None
-    # The demo works on a throwaway copy: it says so on the start screen.
+    # The demo works on its own copy (under the data directory): the start screen says so.
     demo: bool = False
     # `idpronote setup`: open the setup screen first, and write there.
     setup: bool = False

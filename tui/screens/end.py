@@ -110,7 +110,7 @@ class EndScreen(Screen[None]):
         """The unlinked accounts as CSV for the school, beside the identifiers file.
 
         That is where the admin already looks (and, for the demo, inside its
-        throwaway copy); if that directory is read-only, where idpronote was
+        copy under the data directory); if that directory is read-only, where idpronote was
         started.
         """
         from tui.commands.directory import _csv

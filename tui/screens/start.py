@@ -46,8 +46,10 @@ register(
             "New Pronote identifiers import",
         ),
         "tui.start.demo": (
-            "Démonstration : une copie jetable des données d'exemple, aucun serveur.",
-            "Demo: a throwaway copy of the sample data, no server.",
+            "Démonstration : une copie des données d'exemple, gardée d'un lancement à "
+            "l'autre (idpronote demo --reset la remet à neuf), aucun serveur.",
+            "Demo: a copy of the sample data, kept from one run to the next (idpronote "
+            "demo --reset starts afresh), no server.",
         ),
         "tui.start.file": ("Fichier d'identifiants", "Identifiers file"),
         "tui.start.uai": ("Établissement (UAI)", "Establishment (UAI)"),

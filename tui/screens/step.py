@@ -116,18 +116,18 @@ register(
         "tui.step.n_refused": ("{n} refusé|{n} refusés", "{n} refused|{n} refused"),
         "tui.step.n_left": ("{n} non relié|{n} non reliés", "{n} unlinked|{n} unlinked"),
         "tui.step.confirm_manual": (
-            "Dont {count} choix manuel(s) : ✎ lien à la main, ✗ lien automatique refusé, "
-            "= identifiant obsolète gardé.",
-            "Of which {count} manual choice(s): ✎ linked by hand, ✗ automatic link "
-            "rejected, = obsolete identifier kept.",
+            "Dont {count} choix manuel(s), en tête de liste : ✎ lien à la main, "
+            "✗ lien automatique refusé, = identifiant obsolète gardé.",
+            "Of which {count} manual choice(s), listed first: ✎ linked by hand, "
+            "✗ automatic link rejected, = obsolete identifier kept.",
         ),
         "tui.step.confirm_left": (
             "{count} compte(s) de l'étape resteront non relié(s).",
             "{count} account(s) of the step will stay unlinked.",
         ),
         "tui.step.confirm_rejected": (
-            "✗ {idpn}  {who} : non écrit",
-            "✗ {idpn}  {who}: not written",
+            "✗ {idpn}  {who} : lien automatique refusé, non écrit",
+            "✗ {idpn}  {who}: automatic link rejected, not written",
         ),
         "tui.step.confirm_kept": ("= {idpn}  {who} : gardé", "= {idpn}  {who}: kept"),
         "tui.step.interrupt_draft": (
@@ -530,21 +530,27 @@ class StepScreen(Screen[None]):
             lines.append(t("tui.step.confirm_manual", count=number(state.pending)))
         left = sum(1 for d in state.match.decisions if not state.link_of(d.pronote.idpn))
         lines.append(t("tui.step.confirm_left", count=number(left)))
+        manual_lines: list[str] = []
+        other_lines: list[str] = []
         for change in plan.changes:
             who = printable(f"{change.login} {names.get(change.login, '')}".strip())
-            # ✎: the admin's own link, not the matching's.
-            mark = "✎" if change.idpn in state.manual else " "
+            # ✎: the admin's own link, not the matching's; listed first.
+            by_hand = change.idpn is not None and change.idpn in state.manual
+            mark = "✎" if by_hand else " "
             if change.kind is ChangeKind.ADD:
-                lines.append(f"+{mark}{change.idpn}  {who}")
+                line = f"+{mark}{change.idpn}  {who}"
             elif change.kind is ChangeKind.REPLACE:
-                lines.append(f"~{mark}{change.previous} → {change.idpn}  {who}")
+                line = f"~{mark}{change.previous} → {change.idpn}  {who}"
             else:
-                lines.append(f"-  {change.previous}  {who}")
+                line = f"-  {change.previous}  {who}"
+            (manual_lines if by_hand else other_lines).append(line)
+        lines += manual_lines
         for idpn in sorted(state.rejected):
             d = state.decision(idpn)
             lines.append(t("tui.step.confirm_rejected", idpn=idpn, who=_name(d).plain))
         for login, idpn in sorted(state.kept):
             lines.append(t("tui.step.confirm_kept", idpn=idpn, who=printable(login)))
+        lines += other_lines
         for idpn, reason in plan.skipped:
             lines.append(f"! {idpn} " + t("tui.step.skipped", reason=printable(reason)))
         return lines
