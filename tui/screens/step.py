@@ -107,6 +107,7 @@ register(
         "tui.key.validate": ("Valider", "Validate"),
         "tui.key.interrupt": ("Interrompre", "Interrupt"),
         # issue 16: nothing lost
+        "tui.key.quit_asking": ("Quitter", "Quit"),
         "tui.step.progress": ("{done} / {total}", "{done} / {total}"),
         "tui.step.result": (
             "Étape {step} : {written}, {refused}, {left}.",
@@ -212,7 +213,7 @@ class StepScreen(Screen[None]):
         Binding("i", "interrupt", t("tui.key.interrupt"), id="step.interrupt"),
         Binding("f4", "imported", t("tui.key.imported"), id="step.imported", show=False),
         # issue 16: with choices pending, Ctrl+C asks as Ctrl+Q does.
-        Binding("ctrl+c", "app.quit_asking", show=False, id="step.quit"),
+        Binding("ctrl+c", "app.quit_asking", t("tui.key.quit_asking"), show=False, id="step.quit"),
     ]
 
     def __init__(self, session: ImportSession) -> None:
@@ -634,7 +635,7 @@ class StepScreen(Screen[None]):
                 refused=_counted("tui.step.n_refused", len(failed)),
                 left=_counted("tui.step.n_left", left),
             ),
-            timeout=12,
+            timeout=8,
             markup=False,
         )
         if failed:
