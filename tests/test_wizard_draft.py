@@ -239,7 +239,7 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_a_draft_survives_kill_9_mid_step(site):
+def test_a_draft_survives_kill_9_mid_step(site, monkeypatch, capsys):
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(site)],
         cwd=ROOT,
@@ -267,6 +267,16 @@ def test_a_draft_survives_kill_9_mid_step(site):
         back.close()
     d = CsvDirectory(site / "annuaire.csv")
     assert DATE_DIFFERS in d.form.idpns_for(d.get("leo.colin").identifiers, UAI)
+    # `history` counts both runs of the session, per step.
+    from tui.cli import main
+
+    (site / "config.toml").write_text(f'data_dir = "{site / "data"}"\n', encoding="utf-8")
+    monkeypatch.setenv("IDPRONOTE_CONFIG", str(site / "config.toml"))
+    assert main(["history", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["sessions"]
+    assert row["step_counts"]["enseignants"] == counts["enseignants"]
+    assert row["step_counts"]["eleves"] == counts["eleves"]
+    assert row["written"] == counts["enseignants"]["written"] + counts["eleves"]["written"]
 
 
 def test_progress_is_told_per_part_and_the_write_set_is_the_same(site, monkeypatch):

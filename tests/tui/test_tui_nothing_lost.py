@@ -135,7 +135,7 @@ async def test_a_manual_link_survives_interrupt_and_a_new_app_then_the_end_count
         assert isinstance(end, EndScreen)
         lines = text_of(end).splitlines()
         (teachers,) = [line for line in lines if line.startswith("1. Enseignants")]
-        assert f"{written_1:>4} écrit(s)" in teachers  # counted from the journal
+        assert f"{written_1:>5} écrit(s)" in teachers  # counted from the journal
         (students,) = [line for line in lines if line.startswith("2. Élèves")]
         assert " 0 écrit(s)" not in students
     d_record = read_session(record.path)

@@ -344,6 +344,8 @@ def history(ctx: Context) -> int:
             "outcome": r.status,
             "steps": r.steps_done,
             **r.counts(),
+            # Per step, every run of the session (before and after a resume).
+            "step_counts": r.step_counts(),
             "undo_of": r.header.get("undo_of"),
             "undone_by": undone.get(r.session),
             "format": 1 if r.legacy else 2,

@@ -20,8 +20,8 @@ register(
         "tui.end.completed": ("Import terminé", "Import completed"),
         "tui.end.interrupted": ("Import interrompu", "Import interrupted"),
         "tui.end.step": (
-            "{label:<28} {written:>4} écrit(s) {failed:>3} refus  {left:>4} non relié(s)",
-            "{label:<28} {written:>4} written {failed:>3} refused {left:>4} unlinked",
+            "{label:<28} {written:>5} écrit(s) {failed:>3} refus  {left:>5} non relié(s)",
+            "{label:<28} {written:>5} written {failed:>3} refused {left:>5} unlinked",
         ),
         "tui.end.not_done": ("{label:<28} non traitée", "{label:<28} not processed"),
         "tui.end.session": (

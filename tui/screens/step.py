@@ -601,12 +601,15 @@ class StepScreen(Screen[None]):
         self.query_one("#tables").display = not on
         if on and self._progress is None:
             bar = ProgressBar(id="progress", show_eta=False, show_percentage=False)
+            label = Static(t("tui.step.writing"))
             counts = Static("", id="progress-counts")
+            for widget in (label, bar, counts):
+                widget.styles.width = "auto"
+                widget.styles.margin = (0, 1)
+            row = Horizontal(label, bar, counts, id="writing")
+            row.styles.height = "auto"
             self._progress = (bar, counts)
-            self.mount(
-                Horizontal(Static(t("tui.step.writing")), bar, counts, id="writing"),
-                after=self.query_one("#busy"),
-            )
+            self.mount(row, after=self.query_one("#busy"))
         elif not on and self._progress is not None:
             self._progress = None
             self.query("#writing").remove()
