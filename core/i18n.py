@@ -461,10 +461,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{restored} valeur(s) restaurée(s) (session {session})",
         "{restored} value(s) restored (session {session})",
     ),
-    "demo.left_in": (
-        "La copie de démonstration reste dans {path} (à supprimer quand vous voulez).",
-        "The demo copy stays in {path} (delete it whenever you like).",
-    ),
     "cli.not_yet": (
         "la commande « {command} » n'est pas encore disponible dans cette version",
         "command '{command}' is not available in this version yet",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -234,14 +235,16 @@ CHILD = textwrap.dedent(
     s.validate()
     s.link("SLDRQ82E3WDK2CZR", "leo.colin")
     print("linked", flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), int(sys.argv[2]))
     """
 )
 
 
-def test_a_draft_survives_kill_9_mid_step(site, monkeypatch, capsys):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP], ids=["kill-9", "sighup"])
+def test_a_draft_survives_kill_9_mid_step(site, monkeypatch, capsys, sig):
+    """SIGKILL: a crash; SIGHUP: the SSH session closed (its default action ends the process)."""
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(site)],
+        [sys.executable, "-c", CHILD, str(site), str(int(sig))],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -249,7 +252,7 @@ def test_a_draft_survives_kill_9_mid_step(site, monkeypatch, capsys):
         timeout=60,
         check=False,
     )
-    assert child.returncode == -9, child.stderr
+    assert child.returncode == -sig, child.stderr
     assert "linked" in child.stdout
     record = resumable_session(site / "data", UAI)
     assert record is not None and record.ended is None  # killed: no end line
