@@ -296,3 +296,16 @@ def test_the_demo_copy_is_kept_and_reset_on_request(root):
     assert (folder / "annuaire.csv").read_text(encoding="utf-8") != "changed"
     assert not (folder / "data").exists()
     assert oct((folder).stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_demo_folder_that_is_a_link_is_refused_not_followed(root, tmp_path):
+    from core.private_files import UnsafePath
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("not the demo's", encoding="utf-8")
+    root.mkdir(mode=0o700)
+    (root / "demo").symlink_to(elsewhere)
+    with pytest.raises(UnsafePath):
+        prepare_demo(replace(Config(), data_dir=root), reset=True)
+    assert (elsewhere / "keep.txt").read_text(encoding="utf-8") == "not the demo's"

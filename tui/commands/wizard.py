@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from core.config import Config
 from core.i18n import t
-from core.private_files import private_dir, replace_file
+from core.private_files import check_private_dir, private_dir, replace_file
 
 if TYPE_CHECKING:
     from tui.cli import Context
@@ -56,15 +56,14 @@ def demo_config(config: Config) -> tuple[Config, Path]:
 def prepare_demo(config: Config, *, reset: bool = False) -> Path:
     """The demo copy, made from the bundled files when absent (or asked): the bundled
     files are never written to."""
-    folder = demo_place(config)
+    # Refused with its path if it is a link or another user's (never followed, never removed).
+    folder = private_dir(private_dir(Path(config.data_dir), link_ok=True) / "demo")
     complete = all((folder / name).is_file() for name in DEMO_FILES)
-    if reset and folder.exists():
-        shutil.rmtree(folder)
     if reset or not complete:
-        private_dir(private_dir(Path(config.data_dir), link_ok=True) / "demo")
-        if (folder / "data").exists():
-            # A copy half gone (a file deleted by hand): its journals no longer match it.
-            shutil.rmtree(folder / "data")
+        data = folder / "data"
+        if check_private_dir(data):
+            # Its journals speak of the copy being replaced: they go with it.
+            shutil.rmtree(data)
         for name in DEMO_FILES:
             replace_file(folder / name, (DEMO / name).read_bytes())
     return folder
