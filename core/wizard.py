@@ -915,8 +915,8 @@ def _apply(
 # With a progress callback, a step's changes are sent in parts (still one journaled
 # batch): about PROGRESS_PARTS of them, none smaller than PROGRESS_PART_MIN changes,
 # so a small step is one write and a big one is not 2,838 file rewrites.
-PROGRESS_PARTS = 20
-PROGRESS_PART_MIN = 200
+PROGRESS_PARTS = 10
+PROGRESS_PART_MIN = 500
 
 
 def _apply_in_parts(
