@@ -185,12 +185,14 @@ class Slapd:
         size_limit: int = 500,
         provider: Slapd | None = None,
         syncprov: bool = False,
+        log_level: str = "0",
     ) -> None:
         """`durable=False` skips the fsync of every write (tests); the benchmark sets it.
         `size_limit`: the entries a search gets when it asks for no limit and is not
         paged (OpenLDAP's default soft limit). `syncprov`: a provider of replication
         (the syncprov overlay); `provider`: a consumer of that provider's content
-        (syncrepl, refreshAndPersist), which loads nothing itself and refuses writes."""
+        (syncrepl, refreshAndPersist), which loads nothing itself and refuses writes.
+        `log_level`: slapd's -d, into `log` ("stats": a line per operation)."""
         self.workdir = Path(workdir)
         self.ldif = ldif
         self.tls = tls
@@ -200,6 +202,7 @@ class Slapd:
         self.size_limit = size_limit
         self.provider = provider
         self.syncprov = syncprov
+        self.log_level = log_level
         self.port = free_port()
         self.tls_port = free_port()
         self.ca_file = tls_files().ca_file if tls else self.workdir / "no-tls"
@@ -402,7 +405,7 @@ class Slapd:
         (self.workdir / "slapd.pid").unlink(missing_ok=True)  # left by a kill()
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [slapd, "-h", listeners, "-f", str(self.conf), "-d", "0"],
+                [slapd, "-h", listeners, "-f", str(self.conf), "-d", self.log_level],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
