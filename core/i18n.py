@@ -503,7 +503,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "(directory_adapters/schema/README.md, « Le verrou dans l'annuaire »), "
         "ou videz [directory.ldap] lock_base",
         "create it and let idpronote's account write there (directory_adapters/schema/"
-        "README.md, \"The directory's lock\"), or empty [directory.ldap] lock_base",
+        'README.md, "The directory\'s lock"), or empty [directory.ldap] lock_base',
     ),
     "lock.no_access": (
         "{who} ne peut pas écrire de verrou sous {base} (droits insuffisants)",

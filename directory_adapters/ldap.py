@@ -44,10 +44,10 @@ happened and what to check. The bind password is never part of a message.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-import threading
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
@@ -85,7 +85,6 @@ from directory_adapters.base import (
     spread,
 )
 from directory_adapters.credentials import BindCredentials, bind_credentials
-from directory_adapters.ldap_lock import take_lock
 from directory_adapters.ldap_connection import (
     _ADMIN_LIMIT,
     _CONFIDENTIALITY_REQUIRED,
@@ -110,6 +109,7 @@ from directory_adapters.ldap_connection import (
     _server_words,
     _short,
 )
+from directory_adapters.ldap_lock import take_lock
 from directory_adapters.ldap_query import (
     _all_of,
     _any_of,

@@ -138,12 +138,10 @@ class LdapLease:
 
     def renew(self) -> None:
         until = _stamp(datetime.now(UTC) + timedelta(seconds=self.duration))
-        result = _modify(
-            self.directory,
-            self.where,
-            {"description": [(ldap3.MODIFY_DELETE, [f"until={self.until}"]),
-                             (ldap3.MODIFY_ADD, [f"until={until}"])]},  # fmt: skip
-        )
+        # One request: the delete of our own `until` fails if the entry is no longer ours.
+        changes = [(ldap3.MODIFY_DELETE, [f"until={self.until}"]),
+                   (ldap3.MODIFY_ADD, [f"until={until}"])]  # fmt: skip
+        result = _modify(self.directory, self.where, {"description": changes})
         code = result.get("result")
         if code == _SUCCESS:
             self.holder["until"] = until

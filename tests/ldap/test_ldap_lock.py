@@ -42,7 +42,7 @@ def host(folder: Path, server: Slapd, **ldap: object) -> Path:
     extra = "".join(f"{key} = {value}\n" for key, value in settings.items())
     (folder / "config.toml").write_text(
         f"""
-data_dir = "{folder / 'data'}"
+data_dir = "{folder / "data"}"
 [directory]
 kind = "ldap"
 preset = "ent"
@@ -216,7 +216,7 @@ def test_two_takers_racing_on_a_stale_lease_exactly_one_wins(site):
         barrier = threading.Barrier(takers)
         won, refused = [], []
 
-        def take(directory, n):
+        def take(directory, n, barrier=barrier, won=won, refused=refused, round_=round_):
             barrier.wait()
             try:
                 won.append(take_lock(directory, UAI, f"s{round_}-{n}", {"user": f"u{n}"}))

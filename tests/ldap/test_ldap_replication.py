@@ -8,6 +8,7 @@ the provider; its log (one line per operation) shows where the searches went.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -33,11 +34,9 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = REPLICAT
     """A bounded poll (no fixed sleep): `condition` true within `timeout`, or the test fails."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(Exception):  # a server still starting: ask again
             if condition():
                 return
-        except Exception:  # noqa: BLE001 - a server still starting: ask again
-            pass
         time.sleep(0.05)
     pytest.fail(f"{what} not within {timeout:g} s")
 
@@ -78,7 +77,7 @@ def replicated(tmp_path_factory, tmp_path):
 def site(folder: Path, provider: Slapd, consumer: Slapd, monkeypatch) -> Path:
     (folder / "config.toml").write_text(
         f"""
-data_dir = "{folder / 'data'}"
+data_dir = "{folder / "data"}"
 [directory]
 kind = "ldap"
 preset = "ent"

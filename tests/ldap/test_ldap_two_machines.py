@@ -9,6 +9,7 @@ little so that the two meet on the establishments both lists hold.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def host(folder: Path, server: Slapd) -> Path:
     folder.mkdir(parents=True)
     (folder / "config.toml").write_text(
         f"""
-data_dir = "{folder / 'data'}"
+data_dir = "{folder / "data"}"
 [directory]
 kind = "ldap"
 preset = "ent"
@@ -129,7 +130,7 @@ def test_two_machines_on_overlapping_lists_never_import_one_establishment_twice_
 
     # Each establishment of a list: imported, or refused because the other held it.
     imported: Counter[str] = Counter()
-    for folder, found in outcomes.items():
+    for found in outcomes.values():
         for uai, line in found.items():
             if line["code"] in (0, 1):
                 imported[uai] += 1
@@ -153,7 +154,7 @@ def test_two_machines_on_overlapping_lists_never_import_one_establishment_twice_
     assert Counter({uai: len(found) for uai, found in spans.items()}) == imported
     for uai, found in spans.items():
         found.sort()
-        for (_s1, end, _f1), (start, _e2, _f2) in zip(found, found[1:], strict=False):
+        for (_s1, end, _f1), (start, _e2, _f2) in itertools.pairwise(found):
             # `ended_at` is rounded down to the second: a later start never precedes it.
             assert start >= end, uai
 
