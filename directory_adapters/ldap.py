@@ -389,15 +389,11 @@ class LdapDirectory(Directory):
             self._writers = _Connections(
                 self.settings, self.credentials, (self.settings.write_url,)
             )
-        try:
-            with self._readers.lend():
-                pass  # connect now: a wrong password or a dead server is reported at once
-            if self._writers is not self._readers:
-                with self._writers.lend():
-                    pass  # and the provider too: an import must be able to write
-        except BaseException:
-            self.close()
-            raise
+        # Connect now: a wrong password or a dead server is reported at once. The
+        # provider is reached on the first write or lock (a session's start): a
+        # read-only command (search, match) does not need it.
+        with self._readers.lend():
+            pass
 
     @property
     def _connections(self) -> _Connections:
