@@ -190,6 +190,10 @@ def test_a_crashed_holder_blocks_until_its_lease_expires_then_it_is_taken_over(s
     # Journal readers pass over the new record: history lists the session as usual.
     code, out, _ = run(["history", "--config", str(b), "--format", "json"], capsys)
     assert code == 0 and record.session in out
+    # ... and undo takes the session back as any other (taking the lock again, freeing it).
+    code, out, err = run(["undo", record.session, "--yes", "--config", str(b)], capsys)
+    assert code == 0, err
+    assert lock_entries(server) == {}
 
 
 def stale_entry(server: Slapd, folder: Path, until: str = "2020-01-01T00:00:00.000000Z") -> None:
