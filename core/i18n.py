@@ -487,10 +487,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "--resume) once the other one is over",
     ),
     "lock.lease_lapsed": (
-        "le verrou {where} n'a pas pu être renouvelé à temps (annuaire injoignable) : une "
+        "le verrou {where} n'a pas pu être renouvelé à temps ({why}) : une "
         "autre session a pu le prendre ; rien de plus n'est écrit, reprenez la session "
         "(idpronote apply --resume) quand l'annuaire répond",
-        "lock {where} could not be renewed in time (the directory did not answer): another "
+        "lock {where} could not be renewed in time ({why}): another "
         "session may have taken it; nothing more is written, resume the session (idpronote "
         "apply --resume) once the directory answers",
     ),

@@ -26,7 +26,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from core.errors import IdpronoteError
 from core.i18n import t
 from core.journal import EstablishmentLock, Journal, LockHeld, operator
 
@@ -66,6 +65,7 @@ class LeaseKeeper:
         self.interval = max(lease.duration / RENEWALS_PER_LEASE, 0.05)
         self._valid_until = time.monotonic() + lease.duration
         self._lost: str | None = None
+        self._failure = ""  # why the last renewal failed, if it did
         self._stop = threading.Event()
         self._state = threading.Lock()
         self._thread = threading.Thread(
@@ -85,8 +85,11 @@ class LeaseKeeper:
                 with self._state:
                     self._lost = str(error)
                 return
-            except IdpronoteError:
-                continue  # the directory is away: try again, the lease may still hold
+            except Exception as error:  # the directory is away (or worse): try again
+                # Never a traceback from this thread; `check` says when the lease lapsed.
+                with self._state:
+                    self._failure = str(error)
+                continue
             with self._state:
                 # Counted from before the request: the server's clock started no later.
                 self._valid_until = started + self.lease.duration
@@ -94,9 +97,9 @@ class LeaseKeeper:
     def check(self) -> None:
         """LeaseLost if the lease is, or may be, someone else's now (no round trip)."""
         with self._state:
-            lost, valid_until = self._lost, self._valid_until
+            lost, valid_until, why = self._lost, self._valid_until, self._failure
         if lost is None and time.monotonic() >= valid_until:
-            lost = t("lock.lease_lapsed", where=self.lease.where)
+            lost = t("lock.lease_lapsed", where=self.lease.where, why=why or "?")
         if lost is not None:
             raise LeaseLost(lost)
 

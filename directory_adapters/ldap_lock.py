@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -168,11 +169,9 @@ class LdapLease:
                 ldap_wire.equality("description", f"until={self.until}"),
             ]
         )
-        try:
-            with self.directory._writers.lend() as connection:
-                connection.delete(self.where, controls=[(ASSERTION, True, ours)])
-        except (DirectoryError, ldap_errors.LDAPException):
-            return
+        controls = [(ASSERTION, True, ours)]
+        with suppress(DirectoryError):  # a link broken since the last renewal is retried
+            _request(self.directory, self.where, lambda c: c.delete(self.where, controls=controls))
 
 
 def take_lock(

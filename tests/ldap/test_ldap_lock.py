@@ -351,3 +351,31 @@ def test_a_missing_container_is_said_with_what_to_do(site, capsys):
     keys = {row["key"]: row["value"] for row in json.loads(out)["settings"]}
     assert keys["directory.ldap.lock_base"] == Slapd.locks_dn
     assert keys["directory.ldap.lock_lease"] == LEASE
+
+
+def test_a_lease_that_could_not_be_renewed_in_time_stops_the_writes(site):
+    folder, server = site
+    a = host(folder / "a", server)
+    session = session_of(a).start()
+    try:
+        server.kill()  # the provider away for longer than the lease: nothing renews it
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                session.lock.check()
+            except LeaseLost as lapsed:
+                assert "renouvelé à temps" in str(lapsed) and Slapd.locks_dn in str(lapsed)
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the lapsed lease was never noticed")
+        with pytest.raises(LeaseLost):
+            session.validate()  # someone may hold it now: not one more write
+        assert read_session(session.journal.path).intents == {}
+        server.start()
+    finally:
+        closed(session)
+    assert lease_threads() == []
+    # Let go while the provider was away: the entry is left to expire, and has.
+    left = lock_entries(server)
+    assert all(datetime.fromisoformat(e["until"]) <= datetime.now(UTC) for e in left.values())
