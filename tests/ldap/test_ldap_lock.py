@@ -347,6 +347,10 @@ def test_a_missing_container_is_said_with_what_to_do(site, capsys):
     code, out, _ = run(["config", "check", "--config", str(a), "--format", "json"], capsys)
     findings = [f for f in json.loads(out)["findings"] if f["topic"] == "lock"]
     assert [f["level"] for f in findings] == ["ok"]
+    off = host(folder / "off", server, lock_base='""')
+    code, out, _ = run(["config", "check", "--config", str(off), "--format", "json"], capsys)
+    findings = [f for f in json.loads(out)["findings"] if f["topic"] == "lock"]
+    assert [f["level"] for f in findings] == ["info"] and "lock_base" in findings[0]["hint"]
     code, out, _ = run(["config", "show", "--config", str(a), "--format", "json"], capsys)
     keys = {row["key"]: row["value"] for row in json.loads(out)["settings"]}
     assert keys["directory.ldap.lock_base"] == Slapd.locks_dn
