@@ -78,35 +78,12 @@ from core.model import (
 from core.names import has_lost_letters, name_parts, normalise_name
 
 __all__ = [
-    "RECOGNISED_RULES",
-    "UNRECOGNISED_RULES",
     "Decision",
     "MatchSettings",
     "ObsoleteLink",
     "Reconciliation",
     "StepMatch",
 ]
-
-RECOGNISED_RULES = (
-    "already_linked",
-    "cas_login",
-    "remembered",
-    "exact",
-    "exact_name",
-    "guardian_children",
-    "fuzzy",
-    "guardian_name",
-)
-UNRECOGNISED_RULES = (
-    "conflict",
-    "duplicate_in_file",
-    "account_taken",
-    "ambiguous",
-    "date_differs",
-    "lost_letters",
-    "uncertain",
-    "no_candidate",
-)
 
 MODES = ("complet", "partiel")
 
