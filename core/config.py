@@ -53,6 +53,9 @@ LDAP_KEYS = {
     "page_size": (int,),
     "size_limit": (int,),
     "time_limit": (int,),
+    "write_url": (str,),
+    "lock_base": (str,),
+    "lock_lease": (int, float),
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ __all__ = [
 # nowhere (an anonymous bind, or a prompt at every run).
 PASSWORD_STORES = ("env", "file", "config", "prompt")
 DEFAULT_PASSWORD_ENV = "IDPRONOTE_LDAP_PASSWORD"  # noqa: S105 - a variable name
+# [directory.ldap] keys setup keeps as the file had them (issue 18: replication, lock).
+KEPT_LDAP_KEYS = ("write_url", "lock_base", "lock_lease")
 
 HEADER = (
     "# idpronote configuration, written by `idpronote setup` on {date}.\n"
@@ -67,6 +69,9 @@ class SetupAnswers:
     password_file: str = ""
     profiles: dict[Category, tuple[str, ...]] = field(default_factory=dict)
     language: str | None = None
+    # [directory.ldap] keys the setup screen does not ask, kept as they were
+    # (KEPT_LDAP_KEYS: the provider, the directory's lock).
+    kept: dict[str, Any] = field(default_factory=dict)
 
 
 def default_target(config: Config, explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -95,6 +100,10 @@ def setup_table(answers: SetupAnswers, existing: Mapping[str, Any] | None = None
     if answers.language:
         data["language"] = answers.language
     directory = dict(data.get("directory") or {})
+    before = directory.get("ldap") if isinstance(directory.get("ldap"), dict) else {}
+    # What the screen does not ask is kept from the file: the provider, the lock.
+    answers = replace(answers, kept={**{k: before[k] for k in KEPT_LDAP_KEYS if k in before},
+                                     **answers.kept})  # fmt: skip
     for key in ("kind", "path", "preset", "ldap"):
         directory.pop(key, None)
     directory["kind"] = answers.kind
@@ -146,6 +155,9 @@ def _ldap_table(answers: SetupAnswers) -> dict[str, Any]:
         # "config": write_config puts the password in; "prompt": nothing here.
     bases = [b.strip() for b in answers.base_dn.split(";") if b.strip()]
     ldap["base_dn"] = bases[0] if len(bases) == 1 else bases
+    for key in KEPT_LDAP_KEYS:
+        if answers.kept.get(key) not in (None, ""):
+            ldap[key] = answers.kept[key]
     return ldap
 
 

@@ -303,6 +303,13 @@ class Journal:
     def end(self, outcome: str, **details: Any) -> None:
         self.append({"type": "end", "outcome": outcome, "time": now(), **details})
 
+    def lock_taken_over(self, where: str, previous: dict[str, Any]) -> None:
+        """The directory's lock on the establishment was held by a lease that had
+        expired (a crashed host, most likely): this session took it over. Readers
+        that do not know this record pass over it (it changes nothing written)."""
+        self.append({"type": "lock_taken_over", "time": now(), "lock": where,
+                     "previous": previous})  # fmt: skip
+
 
 # -- reading ---------------------------------------------------------------------------------
 
@@ -325,6 +332,8 @@ class SessionRecord:
     outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
     # login (casefolded) -> the auxiliary object class a write of the session added.
     classes: dict[str, str] = field(default_factory=dict)
+    # The directory locks this session took over from expired leases (lock, previous).
+    takeovers: list[dict[str, Any]] = field(default_factory=list)
     ended: str | None = None  # "completed", "interrupted", "cut", "undone", ...
     ended_at: str | None = None
     end_reason: str | None = None
@@ -564,6 +573,8 @@ def read_session(path: Path) -> SessionRecord:
                 record.end_reason = data.get("reason")
             elif kind == "resumed":
                 record.ended = record.ended_at = record.end_reason = None
+            elif kind == "lock_taken_over":
+                record.takeovers.append({"lock": data["lock"], "previous": data["previous"]})
         except (KeyError, TypeError, ValueError, AttributeError):
             if number not in damaged:
                 damaged.append(number)

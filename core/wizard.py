@@ -25,7 +25,6 @@ from typing import Any, NoReturn
 from core.errors import DirectoryError, IdpronoteError
 from core.i18n import language, number, register, t
 from core.journal import (
-    EstablishmentLock,
     Journal,
     JournalDamaged,
     SessionBlocked,
@@ -39,6 +38,7 @@ from core.journal import (
     read_session,
     refuse_if_blocked,
 )
+from core.lease import EstablishmentHold
 from core.matching import Decision, MatchSettings, Reconciliation, StepMatch, children_of
 from core.memory import DecisionMemory
 from core.model import (
@@ -217,7 +217,8 @@ class ImportSession:
         self.states: dict[Category, StepState] = {}
         self.in_file = {p.idpn for p in export.all_accounts()}
         self.journal: Journal | None = None
-        self.lock: EstablishmentLock | None = None
+        # This machine's lock on the establishment, and the directory's lease if it holds one.
+        self.lock: EstablishmentHold | None = None
         self.ended: str | None = None
         # What a resume made of the current step's draft: choices replayed, and one
         # line per choice dropped because it no longer makes sense.
@@ -238,9 +239,8 @@ class ImportSession:
         """Take the establishment's lock and open the journal (not for dry runs)."""
         if self.data_dir is None:
             return self
-        self.lock = EstablishmentLock(self.data_dir, self.uai)
         session = new_session_id()
-        self.lock.acquire(session)
+        self.lock = EstablishmentHold(self.directory, self.data_dir, self.uai).acquire(session)
         try:
             # Under the lock: a cut or damaged session of the establishment comes first.
             refuse_if_blocked(self.data_dir, self.uai)
@@ -252,6 +252,7 @@ class ImportSession:
                 session=session,
                 header=self._header(),
             )
+            self.lock.journal_takeover(self.journal)
         except BaseException:
             self.lock.release()
             raise
@@ -619,7 +620,7 @@ class ImportSession:
         try:
             outcomes = _send(
                 self.journal, self.directory, category.slug, changes, manual,
-                remaining=remaining, progress=progress,
+                remaining=remaining, progress=progress, hold=self.lock,
             )  # fmt: skip
         except DirectoryError as error:
             # What reached the directory is unknown: the intent stays without an
@@ -793,7 +794,7 @@ class ImportSession:
             data_dir=data_dir,
             settings=settings,
         )
-        session.lock = EstablishmentLock(data_dir, record.uai)
+        session.lock = EstablishmentHold(directory, data_dir, record.uai)
         session.lock.acquire(record.session)
         try:
             other = blocking_session(data_dir, record.uai)
@@ -801,6 +802,7 @@ class ImportSession:
                 raise SessionBlocked(other.damage_message())
             session.journal = Journal.reopen(record)
             session.journal.resumed(dropped=record.torn)
+            session.lock.journal_takeover(session.journal)
             # A file keeps the backup taken before this session's first write.
             _backup_before_next_write(directory, not record.written())
             done = list(record.steps_done)
@@ -869,8 +871,10 @@ class ImportSession:
         try:
             if batch is None:
                 outcomes = _send(self.journal, self.directory, step, changes, manual, retry=True,
-                                 claimable=claimable or set())  # fmt: skip
+                                 claimable=claimable or set(), hold=self.lock)  # fmt: skip
             else:
+                if self.lock is not None:
+                    self.lock.check()
                 outcomes = _claim(_apply(self.directory, changes, self.journal, batch), None)
                 if self.journal is not None:
                     self.journal.outcome(batch, step, outcomes)
@@ -963,8 +967,14 @@ def _send(
     retry: bool = False,
     claimable: set[tuple] | None = None,
     progress: Progress | None = None,
+    hold: EstablishmentHold | None = None,
 ) -> list[ChangeOutcome]:
-    """Intent (durable), the write, then the outcome: the one way a batch is written."""
+    """Intent (durable), the write, then the outcome: the one way a batch is written.
+
+    `hold`: the establishment's locks; if the directory's lease may have lapsed, nothing
+    is journaled nor sent (LeaseLost), and the session stays resumable."""
+    if hold is not None:
+        hold.check()
     batch = (
         journal.intent(step, changes, manual, remaining=remaining, retry=retry)
         if journal is not None
@@ -1018,7 +1028,7 @@ def undo_session(directory: Any, record: SessionRecord, *, data_dir: Path) -> li
             changes.append(
                 IdentifierChange(o["login"], o["uai"], ChangeKind.REPLACE, previous, idpn)
             )
-    lock = EstablishmentLock(data_dir, record.uai)
+    lock = EstablishmentHold(directory, data_dir, record.uai)
     session = new_session_id()
     with lock.held(session):
         journal = Journal.create(
@@ -1032,10 +1042,11 @@ def undo_session(directory: Any, record: SessionRecord, *, data_dir: Path) -> li
                 "operator": operator(getattr(directory, "identity", None)),
             },
         )
+        lock.journal_takeover(journal)
         _backup_before_next_write(directory, True)
         outcomes: list[ChangeOutcome] = []
         if changes:
-            outcomes = _send(journal, directory, "undo", changes)
+            outcomes = _send(journal, directory, "undo", changes, hold=lock)
         journal.end("completed" if all(o.applied for o in outcomes) else "partial")
     return outcomes
 
@@ -1058,7 +1069,7 @@ def unlink_account(
     memory = DecisionMemory(data_dir)
     remembered = memory.links(uai).get(idpn)
     session = new_session_id()
-    with EstablishmentLock(data_dir, uai.upper()).held(session):
+    with EstablishmentHold(directory, data_dir, uai.upper()).held(session) as lock:
         journal = Journal.create(
             data_dir,
             uai=uai.upper(),
@@ -1070,8 +1081,9 @@ def unlink_account(
                 "operator": operator(getattr(directory, "identity", None)),
             },
         )
+        lock.journal_takeover(journal)
         _backup_before_next_write(directory, True)
-        (outcome,) = _send(journal, directory, "unlink", [change])
+        (outcome,) = _send(journal, directory, "unlink", [change], hold=lock)
         journal.end("completed" if outcome.applied else "failed")
         if outcome.applied:
             if remembered is not None and remembered.casefold() == login.casefold():
@@ -1124,7 +1136,7 @@ def link_account(
     memory = DecisionMemory(data_dir)
     memory.links(uai)  # a planted memory file is refused before anything is written
     session = new_session_id()
-    with EstablishmentLock(data_dir, uai).held(session):
+    with EstablishmentHold(directory, data_dir, uai).held(session) as lock:
         journal = Journal.create(
             data_dir,
             uai=uai,
@@ -1136,8 +1148,9 @@ def link_account(
                 "operator": operator(getattr(directory, "identity", None)),
             },
         )
+        lock.journal_takeover(journal)
         _backup_before_next_write(directory, True)
-        (outcome,) = _send(journal, directory, "link", [change], {idpn: account.login})
+        (outcome,) = _send(journal, directory, "link", [change], {idpn: account.login}, hold=lock)
         journal.end("completed" if outcome.applied else "failed")
     if outcome.applied:
         memory.remember(uai, {idpn: account.login}, session, {account.login: account})

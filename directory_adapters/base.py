@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from core.errors import DirectoryError
 from core.i18n import register, t
 from core.identifier_form import IdentifierForm
+from core.lease import DirectoryLease
 from core.model import (
     ALREADY_IN_EFFECT,
     Category,
@@ -311,6 +312,17 @@ class Directory(ABC):
         auxiliary object class; a removal with `drop_object_class` also takes
         that class away when the entry keeps no value of the attribute.
         """
+
+    def establishment_lock(
+        self, uai: str, session: str, holder: Mapping[str, str]
+    ) -> DirectoryLease | None:
+        """The directory's own lock on an establishment, taken for `session` (holder:
+        user, host, pid, session, directory_identity), or None for a directory that
+        holds none (a file: this machine's lock, always taken first, is the only one).
+
+        A lease, renewed while the session runs (core/lease.py); LockHeld, in the
+        holder's words, if another session holds it."""
+        return None
 
     def backup_before_next_write(self, wanted: bool) -> None:  # noqa: B027 - optional hook
         """A session starts (True), or resumes after it already wrote (False): a file

@@ -223,6 +223,8 @@ def checkup(
                 t("check.unencrypted"),
                 t("check.unencrypted_hint"),
             )
+        if settings is not None:
+            _check_replication_and_lock(directory, settings, result)
         found = survey(directory, write_check=write_check)
     except IdpronoteError as error:
         result.add(ERROR, "directory", t("check.unusable", error=error.message), error.hint)
@@ -236,6 +238,23 @@ def checkup(
     _check_write(found, result)
     _check_data_dir(config, result)
     return result
+
+
+def _check_replication_and_lock(directory: Any, settings: Any, result: Checkup) -> None:
+    """Where writes go (a provider), and whether the directory holds the lock (issue 18)."""
+    if getattr(settings, "write_url", None):
+        urls = " | ".join(settings.urls)
+        result.add(OK, "directory", t("check.provider", provider=settings.write_url, urls=urls))
+    base = getattr(settings, "lock_base", "")
+    if not base:
+        result.add(INFO, "lock", t("check.lock_off"), t("check.lock_off_hint"))
+        return
+    missing = directory.lock_container_missing()
+    if missing is None:
+        result.add(OK, "lock", t("check.lock", base=base, lease=f"{settings.lock_lease:g}"))
+    else:
+        result.add(ERROR, "lock", t("check.lock_missing", base=base, error=missing),
+                   t("lock.schema_hint"))  # fmt: skip
 
 
 def _check_file(config: Config, result: Checkup) -> None:

@@ -44,10 +44,11 @@ happened and what to check. The bind password is never part of a message.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 import ldap3
@@ -55,6 +56,7 @@ from ldap3.core import exceptions as ldap_errors
 
 from core.errors import DirectoryError
 from core.i18n import register, t
+from core.lease import DirectoryLease
 from core.model import (
     CATEGORIES,
     DEFAULT_PROFILES,
@@ -107,6 +109,7 @@ from directory_adapters.ldap_connection import (
     _server_words,
     _short,
 )
+from directory_adapters.ldap_lock import take_lock
 from directory_adapters.ldap_query import (
     _all_of,
     _any_of,
@@ -377,21 +380,52 @@ class LdapDirectory(Directory):
         # Does the server offer the post-read control (RFC 4527)? Read once, on the
         # first write (ldap_write.py).
         self._post_read: bool | None = None
-        self._connections = _Connections(self.settings, self.credentials)
-        with self._connections.lend():
-            pass  # connect now: a wrong password or a dead server is reported at once
+        # Reads go to `url` (the consumers, the provider last); writes, and the reads
+        # that must see them, to `write_url` (the provider): see `_on_provider`.
+        self._readers = _Connections(self.settings, self.credentials, self.settings.read_urls)
+        self._writers = self._readers
+        self._route = threading.local()
+        if self.settings.write_url is not None:
+            self._writers = _Connections(
+                self.settings, self.credentials, (self.settings.write_url,)
+            )
+        # Connect now: a wrong password or a dead server is reported at once. The
+        # provider is reached on the first write or lock (a session's start): a
+        # read-only command (search, match) does not need it.
+        with self._readers.lend():
+            pass
+
+    @property
+    def _connections(self) -> _Connections:
+        """The connections this thread's next operation uses (see `_on_provider`)."""
+        return self._writers if getattr(self._route, "provider", False) else self._readers
+
+    @contextmanager
+    def _on_provider(self) -> Iterator[None]:
+        """Within: every operation of this thread goes to the provider. A write round's
+        reads (what an entry holds before, after, the holders of a value) must see the
+        provider's state, not a consumer's that replication has not reached yet."""
+        before = getattr(self._route, "provider", False)
+        self._route.provider = True
+        try:
+            yield
+        finally:
+            self._route.provider = before
 
     def describe(self) -> str:
         bases = "; ".join(self.settings.bases)
         who = self.credentials.bind_dn or t("dir.ldap.anonymous")
         urls = " | ".join(self.settings.urls)
+        if self.settings.write_url is not None:
+            urls = t("dir.ldap.describe_provider", urls=urls, provider=self.settings.write_url)
         tls = "" if self.settings.encrypted else t("dir.ldap.unencrypted")
         if self.settings.start_tls:
             tls = ", StartTLS"
         return t("dir.ldap.describe", urls=urls, bases=bases, who=who, tls=tls)
 
     def close(self) -> None:
-        self._connections.close()
+        self._readers.close()
+        self._writers.close()
 
     # -- low-level reading ------------------------------------------------------------------
 
@@ -751,7 +785,31 @@ class LdapDirectory(Directory):
     # -- writing ------------------------------------------------------------------------------
 
     def apply(self, changes: Sequence[IdentifierChange]) -> list[ChangeOutcome]:
-        return _WriteBatch(self, list(changes)).run()
+        with self._on_provider():
+            return _WriteBatch(self, list(changes)).run()
+
+    def establishment_lock(
+        self, uai: str, session: str, holder: Mapping[str, Any]
+    ) -> DirectoryLease | None:
+        """The establishment's lock entry under `[directory.ldap] lock_base`, taken (None
+        when no lock_base is set: the local lock alone keeps sessions apart)."""
+        if not self.settings.lock_base:
+            return None
+        with self._on_provider():
+            return take_lock(self, uai, session, holder)
+
+    def lock_container_missing(self) -> str | None:
+        """Why `lock_base` cannot hold locks (for `config check`), or None: it is there."""
+        base = self.settings.lock_base
+        try:
+            with self._on_provider():
+                found = self._search(
+                    "(objectClass=*)", ["1.1"], what=base, bases=[base], scope=ldap3.BASE,
+                    size_limit=0,
+                )  # fmt: skip
+        except DirectoryError as error:
+            return error.message
+        return None if found else t("lock.no_container", base=base)
 
     # -- what setup and `config check` ask ------------------------------------------------------
 
@@ -961,6 +1019,11 @@ class LdapDirectory(Directory):
         return resolved
 
     def write_check(self, account: DirectoryAccount | None) -> WriteCheck:
+        """`_write_check`, on the provider: where idpronote's writes go."""
+        with self._on_provider():
+            return self._write_check(account)
+
+    def _write_check(self, account: DirectoryAccount | None) -> WriteCheck:
         """May the bind account write the identifier attribute? Asked of the server on
         `account`'s entry, harmlessly: a modify that deletes a value the entry does not
         hold changes nothing, and the server's refusal says why (RFC 4511):

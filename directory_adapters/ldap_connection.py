@@ -129,6 +129,9 @@ register(
 # overrides it for the answers only.
 DEFAULT_TIMEOUT = 10
 DEFAULT_PAGE_SIZE = 500
+# Seconds a directory lock entry is held without renewal (its lease): a crashed
+# holder blocks its establishment this long at most.
+DEFAULT_LOCK_LEASE = 300
 # A search-as-you-type query that takes longer than this is not worth waiting for.
 DEFAULT_SEARCH_TIME_LIMIT = 5
 # How many entries a search asks for, per result wanted: the server's filter is
@@ -196,6 +199,13 @@ class LdapSettings:
     page_size: int = DEFAULT_PAGE_SIZE
     size_limit: int = 0
     time_limit: int = 0
+    # The provider of a replicated directory: writes, and the reads right after them,
+    # go there; `urls` are then the consumers (reads), the provider their last resort.
+    write_url: str | None = None
+    # Where the directory's lock entries live (one per establishment); "" : none,
+    # only the local lock (directory_adapters/ldap_lock.py).
+    lock_base: str = ""
+    lock_lease: float = DEFAULT_LOCK_LEASE
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> LdapSettings:
@@ -207,8 +217,12 @@ class LdapSettings:
         bases = _strings(raw.get("base_dn"))
         if not bases:
             raise ConfigError(t("dir.ldap_connection.base_required"))
+        write_url = (_strings(raw.get("write_url")) or (None,))[0]
+        if write_url is not None:
+            _parse_url(write_url)
         start_tls = bool(raw.get("start_tls", False))
-        if start_tls and any(url.lower().startswith("ldaps:") for url in urls):
+        every_url = (*urls, write_url) if write_url else urls
+        if start_tls and any(url.lower().startswith("ldaps:") for url in every_url):
             raise ConfigError(t("dir.ldap_connection.start_tls_with_ldaps"))
         ca_file = Path(str(raw["ca_file"])).expanduser() if raw.get("ca_file") else None
         numbers = {}
@@ -218,6 +232,7 @@ class LdapSettings:
             ("page_size", DEFAULT_PAGE_SIZE, 1),
             ("size_limit", 0, 0),
             ("time_limit", 0, 0),
+            ("lock_lease", DEFAULT_LOCK_LEASE, 1),
         ):
             value = raw.get(key, default)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
@@ -233,11 +248,22 @@ class LdapSettings:
             page_size=int(numbers["page_size"]),
             size_limit=int(numbers["size_limit"]),
             time_limit=int(numbers["time_limit"]),
+            write_url=write_url,
+            lock_base=str(raw.get("lock_base") or "").strip(),
+            lock_lease=float(numbers["lock_lease"]),
         )
 
     @property
+    def read_urls(self) -> tuple[str, ...]:
+        """Where reads go, in turn: the consumers, then the provider as a last resort."""
+        if self.write_url is None:
+            return self.urls
+        return tuple(dict.fromkeys((*self.urls, self.write_url)))
+
+    @property
     def encrypted(self) -> bool:
-        return self.start_tls or all(url.lower().startswith("ldaps:") for url in self.urls)
+        every = (*self.urls, self.write_url) if self.write_url else self.urls
+        return self.start_tls or all(url.lower().startswith("ldaps:") for url in every)
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -299,14 +325,20 @@ class _Connections:
     dead servers and cannot say which server failed for what reason).
     """
 
-    def __init__(self, settings: LdapSettings, credentials: BindCredentials) -> None:
+    def __init__(
+        self,
+        settings: LdapSettings,
+        credentials: BindCredentials,
+        urls: tuple[str, ...] | None = None,
+    ) -> None:
         self.settings = settings
         self.credentials = credentials
-        self.targets = [self._target(url) for url in settings.urls]
+        urls = urls or settings.urls
+        self.targets = [self._target(url) for url in urls]
         self._idle: list[ldap3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-        self.last_url = settings.urls[0]
+        self.last_url = urls[0]
 
     def _target(self, url: str) -> _Target:
         host, port, secure = _parse_url(url)

@@ -177,3 +177,26 @@ def test_written_files_are_toml_the_reader_accepts(tmp_path):
         "path": str(tmp_path / "a.csv"),
         "preset": "ent",
     }
+
+
+def test_setup_keeps_the_provider_and_the_directorys_lock(tmp_path):
+    """Issue 18: the screen does not ask for them; setup keeps them as the file had them."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[directory]\nkind = "ldap"\n[directory.ldap]\nurl = "ldaps://old.example.org"\n'
+        'write_url = "ldaps://master.example.org"\nlock_base = "ou=locks,dc=example,dc=org"\n'
+        'lock_lease = 120\nbase_dn = "ou=old,dc=example,dc=org"\n',
+        encoding="utf-8",
+    )
+    write_config(path, setup_table(ldap_answers(url="ldaps://ro.example.org"), read_existing(path)))
+    ldap = read_config(path).directory.ldap
+    assert ldap["url"] == "ldaps://ro.example.org"
+    assert ldap["base_dn"] == "ou=people,dc=example,dc=org"
+    assert (ldap["write_url"], ldap["lock_base"], ldap["lock_lease"]) == (
+        "ldaps://master.example.org",
+        "ou=locks,dc=example,dc=org",
+        120,
+    )
+    # A setup that starts from nothing writes none of them.
+    fresh = setup_table(ldap_answers())["directory"]["ldap"]
+    assert not {"write_url", "lock_base", "lock_lease"} & set(fresh)

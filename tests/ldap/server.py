@@ -169,6 +169,9 @@ class Slapd:
     service_password = "service-secret"  # noqa: S105
     reader_dn = "cn=reader,ou=services,dc=example,dc=org"
     reader_password = "reader-secret"  # noqa: S105
+    # The directory's lock entries (issue 18): the container and the access rule
+    # directory_adapters/schema/README.md asks a site for.
+    locks_dn = "ou=locks,dc=example,dc=org"
 
     def __init__(
         self,
@@ -180,10 +183,16 @@ class Slapd:
         maxsize: int = 1 << 30,
         indexes: Sequence[str] = INDEXES,
         size_limit: int = 500,
+        provider: Slapd | None = None,
+        syncprov: bool = False,
+        log_level: str = "0",
     ) -> None:
         """`durable=False` skips the fsync of every write (tests); the benchmark sets it.
         `size_limit`: the entries a search gets when it asks for no limit and is not
-        paged (OpenLDAP's default soft limit)."""
+        paged (OpenLDAP's default soft limit). `syncprov`: a provider of replication
+        (the syncprov overlay); `provider`: a consumer of that provider's content
+        (syncrepl, refreshAndPersist), which loads nothing itself and refuses writes.
+        `log_level`: slapd's -d, into `log` ("stats": a line per operation)."""
         self.workdir = Path(workdir)
         self.ldif = ldif
         self.tls = tls
@@ -191,6 +200,9 @@ class Slapd:
         self.maxsize = maxsize
         self.indexes = tuple(indexes)
         self.size_limit = size_limit
+        self.provider = provider
+        self.syncprov = syncprov
+        self.log_level = log_level
         self.port = free_port()
         self.tls_port = free_port()
         self.ca_file = tls_files().ca_file if tls else self.workdir / "no-tls"
@@ -223,6 +235,8 @@ class Slapd:
         module_dir = next((d for d in MODULE_DIRS if list(d.glob("back_mdb*"))), None)
         if module_dir is not None:
             lines += [f"modulepath {module_dir}", "moduleload back_mdb"]
+            if self.syncprov and list(module_dir.glob("syncprov*")):
+                lines += ["moduleload syncprov"]
         lines += [
             f"pidfile {self.workdir / 'slapd.pid'}",
             f"argsfile {self.workdir / 'slapd.args'}",
@@ -246,9 +260,14 @@ class Slapd:
             f"directory {self.workdir / 'db'}",
             *([] if self.durable else ["dbnosync"]),
             *(f"index {index}" for index in self.indexes),
+            "index entryCSN eq",
+            *self._replication(),
             "access to attrs=userPassword",
             "    by anonymous auth",
             "    by * none",
+            f'access to dn.subtree="{self.locks_dn}"',
+            f'    by dn.exact="{self.service_dn}" write',
+            "    by * read",
             "access to attrs=idPronote,ESCOPersonExternalIds,objectClass",
             f'    by dn.exact="{self.service_dn}" write',
             "    by * read",
@@ -256,6 +275,19 @@ class Slapd:
             "    by * read",
         ]
         self.conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def _replication(self) -> list[str]:
+        if self.syncprov:
+            return ["overlay syncprov", "syncprov-checkpoint 100 1"]
+        if self.provider is None:
+            return []
+        source = self.provider
+        return [
+            f"syncrepl rid=001 provider={source.url} type=refreshAndPersist "
+            f'retry="1 +" searchbase="{source.base_dn}" bindmethod=simple '
+            f'binddn="{source.admin_dn}" credentials={source.admin_password} '
+            "timeout=2 network-timeout=2"
+        ]
 
     def _skeleton(self, fixture: str) -> str:
         provided = {
@@ -277,6 +309,7 @@ class Slapd:
             ),
             (self.people_dn, "objectClass: organizationalUnit\nou: people"),
             (self.structures_dn, "objectClass: organizationalUnit\nou: structures"),
+            (self.locks_dn, "objectClass: organizationalUnit\nou: locks"),
         ]
         return "".join(
             f"dn: {dn}\n{body}\n\n"
@@ -289,6 +322,9 @@ class Slapd:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "db").mkdir(exist_ok=True)
         self._write_conf()
+        if self.provider is not None:
+            self._loaded = True  # a consumer's content comes from its provider
+            return
         fixture = self.ldif
         if isinstance(fixture, Path):
             data = self.workdir / "data.ldif"
@@ -369,7 +405,7 @@ class Slapd:
         (self.workdir / "slapd.pid").unlink(missing_ok=True)  # left by a kill()
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [slapd, "-h", listeners, "-f", str(self.conf), "-d", "0"],
+                [slapd, "-h", listeners, "-f", str(self.conf), "-d", self.log_level],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
