@@ -9,6 +9,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from core.i18n import register, t
+from tui.localise import Localised, localise
 
 register(
     {
@@ -37,7 +38,7 @@ def _keys(binding: Binding) -> str:
     return binding.key_display or binding.key
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Localised, ModalScreen[None]):
     BINDINGS = [
         Binding("escape,f1,q", "dismiss", t("tui.help.close"), id="help.close"),
     ]
@@ -62,14 +63,16 @@ class HelpScreen(ModalScreen[None]):
                     continue
                 seen.add(binding.id)
                 keys = self._current_keys(binding)
-                lines.append(f"  {keys:<14} {binding.description:<30} [{binding.id}]")
+                description = localise(binding.description)
+                lines.append(f"  {keys:<14} {description:<30} [{binding.id}]")
         with VerticalScroll():
-            yield Static(t("tui.help.title"), classes="help-title")
+            # Plain text, never markup: "[keys]" and the binding ids are brackets to show.
+            yield Static(t("tui.help.title"), classes="help-title", markup=False)
             yield Static("\n".join(lines), markup=False)
             yield Static("")
-            yield Static(t("tui.help.steps"))
+            yield Static(t("tui.help.steps"), markup=False)
             yield Static("")
-            yield Static(t("tui.help.remap"))
+            yield Static(t("tui.help.remap"), markup=False)
 
     def _current_keys(self, binding: Binding) -> str:
         remapped = self.app.config.keys.get(binding.id or "") if binding.id else None

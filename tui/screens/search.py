@@ -18,7 +18,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -27,6 +26,7 @@ from core.errors import IdpronoteError
 from core.i18n import language, register, t
 from core.model import Category, DirectoryAccount
 from core.text import has_unsafe_characters, printable
+from tui.localise import LocalisedModal
 from tui.widgets.cells import cell
 
 register(
@@ -106,7 +106,7 @@ class SearchField(Input):
     BINDINGS = [Binding("enter", "screen.link", t("tui.search.key_link"), id="search.link")]
 
 
-class SearchDialog(ModalScreen[DirectoryAccount | None]):
+class SearchDialog(LocalisedModal[DirectoryAccount | None]):
     """Search the directory for an account; dismisses the chosen one, or None."""
 
     DEFAULT_CSS = """

@@ -18,7 +18,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
@@ -47,6 +46,7 @@ from core.errors import IdpronoteError
 from core.i18n import language, register, t
 from core.model import CATEGORIES, Category
 from core.text import printable
+from tui.localise import LocalisedScreen
 from tui.screens.start import PathSuggester
 
 KINDS = ("ldap", "ldif", "csv")
@@ -130,7 +130,7 @@ register(
 MARKS = {"ok": "✓", "info": "·", "warning": "!", "error": "✗"}
 
 
-class SetupScreen(Screen[None]):
+class SetupScreen(LocalisedScreen[None]):
     """The directory's connection and mapping, tested, then written to config.toml."""
 
     BINDINGS = [

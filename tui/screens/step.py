@@ -10,7 +10,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, LoadingIndicator, ProgressBar, Static
 
 from core.errors import IdpronoteError
@@ -19,6 +18,7 @@ from core.matching import Decision
 from core.model import ChangeKind
 from core.text import printable
 from core.wizard import ImportSession
+from tui.localise import LocalisedScreen
 from tui.widgets.cells import cell
 
 register(
@@ -195,7 +195,7 @@ def _name(decision: Decision) -> Text:
     return cell(decision.pronote.display_name)
 
 
-class StepScreen(Screen[None]):
+class StepScreen(LocalisedScreen[None]):
     """One category: the two tables, the detail line, and the step's keys."""
 
     AUTO_FOCUS = "#unrecognised"
