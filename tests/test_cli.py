@@ -152,7 +152,7 @@ def test_wrong_establishment_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as caught:
         main(["inspect", str(export), "--uai", "nope"])
     assert caught.value.code == 2
-    assert "invalid UAI" in capsys.readouterr().err
+    assert "UAI 'NOPE' invalide" in capsys.readouterr().err
 
 
 def test_bad_config_is_one_line(tmp_path, capsys):
