@@ -159,7 +159,7 @@ def test_bad_config_is_one_line(tmp_path, capsys):
     (tmp_path / "config.toml").write_text('language = "de"\n')
     code, _, err = run(["inspect", str(DEMO)], capsys)
     assert code == 2
-    assert "config.toml, line 1: language" in err
+    assert "config.toml, ligne 1 : language" in err
 
 
 def test_console_script_runs_as_a_process(tmp_path):
