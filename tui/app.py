@@ -240,9 +240,11 @@ class IdpronoteApp(App[None]):
         title: str = "",
         severity: Any = "information",
         timeout: float | None = None,
-        markup: bool = True,
+        markup: bool = False,
     ) -> None:
-        """Textual's own notices (the screenshot's) in the admin's language."""
+        """Textual's own notices (the screenshot's) in the admin's language.
+
+        Text, not markup, unless asked: notices name logins, files and errors."""
         message, title, keep_markup = localised_notice(message, title)
         super().notify(
             message,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from core import i18n
-from core.config import Config, load_config
+from core.config import ENV_CONFIG, Config, load_config
 from core.errors import IdpronoteError
 from core.i18n import register, t
 from core.model import SLUGS, UAI_PATTERN
@@ -659,7 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
-        config = load_config(getattr(args, "config", None))
+        config = _load_config(args)
         i18n.set_language(args.lang or config.language)
         if getattr(args, "output", None) and args.output != "-":
             # Before any work: `apply` must not write the directory, then fail on its report.
@@ -688,6 +688,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = t("cli.internal_error", error=type(error).__name__, log=log)
         say(f"idpronote: {message}", sys.stderr)
         return EXIT_USAGE
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    """The configuration; for `setup --config NEW`, none yet: setup is what writes it."""
+    named = getattr(args, "config", None) or os.environ.get(ENV_CONFIG)
+    if args.command == "setup" and named and not Path(named).expanduser().exists():
+        return Config()
+    return load_config(getattr(args, "config", None))
 
 
 def _partner_key(config: Config, args: argparse.Namespace) -> FileSchema:

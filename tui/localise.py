@@ -224,6 +224,20 @@ class Localised:
             )
         return out
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A notice of this app is text, not markup (it names logins, files, errors)."""
+        super().notify(  # type: ignore[misc]
+            message, title=title, severity=severity, timeout=timeout, markup=markup
+        )
+
 
 ResultType = TypeVar("ResultType")
 

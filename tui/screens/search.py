@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -199,7 +200,9 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         label = self.category.label(language())
         box = Vertical(id="search-box")
         if self.title_text:
-            box.border_title = t("tui.search.title_for", who=self.title_text, category=label)
+            # A border title is markup: the name read from the file is escaped.
+            who = escape(self.title_text)
+            box.border_title = t("tui.search.title_for", who=who, category=label)
         else:
             box.border_title = t("tui.search.title", category=label)
         with box:

@@ -270,7 +270,7 @@ class StartScreen(LocalisedScreen[None]):
         self.app.push_screen(SetupScreen(self.launch))
 
     def _show_directory(self, text: str) -> None:
-        self.query_one("#directory", Static).update(printable(text))
+        self.query_one("#directory", Static).update(Text(printable(text)))
 
     @work(thread=True, exclusive=True, group="file", exit_on_error=False)
     def read_file(self, value: str) -> None:

@@ -374,11 +374,13 @@ class StepScreen(LocalisedScreen[None]):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
             login, _, idpn = key.partition("\x00")
             detail.update(
-                t(
-                    "tui.step.obsolete_detail",
-                    login=printable(login),
-                    idpn=idpn,
-                    action=self._obsolete_action(login, idpn),
+                Text(
+                    t(
+                        "tui.step.obsolete_detail",
+                        login=printable(login),
+                        idpn=idpn,
+                        action=self._obsolete_action(login, idpn),
+                    )
                 )
             )
             return
@@ -396,7 +398,7 @@ class StepScreen(LocalisedScreen[None]):
             text = d.explain()
             if d.candidates and not d.recognised:
                 text += " — " + t("tui.step.candidates", logins=", ".join(d.candidates[:4]))
-        detail.update(printable(text))
+        detail.update(Text(printable(text)))
 
     @on(DataTable.RowHighlighted)
     def _highlight(self, _event: DataTable.RowHighlighted) -> None:
