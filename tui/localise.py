@@ -153,7 +153,7 @@ TEXTUAL_FR: dict[str, str] = {
     "Top": "Début",
     "Up": "Haut",
     "Input": "Saisie",
-    "palette": "commandes",
+    "palette": "palette",  # French too; the footer keeps its word
     "Open the command palette": "Ouvrir la palette de commandes",
 }
 
@@ -247,9 +247,12 @@ class LocalisedScreen(Localised, Screen[ResultType]):
 
 
 class LocalisedModal(Localised, ModalScreen[ResultType]):
-    """A dialog of the app: F1 opens the help here too (a modal hides the app's bindings)."""
+    """A dialog of the app: F1 opens the help here too (a modal hides the app's bindings).
 
-    BINDINGS = [Binding("f1", "app.help", t("tui.key.help"), id="dialog.help")]
+    The binding has the app's id, so that `[keys] app.help` moves F1 in dialogs too.
+    """
+
+    BINDINGS = [Binding("f1", "app.help", t("tui.key.help"), id="app.help")]
 
 
 class LocalisedCommandList(CommandList):

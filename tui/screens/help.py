@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from core.i18n import register, t
+from core.i18n import CATALOGUE, register, t
 from tui.localise import Localised, localise
 
 register(
@@ -30,12 +30,31 @@ register(
             "written. Nothing is written without a confirmation.",
         ),
         "tui.help.close": ("Fermer", "Close"),
+        # issue 16: French
+        "tui.help.move.up": ("Ligne précédente", "Previous line"),
+        "tui.help.move.down": ("Ligne suivante", "Next line"),
+        "tui.help.move.page_up": ("Page précédente", "Previous page"),
+        "tui.help.move.page_down": ("Page suivante", "Next page"),
+        "tui.help.move.scroll_top": ("Début de la liste", "Top of the list"),
+        "tui.help.move.scroll_bottom": ("Fin de la liste", "End of the list"),
+        "tui.help.move.to_picks": ("Vers la liste des comptes", "To the list of accounts"),
+        "tui.help.move.to_table": ("Vers le tableau", "To the table"),
     }
 )
 
 
 def _keys(binding: Binding) -> str:
     return binding.key_display or binding.key
+
+
+def _description(binding: Binding) -> str:
+    """What the key does; the moving keys the footer never shows get words here."""
+    if binding.description:
+        return localise(binding.description)
+    name, _, argument = binding.action.partition("(")
+    move = argument.strip("()'\"") or name
+    key = f"tui.help.move.{move}"
+    return t(key) if key in CATALOGUE else ""
 
 
 class HelpScreen(Localised, ModalScreen[None]):
@@ -63,7 +82,7 @@ class HelpScreen(Localised, ModalScreen[None]):
                     continue
                 seen.add(binding.id)
                 keys = self._current_keys(binding)
-                description = localise(binding.description)
+                description = _description(binding)
                 lines.append(f"  {keys:<14} {description:<30} [{binding.id}]")
         with VerticalScroll():
             # Plain text, never markup: "[keys]" and the binding ids are brackets to show.
