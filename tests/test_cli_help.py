@@ -28,7 +28,8 @@ def commands() -> list[list[str]]:
     _parser, handlers = build_parser()
     found = [[name] for name in handlers if name != "config"]
     found += [["config"], ["config", "check"], ["config", "show"]]
-    return [[], *found]
+    # `idpronote --no-mouse --help`: the wizard's own parser.
+    return [[], ["--no-mouse"], *found]
 
 
 def foreign(text: str, words: list[str]) -> list[str]:
