@@ -214,7 +214,9 @@ async def test_every_screen_and_dialog_speaks_one_language(site, lang):
         await walk.look("search dialog")
         await walk.press("f1")
         assert isinstance(app.screen, HelpScreen)
-        await walk.look("help (search)")
+        text = await walk.look("help (search)")
+        # The keys of the search field (Enter links) and the moving keys, with words.
+        assert "[search.link]" in text and i18n.t("tui.help.move.down") in text
         await walk.press("escape")
         assert isinstance(app.screen, SearchDialog)
         await walk.press("escape")

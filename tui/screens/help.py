@@ -76,7 +76,15 @@ class HelpScreen(Localised, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         lines = []
         seen = set()
-        for source in (self.below, self.app):
+        # The app's own widgets under the cursor too (the search field's Enter);
+        # Textual's widgets have their keys in the palette's Keys panel.
+        focused = self.below.focused
+        own = [
+            node
+            for node in (focused.ancestors_with_self if focused is not None else [])
+            if type(node).__module__.startswith("tui.") and node not in (self.below, self.app)
+        ]
+        for source in (*own, self.below, self.app):
             for binding in getattr(source, "BINDINGS", []):
                 if not isinstance(binding, Binding) or binding.id in seen:
                     continue
