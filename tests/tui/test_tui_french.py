@@ -125,7 +125,8 @@ class Walk:
 
     async def press(self, *keys: str) -> None:
         await self.pilot.press(*keys)
-        await self.settle()
+        await self.pilot.app.workers.wait_for_complete()
+        await self.pilot.pause()
 
     async def palette(self, where: str, then: str | None = None) -> None:
         """Ctrl+P, look, then run the command titled `then` (or close the palette)."""
