@@ -19,7 +19,7 @@ import platformdirs
 from core.config_permissions import check_config_permissions
 from core.envelope import PartnerKey
 from core.errors import ConfigError
-from core.i18n import LANGUAGES
+from core.i18n import LANGUAGES, t
 from core.identifier_form import IdentifierForm, InvalidForm
 from core.matching import MatchSettings
 from core.model import DEFAULT_PROFILES, DIRECTORY_FIELDS, SLUGS, Category, ProfileMapping
@@ -125,33 +125,37 @@ class _Checker:
     def fail(self, table: str, key: str | None, message: str) -> ConfigError:
         dotted = ".".join(p for p in (table, key) if p)
         line = self.line_of(table, key)
-        where = f"{self.path}, line {line}" if line else str(self.path)
-        return ConfigError(f"{where}: {dotted}: {message}")
+        where = t("config.where_line", path=self.path, line=line) if line else str(self.path)
+        return ConfigError(t("config.invalid", where=where, key=dotted, message=message))
 
     def table(self, data: dict[str, Any], table: str, allowed: set[str]) -> None:
         for key in data:
             if key not in allowed:
                 raise self.fail(
-                    table, key, f"unknown key; allowed here: {', '.join(sorted(allowed))}"
+                    table, key, t("config.unknown_key", allowed=", ".join(sorted(allowed)))
                 )
 
     def typed(self, data: dict[str, Any], table: str, key: str, types: tuple[type, ...]) -> Any:
         value = data[key]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            names = " or ".join(
-                {
-                    str: "a string",
-                    bool: "true/false",
-                    int: "a number",
-                    float: "a number",
-                    list: "a list of strings",
-                    dict: "a table",
-                }[t]
-                for t in types
+            names = t("config.or").join(
+                dict.fromkeys(
+                    t(
+                        {
+                            str: "config.type.str",
+                            bool: "config.type.bool",
+                            int: "config.type.number",
+                            float: "config.type.number",
+                            list: "config.type.list",
+                            dict: "config.type.table",
+                        }[kind]
+                    )
+                    for kind in types
+                )
             )
-            raise self.fail(table, key, f"must be {names}, not {value!r}")
+            raise self.fail(table, key, t("config.must_be", names=names, value=repr(value)))
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-            raise self.fail(table, key, "must be a list of strings")
+            raise self.fail(table, key, t("config.must_be_strings"))
         return value
 
     def strings(self, data: dict[str, Any], table: str, key: str) -> tuple[str, ...]:
@@ -168,7 +172,7 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
         if candidate.is_file():
             return read_config(candidate)
         if named:
-            raise ConfigError(f"{candidate}: configuration file not found")
+            raise ConfigError(t("config.not_found", path=candidate))
     return Config()
 
 
@@ -179,11 +183,11 @@ def read_config(path: Path) -> Config:
             info = os.fstat(handle.fileno())
             text = handle.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the configuration ({error})") from None
+        raise ConfigError(t("config.unreadable", path=path, error=error)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        raise ConfigError(t("config.not_toml", path=path, error=error)) from None
     # Who may edit or read it, before anything in it is used (core/config_permissions.py).
     check_config_permissions(path, info, data)
     return parse_config(data, path, text)
@@ -198,7 +202,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     if "language" in data:
         language = check.typed(data, "", "language", (str,))
         if language not in LANGUAGES:
-            raise check.fail("", "language", f"must be one of {', '.join(LANGUAGES)}")
+            raise check.fail("", "language", t("config.one_of", values=", ".join(LANGUAGES)))
         config.language = language
     if "data_dir" in data:
         config.data_dir = _relative(path, check.typed(data, "", "data_dir", (str,)))
@@ -215,9 +219,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
         for binding in keys:
             text = check.typed(keys, "keys", binding, (str,))
             if not text.strip() or any(k.strip() in FORBIDDEN_KEYS for k in text.split(",")):
-                raise check.fail(
-                    "keys", binding, f"must name keys, and none of {', '.join(FORBIDDEN_KEYS)}"
-                )
+                raise check.fail("keys", binding, t("config.keys", keys=", ".join(FORBIDDEN_KEYS)))
         config.keys = {binding: value.replace(" ", "") for binding, value in keys.items()}
     return config
 
@@ -233,16 +235,18 @@ def _directory(check: _Checker, data: dict[str, Any], path: Path) -> DirectoryCo
     if "kind" in data:
         kind = check.typed(data, "directory", "kind", (str,))
         if kind not in DIRECTORY_KINDS:
-            raise check.fail("directory", "kind", f"must be one of {', '.join(DIRECTORY_KINDS)}")
+            raise check.fail(
+                "directory", "kind", t("config.one_of", values=", ".join(DIRECTORY_KINDS))
+            )
         result.kind = kind
     if data.get("path"):
         result.path = _relative(path, check.typed(data, "directory", "path", (str,)))
     if result.kind in ("csv", "ldif") and result.path is None:
-        raise check.fail("directory", "path", f'is required when kind = "{result.kind}"')
+        raise check.fail("directory", "path", t("config.path_required", kind=result.kind))
     if "preset" in data:
         preset = check.typed(data, "directory", "preset", (str,))
         if preset not in PRESETS:
-            raise check.fail("directory", "preset", f"must be one of {', '.join(PRESETS)}")
+            raise check.fail("directory", "preset", t("config.one_of", values=", ".join(PRESETS)))
         result.preset = preset
     if "ldap" in data:
         ldap = check.typed(data, "directory", "ldap", (dict,))
@@ -257,7 +261,7 @@ def _directory(check: _Checker, data: dict[str, Any], path: Path) -> DirectoryCo
         for key in fields:
             value = check.typed(fields, "directory.fields", key, (str,))
             if not value.strip():
-                raise check.fail("directory.fields", key, "must not be empty")
+                raise check.fail("directory.fields", key, t("config.not_empty"))
         result.fields = dict(fields)
     if "identifier" in data:
         ident = check.typed(data, "directory", "identifier", (dict,))
@@ -295,7 +299,7 @@ def _matching(check: _Checker, data: dict[str, Any]) -> MatchSettings:
                 data, "matching", key, (int,) if key == "candidates" else (int, float)
             )
             if not low <= value <= high:
-                raise check.fail("matching", key, f"must be between {low} and {high}")
+                raise check.fail("matching", key, t("config.between", low=low, high=high))
             values[key] = value
     return MatchSettings(**values)
 
@@ -326,7 +330,7 @@ def _file_schema(check: _Checker, data: dict[str, Any], path: Path) -> FileSchem
     if "max_size_mb" in data:
         max_size = check.typed(data, "file", "max_size_mb", (int, float))
         if not 0 < max_size <= 1024:
-            raise check.fail("file", "max_size_mb", "must be between 1 and 1024")
+            raise check.fail("file", "max_size_mb", t("config.between", low=1, high=1024))
     elements = dict(DEFAULT_ELEMENTS)
     if "elements" in data:
         table = check.typed(data, "file", "elements", (dict,))
@@ -361,9 +365,7 @@ def _partner_key(check: _Checker, data: dict[str, Any], path: Path) -> PartnerKe
             values[key] = check.typed(data, "file", key, (str,)).strip()
     variable = values.get("partner_key_password_env", "")
     if variable and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
-        raise check.fail(
-            "file", "partner_key_password_env", "must be the name of an environment variable"
-        )
+        raise check.fail("file", "partner_key_password_env", t("config.env_name"))
     key = values.get("partner_key")
     return PartnerKey(
         path=_relative(path, key) if key else None,

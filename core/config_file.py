@@ -25,6 +25,7 @@ import tomli_w
 
 from core.config import APP_NAME, ENV_CONFIG, Config, parse_config
 from core.errors import ConfigError
+from core.i18n import t
 from core.model import Category
 from core.private_files import UnsafePath, read_own_file, replace_file
 
@@ -110,7 +111,7 @@ def setup_table(answers: SetupAnswers, existing: Mapping[str, Any] | None = None
     directory["preset"] = answers.preset
     if answers.kind in ("csv", "ldif"):
         if not answers.path.strip():
-            raise ConfigError("a directory file is needed for a CSV or LDIF directory")
+            raise ConfigError(t("config.needs_directory_file"))
         directory["path"] = answers.path.strip()
     else:
         directory["ldap"] = _ldap_table(answers)
@@ -129,9 +130,9 @@ def setup_table(answers: SetupAnswers, existing: Mapping[str, Any] | None = None
 
 def _ldap_table(answers: SetupAnswers) -> dict[str, Any]:
     if not answers.url.strip():
-        raise ConfigError("the LDAP server's URL is needed, e.g. ldaps://ldap.example.org")
+        raise ConfigError(t("config.needs_url"))
     if not answers.base_dn.strip():
-        raise ConfigError("the search base is needed, e.g. ou=people,dc=example,dc=org")
+        raise ConfigError(t("config.needs_base"))
     urls = answers.url.split()
     ldap: dict[str, Any] = {"url": urls[0] if len(urls) == 1 else urls}
     if answers.start_tls:
@@ -142,15 +143,15 @@ def _ldap_table(answers: SetupAnswers) -> dict[str, Any]:
         ldap["bind_dn"] = answers.bind_dn.strip()
         store = answers.keep_in
         if store not in PASSWORD_STORES:
-            raise ConfigError(f"password store must be one of {', '.join(PASSWORD_STORES)}")
+            raise ConfigError(t("config.password_store", stores=", ".join(PASSWORD_STORES)))
         if store == "env":
             name = answers.password_env.strip() or DEFAULT_PASSWORD_ENV
             if not name.replace("_", "").isalnum():
-                raise ConfigError(f"{name!r} is not an environment variable name")
+                raise ConfigError(t("config.not_env_name", name=repr(name)))
             ldap["password_env"] = name
         elif store == "file":
             if not answers.password_file.strip():
-                raise ConfigError("the password file's path is needed")
+                raise ConfigError(t("config.needs_password_file"))
             ldap["password_file"] = answers.password_file.strip()
         # "config": write_config puts the password in; "prompt": nothing here.
     bases = [b.strip() for b in answers.base_dn.split(";") if b.strip()]
@@ -168,13 +169,11 @@ def read_existing(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the configuration ({error})") from None
+        raise ConfigError(t("config.unreadable", path=path, error=error)) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(
-            f"{path}: not valid TOML ({error}); fix it or choose another file"
-        ) from None
+        raise ConfigError(t("config.not_toml", path=path, error=error)) from None
 
 
 def write_config(path: Path, data: Mapping[str, Any], *, password: str | None = None) -> Path:

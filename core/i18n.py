@@ -581,6 +581,101 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "écritures vers le fournisseur {provider} ; lectures vers {urls}, puis le fournisseur",
         "writes go to the provider {provider}; reads to {urls}, then the provider",
     ),
+    # issue 16: French
+    "config.needs_directory_file": (
+        "il faut un fichier d'annuaire pour un annuaire CSV ou LDIF",
+        "a directory file is needed for a CSV or LDIF directory",
+    ),
+    "config.needs_url": (
+        "il faut l'URL du serveur LDAP, ex. ldaps://ldap.example.org",
+        "the LDAP server's URL is needed, e.g. ldaps://ldap.example.org",
+    ),
+    "config.needs_base": (
+        "il faut la base de recherche, ex. ou=people,dc=example,dc=org",
+        "the search base is needed, e.g. ou=people,dc=example,dc=org",
+    ),
+    "config.password_store": (
+        "le mot de passe se garde dans : {stores}",
+        "password store must be one of {stores}",
+    ),
+    "config.not_env_name": (
+        "{name} n'est pas un nom de variable d'environnement",
+        "{name} is not an environment variable name",
+    ),
+    "config.needs_password_file": (
+        "il faut le chemin du fichier du mot de passe",
+        "the password file's path is needed",
+    ),
+    "config.unreadable": (
+        "{path} : lecture de la configuration impossible ({error})",
+        "{path}: cannot read the configuration ({error})",
+    ),
+    "config.not_toml": (
+        "{path} : TOML invalide ({error}) ; corrigez-le ou choisissez un autre fichier",
+        "{path}: not valid TOML ({error}); fix it or choose another file",
+    ),
+    "config.not_found": (
+        "{path} : fichier de configuration introuvable",
+        "{path}: configuration file not found",
+    ),
+    "config.where_line": ("{path}, ligne {line}", "{path}, line {line}"),
+    "config.invalid": ("{where} : {key} : {message}", "{where}: {key}: {message}"),
+    "config.unknown_key": (
+        "clé inconnue ; possibles ici : {allowed}",
+        "unknown key; allowed here: {allowed}",
+    ),
+    "config.must_be": ("doit être {names}, pas {value}", "must be {names}, not {value}"),
+    "config.or": (" ou ", " or "),
+    "config.type.str": ("un texte", "a string"),
+    "config.type.bool": ("true/false", "true/false"),
+    "config.type.number": ("un nombre", "a number"),
+    "config.type.list": ("une liste de textes", "a list of strings"),
+    "config.type.table": ("une table", "a table"),
+    "config.must_be_strings": ("doit être une liste de textes", "must be a list of strings"),
+    "config.one_of": ("doit être l'un de : {values}", "must be one of {values}"),
+    "config.keys": (
+        "doit nommer des touches, et aucune de {keys}",
+        "must name keys, and none of {keys}",
+    ),
+    "config.path_required": (
+        'obligatoire quand kind = "{kind}"',
+        'is required when kind = "{kind}"',
+    ),
+    "config.not_empty": ("ne doit pas être vide", "must not be empty"),
+    "config.between": ("doit être entre {low} et {high}", "must be between {low} and {high}"),
+    "config.env_name": (
+        "doit être le nom d'une variable d'environnement",
+        "must be the name of an environment variable",
+    ),
+    # Rules and reasons of the matching, as words (the JSON and CSV keep the codes);
+    # at most 18 characters: `match` prints them at the end of an 80-column line.
+    "rule.already_linked": ("déjà relié", "already linked"),
+    "rule.cas_login": ("identifiant CAS", "CAS login"),
+    "rule.remembered": ("choix mémorisé", "remembered"),
+    "rule.exact": ("noms et date", "names and date"),
+    "rule.exact_name": ("noms identiques", "same names"),
+    "rule.guardian_children": ("par ses enfants", "by the children"),
+    "rule.fuzzy": ("noms proches", "close names"),
+    "rule.guardian_name": ("par son nom", "by name"),
+    "rule.manual": ("relié à la main", "linked by hand"),
+    "rule.conflict": ("conflit", "conflict"),
+    "rule.duplicate_in_file": ("doublon (fichier)", "duplicate in file"),
+    "rule.account_taken": ("compte déjà pris", "account taken"),
+    "rule.ambiguous": ("homonymes", "homonyms"),
+    "rule.date_differs": ("date différente", "birth date differs"),
+    "rule.lost_letters": ("nom illisible", "unreadable name"),
+    "rule.uncertain": ("incertain", "uncertain"),
+    "rule.no_candidate": ("aucun candidat", "no candidate"),
+    "rule.rejected": ("refusé", "rejected"),
+    "match.obsolete": ("obsolète", "obsolete"),
+    # How a session ended, as a word (the JSON keeps the codes).
+    "outcome.completed": ("terminée", "finished"),
+    "outcome.interrupted": ("interrompue", "interrupted"),
+    "outcome.cut": ("coupée", "cut off"),
+    "outcome.partial": ("en partie écrite", "partly written"),
+    "outcome.failed": ("échouée", "failed"),
+    "outcome.undone": ("annulée", "undone"),
+    "outcome.damaged": ("journal abîmé", "damaged journal"),
 }
 
 
@@ -601,6 +696,14 @@ def set_language(lang: str) -> None:
 
 def language() -> str:
     return _language
+
+
+def word(kind: str, code: str | None) -> str:
+    """A code shown to a person (`rule`, `outcome`…) as a word; an unknown code as it is."""
+    if not code:
+        return ""
+    key = f"{kind}.{code}"
+    return t(key) if key in CATALOGUE else code
 
 
 def t(key: str, /, **params: Any) -> str:

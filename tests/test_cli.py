@@ -152,14 +152,14 @@ def test_wrong_establishment_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as caught:
         main(["inspect", str(export), "--uai", "nope"])
     assert caught.value.code == 2
-    assert "invalid UAI" in capsys.readouterr().err
+    assert "UAI 'NOPE' invalide" in capsys.readouterr().err
 
 
 def test_bad_config_is_one_line(tmp_path, capsys):
     (tmp_path / "config.toml").write_text('language = "de"\n')
     code, _, err = run(["inspect", str(DEMO)], capsys)
     assert code == 2
-    assert "config.toml, line 1: language" in err
+    assert "config.toml, ligne 1 : language" in err
 
 
 def test_console_script_runs_as_a_process(tmp_path):

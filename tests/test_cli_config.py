@@ -100,7 +100,7 @@ def test_an_invalid_file_is_one_line_with_file_line_and_key(tmp_path, capsys):
     (tmp_path / "config.toml").write_text("[matching]\nfuzzy_threshold = 5\n", encoding="utf-8")
     code, out, err = run(["config", "check"], capsys)
     assert code == 2 and out == ""
-    assert "config.toml, line 2: matching.fuzzy_threshold" in err
+    assert "config.toml, ligne 2 : matching.fuzzy_threshold" in err
     assert "Traceback" not in err
 
 

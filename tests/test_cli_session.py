@@ -210,7 +210,7 @@ def test_purge_days_must_be_a_number(site, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["history", "--purge-older-than", "soon"])
     assert exit_.value.code == 2
-    assert "number of days" in capsys.readouterr().err
+    assert "nombre de jours" in capsys.readouterr().err
 
 
 def csv_stored(site: Path) -> dict[str, frozenset[str]]:

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from core.config import Config
 from core.errors import IdpronoteError
 from core.i18n import register, t
+from tui.localise import LocalisedCommandPalette, localised_notice
 
 register(
     {
@@ -72,6 +73,22 @@ class Launch:
         return self.setup or (
             not self.demo and self.directory_file is None and self.config.directory.kind is None
         )
+
+
+# Textual's system commands (title, help) -> our message keys (title, help).
+_SYSTEM_COMMANDS: dict[tuple[str, str | None], tuple[str, str]] = {
+    ("Theme", None): ("tui.palette.theme", "tui.palette.theme_help"),
+    ("Quit", None): ("tui.palette.quit", "tui.palette.quit_help"),
+    ("Keys", "Hide the keys and widget help panel"): (
+        "tui.palette.keys",
+        "tui.palette.keys_hide",
+    ),
+    ("Keys", None): ("tui.palette.keys", "tui.palette.keys_show"),
+    ("Maximize", None): ("tui.palette.maximize", "tui.palette.maximize_help"),
+    ("Minimize", None): ("tui.palette.minimize", "tui.palette.minimize_help"),
+    ("Screenshot", None): ("tui.palette.screenshot", "tui.palette.screenshot_help"),
+    ("Bell", None): ("tui.palette.bell", "tui.palette.bell_help"),
+}
 
 
 class PasswordNeeded(IdpronoteError):
@@ -127,8 +144,14 @@ class IdpronoteApp(App[None]):
         self.push_screen(StartScreen(self.launch))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette (Ctrl+P): Textual's commands, and the support desk."""
-        yield from super().get_system_commands(screen)
+        """The command palette (Ctrl+P): Textual's commands in words of ours, and support."""
+        for command in super().get_system_commands(screen):
+            words = _SYSTEM_COMMANDS.get((command.title, command.help))
+            if words is None:
+                words = _SYSTEM_COMMANDS.get((command.title, None))
+            if words is not None:
+                command = command._replace(title=t(words[0]), help=t(words[1]))
+            yield command
         from tui.screens.support import SupportScreen, open_support
 
         if not isinstance(screen, SupportScreen):
@@ -185,6 +208,51 @@ class IdpronoteApp(App[None]):
         with contextlib.suppress(IdpronoteError):  # a journal that cannot take it: F5 all the same
             step.session.interrupt()
         self.exit()
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with our placeholder (Textual's `action_command_palette`)."""
+        if self.use_command_palette and not LocalisedCommandPalette.is_open(self):
+            self.push_screen(LocalisedCommandPalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        from textual.theme import ThemeProvider
+
+        self.push_screen(
+            LocalisedCommandPalette(providers=[ThemeProvider], placeholder=t("tui.palette.themes"))
+        )
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C does not quit (Textual): say how to, in the admin's language."""
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                shown = self.get_key_display(active.binding)
+                self.notify(
+                    t("tui.notice.quit", key=shown),
+                    title=t("tui.notice.quit_title"),
+                    markup=False,
+                )
+                return
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Textual's own notices (the screenshot's) in the admin's language.
+
+        Text, not markup, unless asked: notices name logins, files and errors."""
+        message, title, keep_markup = localised_notice(message, title)
+        super().notify(
+            message,
+            title=title,
+            severity=severity,
+            timeout=timeout,
+            markup=markup and keep_markup,
+        )
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.i18n import language, register, t
+from core.i18n import language, register, t, word
 from core.journal import SessionRecord
 from core.matching import Decision
 from core.model import DirectoryAccount, PronoteAccount
@@ -190,7 +190,7 @@ class Explanation:
                     "support.decision",
                     pronote=pronote_label(d.pronote),
                     status=status,
-                    rule=d.rule,
+                    rule=word("rule", d.rule),
                     why=f"— {why}" if why else "",
                 )
             )
@@ -204,7 +204,7 @@ class Explanation:
                     t(
                         "support.last_import",
                         session=self.last_import.session,
-                        outcome=self.last_import.status,
+                        outcome=word("outcome", self.last_import.status),
                     )
                 )
                 for left in self.left:
@@ -213,7 +213,7 @@ class Explanation:
                         t(
                             "support.last_import_left",
                             pronote=f"{name} ({left.get('idpn')})",
-                            rule=left.get("rule"),
+                            rule=word("rule", left.get("rule")),
                         )
                     )
         if self.duplicates:

@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from core.errors import UnusableInput
-from core.i18n import language, register, t
+from core.i18n import language, register, t, word
 from core.matching import Reconciliation, StepMatch, decision_json
 from core.memory import DecisionMemory
 from core.pronote_file import IdentifiersFile, read_identifiers_file
@@ -265,7 +265,7 @@ def as_text(
         lines.append("")
         lines.append(t("match.by_rule"))
         for rule, count in sorted(rules.items(), key=lambda x: -x[1]):
-            lines.append(f"  {rule:<18}{count:>6}")
+            lines.append(f"  {word('rule', rule):<28}{count:>6}")
             lines.extend(_wrap(t("why." + rule), 6))
     for step in steps:
         if not step.unrecognised and not step.obsolete:
@@ -276,14 +276,14 @@ def as_text(
             p = d.pronote
             who = printable(f"{p.surname} {p.first_name}")[:30]
             born = p.birth_date.strftime("%d/%m/%Y") if p.birth_date else "—"
-            lines.append(f"  {who:<30} {born:<10} {p.idpn}  {d.rule}")
+            lines.append(f"  {who:<30} {born:<10} {p.idpn}  {word('rule', d.rule)}")
             detail = d.explain()
             if d.candidates:
                 detail += " — " + t("match.candidates", logins=", ".join(d.candidates[:3]))
             lines.extend(_wrap(printable(detail), 6))
         for o in step.obsolete:
             who = printable(o.account.display_name)[:30]
-            lines.append(f"  {who:<30} {o.account.login:<20} {o.idpn}  obsolete")
+            lines.append(f"  {who:<30} {o.account.login:<20} {o.idpn}  {t('match.obsolete')}")
     lines.append("")
     lines.append(t("match.nothing_written", seconds=f"{seconds:.1f}"))
     return "\n".join(lines)

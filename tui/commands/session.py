@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from core.errors import UnusableInput
-from core.i18n import language, register, t
+from core.i18n import language, register, t, word
 from core.journal import (
     acknowledge_damage,
     blocking_session,
@@ -372,7 +372,7 @@ def history(ctx: Context) -> int:
             if row["pending"]:
                 extra += ", " + t("history.pending", count=row["pending"])
             lines.append(
-                f"  {row['session']}  {row['uai']}  {row['outcome']:<12} "
+                f"  {row['session']}  {row['uai']}  {word('outcome', row['outcome']):<12} "
                 f"{t('history.written', count=row['written'])}, "
                 f"{t('history.failed', count=row['failed'])}{extra}"
             )

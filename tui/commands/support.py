@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from core.errors import IdpronoteError, UnusableInput
-from core.i18n import language, register, t
+from core.i18n import language, register, t, word
 from core.model import CATEGORIES
 from core.pronote_file import IdentifiersFile, read_identifiers_file
 from core.support import Explanation, apply_action, explain, status
@@ -238,7 +238,7 @@ def run_status(ctx: Context) -> int:
                 t(
                     "status.last_session",
                     session=last.session,
-                    outcome=last.status,
+                    outcome=word("outcome", last.status),
                     mode=last.header.get("mode") or last.kind,
                 )
             )

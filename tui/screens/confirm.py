@@ -15,11 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from core.i18n import register, t
 from core.text import printable
+from tui.localise import LocalisedModal
 
 register(
     {
@@ -33,7 +33,7 @@ register(
 )
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(LocalisedModal[bool]):
     """Ask before acting: dismisses True (go ahead) or False (nothing happens)."""
 
     DEFAULT_CSS = """

@@ -8,12 +8,12 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from core.i18n import language, number, register, t
 from core.text import printable
 from core.wizard import ImportSession
+from tui.localise import LocalisedScreen
 
 register(
     {
@@ -60,7 +60,7 @@ register(
 )
 
 
-class EndScreen(Screen[None]):
+class EndScreen(LocalisedScreen[None]):
     BINDINGS = [
         Binding("e", "export", t("tui.key.export"), id="end.export"),
         Binding("f4", "imported", t("tui.key.imported"), id="end.imported"),

@@ -8,7 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from core.i18n import register, t
+from core.i18n import CATALOGUE, register, t
+from tui.localise import Localised, localise
 
 register(
     {
@@ -29,6 +30,15 @@ register(
             "written. Nothing is written without a confirmation.",
         ),
         "tui.help.close": ("Fermer", "Close"),
+        # issue 16: French
+        "tui.help.move.up": ("Ligne précédente", "Previous line"),
+        "tui.help.move.down": ("Ligne suivante", "Next line"),
+        "tui.help.move.page_up": ("Page précédente", "Previous page"),
+        "tui.help.move.page_down": ("Page suivante", "Next page"),
+        "tui.help.move.scroll_top": ("Début de la liste", "Top of the list"),
+        "tui.help.move.scroll_bottom": ("Fin de la liste", "End of the list"),
+        "tui.help.move.to_picks": ("Vers la liste des comptes", "To the list of accounts"),
+        "tui.help.move.to_table": ("Vers le tableau", "To the table"),
     }
 )
 
@@ -37,7 +47,17 @@ def _keys(binding: Binding) -> str:
     return binding.key_display or binding.key
 
 
-class HelpScreen(ModalScreen[None]):
+def _description(binding: Binding) -> str:
+    """What the key does; the moving keys the footer never shows get words here."""
+    if binding.description:
+        return localise(binding.description)
+    name, _, argument = binding.action.partition("(")
+    move = argument.strip("()'\"") or name
+    key = f"tui.help.move.{move}"
+    return t(key) if key in CATALOGUE else ""
+
+
+class HelpScreen(Localised, ModalScreen[None]):
     BINDINGS = [
         Binding("escape,f1,q", "dismiss", t("tui.help.close"), id="help.close"),
     ]
@@ -56,20 +76,30 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         lines = []
         seen = set()
-        for source in (self.below, self.app):
+        # The app's own widgets under the cursor too (the search field's Enter);
+        # Textual's widgets have their keys in the palette's Keys panel.
+        focused = self.below.focused
+        own = [
+            node
+            for node in (focused.ancestors_with_self if focused is not None else [])
+            if type(node).__module__.startswith("tui.") and node not in (self.below, self.app)
+        ]
+        for source in (*own, self.below, self.app):
             for binding in getattr(source, "BINDINGS", []):
                 if not isinstance(binding, Binding) or binding.id in seen:
                     continue
                 seen.add(binding.id)
                 keys = self._current_keys(binding)
-                lines.append(f"  {keys:<14} {binding.description:<30} [{binding.id}]")
+                description = _description(binding)
+                lines.append(f"  {keys:<14} {description:<30} [{binding.id}]")
         with VerticalScroll():
-            yield Static(t("tui.help.title"), classes="help-title")
+            # Plain text, never markup: "[keys]" and the binding ids are brackets to show.
+            yield Static(t("tui.help.title"), classes="help-title", markup=False)
             yield Static("\n".join(lines), markup=False)
             yield Static("")
-            yield Static(t("tui.help.steps"))
+            yield Static(t("tui.help.steps"), markup=False)
             yield Static("")
-            yield Static(t("tui.help.remap"))
+            yield Static(t("tui.help.remap"), markup=False)
 
     def _current_keys(self, binding: Binding) -> str:
         remapped = self.app.config.keys.get(binding.id or "") if binding.id else None

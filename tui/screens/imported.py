@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
@@ -29,6 +28,7 @@ from core.i18n import register, t
 from core.model import ChangeOutcome
 from core.text import has_unsafe_characters, printable
 from core.wizard import unlink_account
+from tui.localise import LocalisedScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.widgets.cells import cell
 
@@ -151,7 +151,7 @@ def build_rows(linked: list[Any]) -> list[ImportedRow]:
     )
 
 
-class ImportedScreen(Screen[None]):
+class ImportedScreen(LocalisedScreen[None]):
     """Identifiers stored for one establishment, filterable, each removable."""
 
     DEFAULT_CSS = """

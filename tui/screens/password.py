@@ -12,12 +12,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from core.i18n import register, t
 from core.text import printable
 from directory_adapters.credentials import Secret
+from tui.localise import LocalisedModal
 
 register(
     {
@@ -35,7 +35,7 @@ register(
 )
 
 
-class PasswordDialog(ModalScreen["Secret | None"]):
+class PasswordDialog(LocalisedModal["Secret | None"]):
     """Dismisses with the password as a `Secret`, or None when cancelled."""
 
     DEFAULT_CSS = """

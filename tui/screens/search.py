@@ -18,7 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.markup import escape
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -27,6 +27,7 @@ from core.errors import IdpronoteError
 from core.i18n import language, register, t
 from core.model import Category, DirectoryAccount
 from core.text import has_unsafe_characters, printable
+from tui.localise import LocalisedModal
 from tui.widgets.cells import cell
 
 register(
@@ -106,7 +107,7 @@ class SearchField(Input):
     BINDINGS = [Binding("enter", "screen.link", t("tui.search.key_link"), id="search.link")]
 
 
-class SearchDialog(ModalScreen[DirectoryAccount | None]):
+class SearchDialog(LocalisedModal[DirectoryAccount | None]):
     """Search the directory for an account; dismisses the chosen one, or None."""
 
     DEFAULT_CSS = """
@@ -199,7 +200,9 @@ class SearchDialog(ModalScreen[DirectoryAccount | None]):
         label = self.category.label(language())
         box = Vertical(id="search-box")
         if self.title_text:
-            box.border_title = t("tui.search.title_for", who=self.title_text, category=label)
+            # A border title is markup: the name read from the file is escaped.
+            who = escape(self.title_text)
+            box.border_title = t("tui.search.title_for", who=who, category=label)
         else:
             box.border_title = t("tui.search.title", category=label)
         with box:

@@ -47,6 +47,7 @@ from core.errors import IdpronoteError
 from core.i18n import language, register, t
 from core.model import CATEGORIES, Category
 from core.text import printable
+from tui.localise import LocalisedScreen
 from tui.screens.start import PathSuggester
 
 KINDS = ("ldap", "ldif", "csv")
@@ -124,19 +125,28 @@ register(
         "tui.key.test": ("Tester", "Test"),
         "tui.key.save": ("Enregistrer", "Save"),
         "tui.key.back": ("Retour", "Back"),
+        # issue 16: French
+        "tui.setup.leave_title": ("Quitter sans enregistrer ?", "Quit without saving?"),
+        "tui.setup.leave_unsaved": (
+            "Ce qui a été saisi ici n'est pas enregistré (F2 enregistre).",
+            "What was typed here is not saved (F2 saves it).",
+        ),
+        "tui.setup.leave_yes": ("Quitter", "Quit"),
     }
 )
 
 MARKS = {"ok": "✓", "info": "·", "warning": "!", "error": "✗"}
 
 
-class SetupScreen(Screen[None]):
+class SetupScreen(LocalisedScreen[None]):
     """The directory's connection and mapping, tested, then written to config.toml."""
 
     BINDINGS = [
         Binding("f5", "test", t("tui.key.test"), id="setup.test"),
         Binding("f2", "save", t("tui.key.save"), id="setup.save"),
         Binding("escape", "back", t("tui.key.back"), id="setup.back"),
+        # Setup opened first (`idpronote setup`): nowhere to go back to, Esc leaves.
+        Binding("escape", "leave", t("tui.key.quit"), id="setup.quit"),
     ]
 
     def __init__(self, launch: Any) -> None:
@@ -256,6 +266,8 @@ class SetupScreen(Screen[None]):
         self.query_one("#busy").display = False
         self._show_kind()
         self.query_one("#kind", RadioSet).focus()
+        # What Esc compares with before quitting without a word.
+        self._initial = self._form()
 
     def _pressed(self, radio: str, values: tuple[str, ...]) -> str:
         index = self.query_one(f"#{radio}", RadioSet).pressed_index
@@ -479,14 +491,49 @@ class SetupScreen(Screen[None]):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # "Back" only when there is somewhere to go back to (opened from the start screen).
+        # "Back" when there is somewhere to go back to (opened from the start screen);
+        # "Quit" when setup is all there is.
         if action == "back":
-            return len(self.app.screen_stack) > 2
+            return self._below() is not None
+        if action == "leave":
+            return self._below() is None
         return True
+
+    def _below(self) -> Screen | None:
+        """The screen setup was opened from (the start screen's F6), if any."""
+        stack = self.app.screen_stack
+        if self not in stack:
+            return None
+        index = stack.index(self)
+        return stack[index - 1] if index >= 2 else None
+
+    def _form(self) -> tuple[SetupAnswers, str]:
+        return self.answers(), self.query_one("#password", Input).value
+
+    def action_leave(self) -> None:
+        """Esc when setup was opened first: quit, after asking if something was typed."""
+        if self._form() == self._initial:
+            self.app.exit()
+            return
+        from tui.screens.confirm import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.exit()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                t("tui.setup.leave_title"),
+                [t("tui.setup.leave_unsaved")],
+                yes=t("tui.setup.leave_yes"),
+                no=t("tui.setup.stay"),
+            ),
+            answered,
+        )
 
     def action_back(self) -> None:
         """Back to the start screen when setup was opened from it (F6); else nothing."""
-        if len(self.app.screen_stack) > 2:
+        if self._below() is not None:
             self.app.pop_screen()
 
 

@@ -11,7 +11,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widgets import (
     Button,
@@ -31,6 +30,7 @@ from core.journal import LockHeld, resumable_session
 from core.model import CATEGORIES, UAI_PATTERN
 from core.pronote_file import IdentifiersFile, read_identifiers_file
 from core.text import printable
+from tui.localise import LocalisedScreen
 
 register(
     {
@@ -141,7 +141,7 @@ class PathSuggester(Suggester):
         return head + names[0]
 
 
-class StartScreen(Screen[None]):
+class StartScreen(LocalisedScreen[None]):
     AUTO_FOCUS = "#file"
     BINDINGS = [
         Binding("enter", "start", t("tui.key.start"), id="start.start", show=True),
@@ -270,7 +270,7 @@ class StartScreen(Screen[None]):
         self.app.push_screen(SetupScreen(self.launch))
 
     def _show_directory(self, text: str) -> None:
-        self.query_one("#directory", Static).update(printable(text))
+        self.query_one("#directory", Static).update(Text(printable(text)))
 
     @work(thread=True, exclusive=True, group="file", exit_on_error=False)
     def read_file(self, value: str) -> None:

@@ -10,7 +10,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, LoadingIndicator, ProgressBar, Static
 
 from core.errors import IdpronoteError
@@ -19,6 +18,7 @@ from core.matching import Decision
 from core.model import ChangeKind
 from core.text import printable
 from core.wizard import ImportSession
+from tui.localise import LocalisedScreen
 from tui.widgets.cells import cell
 
 register(
@@ -195,7 +195,7 @@ def _name(decision: Decision) -> Text:
     return cell(decision.pronote.display_name)
 
 
-class StepScreen(Screen[None]):
+class StepScreen(LocalisedScreen[None]):
     """One category: the two tables, the detail line, and the step's keys."""
 
     AUTO_FOCUS = "#unrecognised"
@@ -374,11 +374,13 @@ class StepScreen(Screen[None]):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
             login, _, idpn = key.partition("\x00")
             detail.update(
-                t(
-                    "tui.step.obsolete_detail",
-                    login=printable(login),
-                    idpn=idpn,
-                    action=self._obsolete_action(login, idpn),
+                Text(
+                    t(
+                        "tui.step.obsolete_detail",
+                        login=printable(login),
+                        idpn=idpn,
+                        action=self._obsolete_action(login, idpn),
+                    )
                 )
             )
             return
@@ -396,7 +398,7 @@ class StepScreen(Screen[None]):
             text = d.explain()
             if d.candidates and not d.recognised:
                 text += " — " + t("tui.step.candidates", logins=", ".join(d.candidates[:4]))
-        detail.update(printable(text))
+        detail.update(Text(printable(text)))
 
     @on(DataTable.RowHighlighted)
     def _highlight(self, _event: DataTable.RowHighlighted) -> None:

@@ -17,7 +17,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -28,6 +27,7 @@ from core.i18n import register, t
 from core.model import ChangeOutcome
 from core.support import Explanation, apply_action, explain
 from core.text import has_unsafe_characters, printable
+from tui.localise import LocalisedScreen
 from tui.screens.confirm import ConfirmDialog
 
 register(
@@ -76,7 +76,7 @@ DEBOUNCE_SECONDS = 0.3
 FINISHED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 
 
-class SupportScreen(Screen[None]):
+class SupportScreen(LocalisedScreen[None]):
     """Explain one person; apply the proposed link or unlink after a confirmation."""
 
     DEFAULT_CSS = """
