@@ -491,6 +491,12 @@ def language() -> str:
     return _language
 
 
+def number(count: int) -> str:
+    """A count as the language writes it: "3 387" (a no-break space), "3,387"."""
+    text = f"{count:,}"
+    return text if _language == "en" else text.replace(",", "\u00a0")
+
+
 def t(key: str, /, **params: Any) -> str:
     """The message `key` in the current language, filled with `params`."""
     try:
