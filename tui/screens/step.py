@@ -192,6 +192,9 @@ RULE_SHORT = {
 }
 
 
+# The height of the table being worked on, against 1fr for the others: at 80x24 a
+# big step shows 8 rows of it and 2 of each other table.
+ACTIVE_SHARE = "3fr"
 # The actions that change a decision of the step.
 DECISIONS = frozenset(
     {"search", "clear", "reject", "keep", "accept_all", "reject_fuzzy", "validate", "interrupt"}
@@ -403,6 +406,15 @@ class StepScreen(Screen[None]):
         kept = (login, idpn) in self.state.kept
         return t("tui.step.keep") if kept else t("tui.step.remove")
 
+    def _update(self, selector: str, text: str) -> None:
+        """A Static's text, repainted only if it changed (a keystroke in a filter updates
+        every heading; each new layout of the screen costs tens of milliseconds). A
+        heading is one line whatever it says: no new layout for it."""
+        widget = self.query_one(selector, Static)
+        if getattr(widget, "_shown_text", None) != text:
+            widget._shown_text = text  # type: ignore[attr-defined]
+            widget.update(text, layout=not widget.has_class("heading"))
+
     def _headings(self) -> None:
         state = self.state
         linked = sum(1 for d in state.match.unrecognised if state.link_of(d.pronote.idpn))
@@ -413,23 +425,19 @@ class StepScreen(Screen[None]):
 
         recognised = counts("recognised", len(state.match.recognised))
         key = "tui.step.recognised_filtered" if recognised["filtered"] else "tui.step.recognised"
-        self.query_one("#recognised-heading", Static).update(t(key, **recognised))
+        self._update("#recognised-heading", t(key, **recognised))
         unrecognised = counts("unrecognised", len(state.match.unrecognised))
         key = "tui.step.unrecognised"
         if unrecognised["filtered"]:
             key = "tui.step.unrecognised_filtered"
-        self.query_one("#unrecognised-heading", Static).update(
-            t(key, linked=number(linked), **unrecognised)
-        )
+        self._update("#unrecognised-heading", t(key, linked=number(linked), **unrecognised))
         if self.query("#obsolete-heading"):
             removed = sum(
                 1 for o in state.match.obsolete if (o.account.login, o.idpn) not in state.kept
             )
             obsolete = counts("obsolete", len(state.match.obsolete))
             key = "tui.step.obsolete_filtered" if obsolete["filtered"] else "tui.step.obsolete"
-            self.query_one("#obsolete-heading", Static).update(
-                t(key, removed=number(removed), **obsolete)
-            )
+            self._update("#obsolete-heading", t(key, removed=number(removed), **obsolete))
 
     def _refresh_row(self, idpn: str, *, detail: bool = True) -> None:
         d = self.state.decision(idpn)
@@ -455,22 +463,22 @@ class StepScreen(Screen[None]):
 
     def _show_detail(self) -> None:
         table = self._table()
-        detail = self.query_one("#detail", Static)
         if table is not None and table.id == "obsolete" and table.row_count:
             key = table.highlighted_key() or ""
             login, _, idpn = key.partition("\x00")
-            detail.update(
+            self._update(
+                "#detail",
                 t(
                     "tui.step.obsolete_detail",
                     login=printable(login),
                     idpn=idpn,
                     action=self._obsolete_action(login, idpn),
-                )
+                ),
             )
             return
         d = self._highlighted()
         if d is None:
-            detail.update("")
+            self._update("#detail", "")
             return
         idpn = d.pronote.idpn
         source = self.state.source(idpn)
@@ -482,15 +490,26 @@ class StepScreen(Screen[None]):
             text = d.explain()
             if d.candidates and not d.recognised:
                 text += " — " + t("tui.step.candidates", logins=", ".join(d.candidates[:4]))
-        detail.update(printable(text))
+        self._update("#detail", printable(text))
 
     @on(DataTable.RowHighlighted)
     def _highlight(self, _event: DataTable.RowHighlighted) -> None:
         self._show_detail()
 
     def on_descendant_focus(self, _event: Any) -> None:
+        self._grow(self._table())
         self._show_detail()
         self.refresh_bindings()
+
+    def _grow(self, active: RowTable | None) -> None:
+        """The table being worked on takes most of the height, the others keep a few rows
+        (each still no more than its rows need)."""
+        if active is None:
+            return
+        for table in self.query(RowTable):
+            height = ACTIVE_SHARE if table is active else "1fr"
+            if str(table.styles.height) != height:
+                table.styles.height = height
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:

@@ -3,8 +3,8 @@
 A step of a lycée holds thousands of rows. DataTable measures every cell of
 every row it is given (about 0.25 ms a row), so a refill of 3,000 rows would
 cost most of a second: the rows live here, with their folded text and their
-sort keys computed once; a refill puts the first CHUNK rows in at once, in one
-`batch_update`, and streams the rest between keystrokes.
+sort keys computed once; a refill puts in at once the rows a screen can show,
+in one `batch_update`, and streams the rest between keystrokes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import work
 from textual.widgets import DataTable
 
-# Rows put in at once when the table is refilled; the rest follow in chunks.
+# Rows added between two keystrokes while a refilled table fills up.
 CHUNK = 200
 # The cells' padding on each side (DataTable's cell_padding).
 PADDING = 1
@@ -206,19 +206,26 @@ class RowTable(FittedTable):
 
     def _show(self) -> None:
         keys = self._keys()
+        if keys == self.shown and self.rows:
+            return  # one more letter, the same rows: nothing to repaint
         highlighted = self.highlighted_key()
         self.workers.cancel_group(self, "fill")
         self.shown = keys
+        # At once, the rows a screen can show; the rest between keystrokes.
+        first = max(self.app.size.height, 24)
         with self.app.batch_update():
             self.clear()
-            for key in keys[:CHUNK]:
+            for key in keys[:first]:
                 self.add_row(*self._rows[key].cells, key=key)
-        # The rows to come count in the height asked for (the screen's CSS caps it).
-        self.styles.max_height = max(len(keys), 1) + 1
+        # The height asked for: the header and every row, those to come too. Past the
+        # screen's height it is the same height (and no new layout of the screen).
+        wanted = min(max(len(keys), 1), self.app.size.height) + 1
+        if self.styles.max_height is None or self.styles.max_height.value != wanted:
+            self.styles.max_height = wanted
         if highlighted is not None and highlighted in self.rows:
             self.move_cursor(row=self.get_row_index(highlighted), scroll=True)
-        if len(keys) > CHUNK:
-            self._fill(keys, CHUNK)
+        if len(keys) > first:
+            self._fill(keys, first)
         if self.on_shown is not None:
             self.on_shown()
 
