@@ -223,7 +223,10 @@ class SearchDialog(ModalScreen[DirectoryAccount | None]):
         color: $text-accent;
     }
     SearchDialog #search-details {
-        height: 6;
+        /* an account's lines, and above them why Enter would be refused */
+        height: auto;
+        min-height: 6;
+        max-height: 9;
         border-top: solid $primary;
         padding: 0 1;
     }

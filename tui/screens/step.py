@@ -127,7 +127,13 @@ register(
         "tui.key.sort": ("Trier (←/→ : la colonne)", "Sort (←/→: the column)"),
         "tui.key.accept_all": ("Accepter tous les ★ proposés", "Accept every ★ suggested"),
         "tui.key.reject_fuzzy": ("Refuser tous les « proche »", "Reject every 'close'"),
-        "tui.key.detail": ("Raison en entier", "Whole reason"),
+        "tui.key.up": (
+            "Ligne précédente (aussi depuis un filtre)",
+            "Previous row (from a filter too)",
+        ),
+        "tui.key.down": ("Ligne suivante (aussi depuis un filtre)", "Next row (from a filter too)"),
+        "tui.key.page_up": ("Page précédente", "Previous page"),
+        "tui.key.page_down": ("Page suivante", "Next page"),
         "tui.step.accept_title": (
             "Relier {count} compte(s) à leur seul candidat ★ ?",
             "Link {count} account(s) to their one ★ candidate?",
@@ -287,16 +293,24 @@ class StepScreen(Screen[None]):
         # issue 16: big steps. Priority: run on arrival, so the letters typed right after
         # it (same SSH packet) already go to the filter; it stands aside in a filter.
         Binding(
-            "slash", "filter", t("tui.key.filter"), id="step.filter", priority=True, show=False
+            "slash",
+            "filter",
+            t("tui.key.filter"),
+            id="step.filter",
+            priority=True,
+            show=False,
+            key_display="/",
         ),
         Binding("s", "sort", t("tui.key.sort"), id="step.sort", show=False),
         Binding("A", "accept_all", t("tui.key.accept_all"), id="step.accept_all", show=False),
         Binding("R", "reject_fuzzy", t("tui.key.reject_fuzzy"), id="step.reject_fuzzy", show=False),
         # From a filter field, Up/Down still walk its table.
-        Binding("up", "move('up')", show=False, id="step.up"),
-        Binding("down", "move('down')", show=False, id="step.down"),
-        Binding("pageup", "move('page_up')", show=False, id="step.page_up"),
-        Binding("pagedown", "move('page_down')", show=False, id="step.page_down"),
+        Binding("up", "move('up')", t("tui.key.up"), show=False, id="step.up"),
+        Binding("down", "move('down')", t("tui.key.down"), show=False, id="step.down"),
+        Binding("pageup", "move('page_up')", t("tui.key.page_up"), show=False, id="step.page_up"),
+        Binding(
+            "pagedown", "move('page_down')", t("tui.key.page_down"), show=False, id="step.page_down"
+        ),
     ]
 
     def __init__(self, session: ImportSession) -> None:
@@ -691,10 +705,11 @@ class StepScreen(Screen[None]):
             reason = short[1] if language() == "en" else short[0]
             account = self.session.reconciliation.by_login(login)
             theirs = account.birth_date if account is not None else None
-            born = _born(d) if d.pronote.birth_date else ""
-            if theirs is not None:
-                born += f" / {theirs.strftime('%d/%m/%Y')}"
-            lines.append(printable(f"{d.pronote.display_name} → {login} ({reason}) {born}"))
+            # Birth dates side by side when Pronote has one (guardians have none).
+            born = ""
+            if d.pronote.birth_date is not None:
+                born = f" {_born(d)} / {theirs.strftime('%d/%m/%Y') if theirs else '—'}"
+            lines.append(printable(f"{d.pronote.display_name} → {login} ({reason}){born}"))
 
         def answered(yes: bool | None) -> None:
             if yes and not self._bulk:
@@ -757,7 +772,9 @@ class StepScreen(Screen[None]):
         lines = [t("tui.step.reject_intro"), ""]
         for idpn in fuzzy:
             d = self.state.decision(idpn)
-            lines.append(printable(f"{d.pronote.display_name} → {d.login} ({d.score or ''})"))
+            account = self.session.reconciliation.by_login(d.login or "")
+            theirs = f" ({account.display_name})" if account is not None else ""
+            lines.append(printable(f"{d.pronote.display_name} → {d.login}{theirs}"))
 
         def answered(yes: bool | None) -> None:
             if yes and not self._bulk:
