@@ -127,11 +127,8 @@ register(
         "tui.key.sort": ("Trier (←/→ : la colonne)", "Sort (←/→: the column)"),
         "tui.key.accept_all": ("Accepter tous les ★ proposés", "Accept every ★ suggested"),
         "tui.key.reject_fuzzy": ("Refuser tous les « proche »", "Reject every 'close'"),
-        "tui.key.up": (
-            "Ligne précédente (aussi depuis un filtre)",
-            "Previous row (from a filter too)",
-        ),
-        "tui.key.down": ("Ligne suivante (aussi depuis un filtre)", "Next row (from a filter too)"),
+        "tui.key.up": ("Ligne précédente", "Previous row"),
+        "tui.key.down": ("Ligne suivante", "Next row"),
         "tui.key.page_up": ("Page précédente", "Previous page"),
         "tui.key.page_down": ("Page suivante", "Next page"),
         "tui.step.accept_title": (
