@@ -589,6 +589,8 @@ class StepScreen(Screen[None]):
     # -- the admin's decisions --------------------------------------------------------------------
 
     def action_search(self) -> None:
+        if self._bulk:  # links being made in bulk: not one more meanwhile
+            return
         d = self._highlighted()
         if d is None:
             return
@@ -623,12 +625,16 @@ class StepScreen(Screen[None]):
         )
 
     def action_clear(self) -> None:
+        if self._bulk:  # links being made in bulk: not one more meanwhile
+            return
         d = self._highlighted()
         if d is not None:
             self.session.clear(d.pronote.idpn)
             self._refresh_row(d.pronote.idpn)
 
     def action_reject(self) -> None:
+        if self._bulk:  # links being made in bulk: not one more meanwhile
+            return
         d = self._highlighted()
         if d is None or not d.recognised:
             return
@@ -639,7 +645,7 @@ class StepScreen(Screen[None]):
         self._refresh_row(d.pronote.idpn)
 
     def action_keep(self) -> None:
-        if not self.query("#obsolete"):
+        if self._bulk or not self.query("#obsolete"):
             return
         table = self._table_of("obsolete")
         key = table.highlighted_key()
