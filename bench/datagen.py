@@ -524,10 +524,6 @@ class GenerationResult:
     """How many file records carry each label (departed: directory accounts)."""
     obsolete: int
 
-    @property
-    def directory_rows(self) -> int:
-        return self.local_accounts + self.other_accounts
-
 
 # --- one establishment -----------------------------------------------------
 

@@ -316,7 +316,7 @@ def split(folder: Path, mode: str = "complet") -> dict[str, float]:
     code = r"""
 import json, sys, time
 t0 = time.perf_counter()
-import tui.cli, core.matching as m
+import tui.cli, core.matching as m, core.matching.step as matching_step
 from core.pronote_file import read_identifiers_file
 from directory_adapters.local_file import CsvDirectory
 t1 = time.perf_counter()
@@ -330,7 +330,8 @@ def timed(name, fn):
             spent[name] += time.perf_counter() - s
     return wrapper
 m._Step.__init__ = timed("blocking", m._Step.__init__)
-m.candidate_scores = timed("candidates", m.candidate_scores)
+# Patched where the step looks it up (core/matching/step.py), not where it is defined.
+matching_step.candidate_scores = timed("candidates", matching_step.candidate_scores)
 folder = sys.argv[1]
 export = read_identifiers_file(folder + "/identifiants.xml")
 t2 = time.perf_counter()

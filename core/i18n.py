@@ -461,13 +461,46 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{restored} valeur(s) restaurée(s) (session {session})",
         "{restored} value(s) restored (session {session})",
     ),
-    "demo.left_in": (
-        "La copie de démonstration reste dans {path} (à supprimer quand vous voulez).",
-        "The demo copy stays in {path} (delete it whenever you like).",
-    ),
     "cli.not_yet": (
         "la commande « {command} » n'est pas encore disponible dans cette version",
         "command '{command}' is not available in this version yet",
+    ),
+    # issue 16: nothing lost
+    "wizard.draft_dropped": (
+        "choix de l'étape {step} abandonné à la reprise : {what} — {reason}",
+        "choice of step {step} dropped on resume: {what} — {reason}",
+    ),
+    "wizard.draft_link": ("lien manuel de {idpn} vers {login}", "manual link of {idpn} to {login}"),
+    "wizard.draft_clear": ("lien de {idpn} effacé ou refusé", "link of {idpn} cleared or rejected"),
+    "wizard.draft_restore": (
+        "lien automatique de {idpn} rétabli",
+        "automatic link of {idpn} restored",
+    ),
+    "wizard.draft_keep": ("{idpn} gardé sur {login}", "{idpn} kept on {login}"),
+    "wizard.draft_remove": ("{idpn} à retirer de {login}", "{idpn} to be removed from {login}"),
+    "wizard.draft_not_obsolete": (
+        "{login} ne porte plus {idpn} comme identifiant obsolète",
+        "{login} no longer holds {idpn} as an obsolete identifier",
+    ),
+    "wizard.draft_restored": (
+        "Reprise : {count} choix manuel(s) de l'étape repris du journal, {dropped} abandonné(s).",
+        "Resumed: {count} manual choice(s) of the step brought back from the journal, "
+        "{dropped} dropped.",
+    ),
+    "wizard.not_sent": (
+        "non envoyé : l'annuaire a fait défaut plus tôt dans l'étape ({reason})",
+        "not sent: the directory failed earlier in the step ({reason})",
+    ),
+    "apply.draft_note": ("  ! {note}", "  ! {note}"),
+    "demo.reset_done": (
+        "Copie de démonstration remise à neuf dans {path}.",
+        "Demo copy reset in {path}.",
+    ),
+    "demo.kept_in": (
+        "La copie de démonstration (et ses sessions) reste dans {path} ; relancez "
+        "idpronote demo pour la retrouver, idpronote demo --reset pour repartir de zéro.",
+        "The demo copy (and its sessions) stays in {path}; run idpronote demo again to "
+        "find it, idpronote demo --reset to start afresh.",
     ),
 }
 
@@ -491,12 +524,6 @@ def language() -> str:
     return _language
 
 
-def number(count: int) -> str:
-    """A count as the language writes it: "3 387" (a no-break space), "3,387"."""
-    text = f"{count:,}"
-    return text if _language == "en" else text.replace(",", "\u00a0")
-
-
 def t(key: str, /, **params: Any) -> str:
     """The message `key` in the current language, filled with `params`."""
     try:
@@ -508,3 +535,9 @@ def t(key: str, /, **params: Any) -> str:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
         return text
+
+
+def number(n: int) -> str:
+    """A count as the language writes it: 2 838 in French (no-break space), 2,838 in English."""
+    text = f"{n:,}"
+    return text if _language == "en" else text.replace(",", "\u00a0")

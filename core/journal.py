@@ -281,6 +281,15 @@ class Journal:
         self.append({"type": "outcome", "batch": batch, "step": step, "time": now(),
                      "outcomes": [outcome_json(o) for o in outcomes]})  # fmt: skip
 
+    def draft(self, step: str, action: str, **fields: Any) -> None:
+        """A choice the admin just made in a step not yet validated (a manual link, a
+        rejection taken or taken back, an obsolete identifier kept or removed).
+
+        Nothing is written on its word: a resume replays the current step's
+        drafts onto its state, and the step's validation supersedes them.
+        """
+        self.append({"type": "draft", "step": step, "action": action, "time": now(), **fields})
+
     def step_done(self, step: str, summary: dict[str, Any]) -> None:
         self.append({"type": "step", "step": step, "time": now(), **summary})
 
@@ -326,6 +335,9 @@ class SessionRecord:
     size: int = 0  # where the next line goes
     last: str | None = None  # the sum the next line chains to
     acknowledged: bool = False  # an admin took note of the damage
+    # Per step: the admin's choices journaled before it was validated, in order
+    # (action, idpn, login, keep); superseded once the step is done.
+    drafts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def damaged_lines(self) -> int:
@@ -429,6 +441,28 @@ class SessionRecord:
                     add(change, False)
         return result
 
+    def draft(self, step: str) -> list[dict[str, Any]]:
+        """The choices to replay onto `step` on resume: none once it is validated."""
+        return [] if step in self.steps_done else list(self.drafts.get(step, []))
+
+    def step_counts(self) -> dict[str, dict[str, int]]:
+        """Per step, from the journal (every run of the session, before and after a
+        resume): changes written, refused (latest outcome), accounts left unlinked."""
+        found: dict[str, dict[str, int]] = {}
+
+        def of(step: str) -> dict[str, int]:
+            return found.setdefault(step, {"written": 0, "failed": 0, "left": 0})
+
+        for batch in sorted(self.outcomes):
+            record = self.outcomes[batch]
+            of(record["step"])["written"] += sum(1 for o in record["outcomes"] if o.get("wrote"))
+        for step, o in self.last_outcomes().values():
+            if not o.get("applied"):
+                of(step)["failed"] += 1
+        for step, left in self.remaining.items():
+            of(step)["left"] = len(left)
+        return found
+
     def counts(self) -> dict[str, int]:
         outcomes = [o for b in self.outcomes.values() for o in b["outcomes"]]
         return {
@@ -517,6 +551,10 @@ def read_session(path: Path) -> SessionRecord:
                 record.classes.update({k.casefold(): v for k, v in data["added"].items()})
             elif kind == "outcome":
                 record.outcomes[data["batch"]] = data
+            elif kind == "draft":
+                if not isinstance(data["step"], str) or not isinstance(data["action"], str):
+                    raise ValueError("a draft without its step or action")
+                record.drafts.setdefault(data["step"], []).append(data)
             elif kind == "step":
                 if data["step"] not in record.steps_done:
                     record.steps_done.append(data["step"])

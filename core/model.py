@@ -215,12 +215,6 @@ class ChangeOutcome:
         return self.applied and self.reason != ALREADY_IN_EFFECT
 
 
-@dataclass(frozen=True, slots=True)
-class Establishment:
-    uai: str
-    name: str = ""
-
-
 @dataclass(slots=True)
 class ProfileMapping:
     """Directory profile values -> Pronote category (from `[profiles]` in config.toml)."""

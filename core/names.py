@@ -177,6 +177,11 @@ def has_lost_letters(text: str) -> bool:
     return LOST_LETTER in normalise_name(text)
 
 
+def compact_name(text: str) -> str:
+    """The normalised name without its spaces: `Le Gall`, `LE GALL` and `LEGALL` are one."""
+    return "".join(normalise_name(text).split())
+
+
 # -- particles and keys -------------------------------------------------------------------------
 
 PARTICLES = frozenset(
@@ -373,6 +378,11 @@ def parse_date(text: str | None) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         raise InvalidDate(value) from None
+
+
+def dates_compatible(a: date | None, b: date | None) -> bool:
+    """The same birth date where both sides have one: a missing date rules nothing out."""
+    return a is None or b is None or a == b
 
 
 def format_date(d: date | None, style: str = "fr") -> str:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
 from core.errors import DirectoryError, IdpronoteError
-from core.i18n import language, register, t
+from core.i18n import language, number, register, t
 from core.journal import (
     EstablishmentLock,
     Journal,
@@ -98,6 +98,8 @@ register(
 # Reasons whose single candidate is never proposed in bulk: a conflict names an
 # identifier stored on someone already, the others an account the step cannot take.
 NOT_PROPOSED = frozenset({"conflict", "duplicate_in_file", "account_taken"})
+# progress(done, total): changes written so far of the step's write set.
+Progress = Callable[[int, int], None]
 
 
 class LinkRefused(IdpronoteError):
@@ -174,6 +176,13 @@ class StepState:
             return "manual"
         return "auto" if self.link_of(idpn) else None
 
+    @property
+    def pending(self) -> int:
+        """The admin's choices not yet validated: manual links, rejections, kept obsoletes."""
+        if self.validated:
+            return 0
+        return len(self.manual) + len(self.rejected) + len(self.kept)
+
 
 def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
@@ -214,6 +223,10 @@ class ImportSession:
         self.journal: Journal | None = None
         self.lock: EstablishmentLock | None = None
         self.ended: str | None = None
+        # What a resume made of the current step's draft: choices replayed, and one
+        # line per choice dropped because it no longer makes sense.
+        self.draft_restored = 0
+        self.draft_notes: list[str] = []
         # What each account stores, as read at the start and updated by our writes.
         self._values: dict[str, tuple[str, ...]] = {
             a.login.casefold(): a.identifiers for a in self.reconciliation.accounts
@@ -323,9 +336,22 @@ class ImportSession:
     # -- the admin's decisions -----------------------------------------------------------------
 
     def link(self, idpn: str, login: str) -> DirectoryAccount:
-        """Link a Pronote account of the current step to a directory account by hand."""
+        """Link a Pronote account of the current step to a directory account by hand.
+
+        Journaled (a draft of the step) before it takes effect: a crash, an
+        interrupt or a closed terminal does not lose it; nothing is written
+        to the directory before Validate.
+        """
         self._require_open()
         state = self.current
+        account = self._linkable(state, idpn, login)
+        self._draft("link", idpn=idpn, login=account.login)
+        state.manual[idpn] = account.login
+        state.rejected.discard(idpn)
+        return account
+
+    def _linkable(self, state: StepState, idpn: str, login: str) -> DirectoryAccount:
+        """The account `login`, if linking `idpn` to it by hand breaks no rule."""
         try:
             state.decision(idpn)
         except KeyError:
@@ -351,30 +377,107 @@ class ImportSession:
             raise LinkRefused(
                 t("wizard.account_holds", login=account.login, stored=", ".join(stored))
             )
-        state.manual[idpn] = account.login
-        state.rejected.discard(idpn)
         return account
 
     def clear(self, idpn: str) -> None:
         """Undo a manual link, or refuse the automatic one: the account stays unlinked."""
         self._require_open()
         state = self.current
-        state.manual.pop(idpn, None)
         decision = state.decision(idpn)
+        if idpn in state.manual or (decision.recognised and idpn not in state.rejected):
+            self._draft("clear", idpn=idpn)
+        state.manual.pop(idpn, None)
         if decision.recognised:
             state.rejected.add(idpn)
 
     def restore(self, idpn: str) -> None:
         """Take back a rejection: the automatic link applies again."""
         self._require_open()
+        if idpn in self.current.rejected:
+            self._draft("restore", idpn=idpn)
         self.current.rejected.discard(idpn)
 
     def keep_obsolete(self, login: str, idpn: str, keep: bool = True) -> None:
         self._require_open()
+        state = self.current
+        if ((login, idpn) in state.kept) != keep:
+            self._draft("keep", login=login, idpn=idpn, keep=keep)
         if keep:
-            self.current.kept.add((login, idpn))
+            state.kept.add((login, idpn))
         else:
-            self.current.kept.discard((login, idpn))
+            state.kept.discard((login, idpn))
+
+    def _draft(self, action: str, **fields: Any) -> None:
+        """Journal a choice (durably) before it takes effect; a dry run keeps none."""
+        if self.journal is not None:
+            self.journal.draft(self.category.slug, action, **fields)
+
+    def _replay_draft(self, record: SessionRecord) -> None:
+        """Put back the current step's choices journaled before the interruption.
+
+        A choice that no longer makes sense (the account is gone, the
+        identifier is stored elsewhere now, the obsolete identifier is no
+        longer there) is dropped, and `draft_notes` says which and why.
+        """
+        if self.finished:
+            return
+        state = self.current
+        step = self._step_label(state.category.slug)
+        obsolete = {(o.account.login, o.idpn) for o in state.match.obsolete}
+        for entry in record.draft(state.category.slug):
+            action, idpn = entry.get("action"), str(entry.get("idpn"))
+            login = str(entry.get("login") or "")
+            try:
+                if action == "link":
+                    account = self._linkable(state, idpn, login)
+                    state.manual[idpn] = account.login
+                    state.rejected.discard(idpn)
+                elif action in ("clear", "restore"):
+                    try:
+                        decision = state.decision(idpn)
+                    except KeyError:
+                        raise LinkRefused(t("wizard.not_in_step", idpn=idpn)) from None
+                    if action == "clear":
+                        state.manual.pop(idpn, None)
+                        if decision.recognised:
+                            state.rejected.add(idpn)
+                    else:
+                        state.rejected.discard(idpn)
+                elif action == "keep":
+                    if (login, idpn) not in obsolete:
+                        raise LinkRefused(t("wizard.draft_not_obsolete", login=login, idpn=idpn))
+                    if entry.get("keep"):
+                        state.kept.add((login, idpn))
+                    else:
+                        state.kept.discard((login, idpn))
+                else:
+                    continue  # a kind of choice this version does not know: nothing to replay
+            except LinkRefused as error:
+                self.draft_notes.append(
+                    t("wizard.draft_dropped", step=step, what=self._choice_words(entry),
+                      reason=str(error))
+                )  # fmt: skip
+                continue
+            self.draft_restored += 1
+
+    @staticmethod
+    def _choice_words(entry: dict[str, Any]) -> str:
+        action = entry.get("action")
+        key = {"link": "wizard.draft_link", "clear": "wizard.draft_clear",
+               "restore": "wizard.draft_restore"}.get(str(action))  # fmt: skip
+        if key is None:
+            key = "wizard.draft_keep" if entry.get("keep") else "wizard.draft_remove"
+        return t(key, idpn=entry.get("idpn"), login=entry.get("login") or "")
+
+    def draft_summary(self) -> str | None:
+        """What a resume brought back of the current step's draft, in one line."""
+        if not self.draft_restored and not self.draft_notes:
+            return None
+        return t(
+            "wizard.draft_restored",
+            count=number(self.draft_restored),
+            dropped=number(len(self.draft_notes)),
+        )
 
     # -- many decisions at once (issue 16: big steps) ------------------------------------------
 
@@ -539,14 +642,18 @@ class ImportSession:
             return removals, stored
         return None
 
-    def validate(self) -> list[ChangeOutcome]:
-        """Write the current step, journaled before and after, then move on."""
+    def validate(self, progress: Progress | None = None) -> list[ChangeOutcome]:
+        """Write the current step, journaled before and after, then move on.
+
+        `progress(done, total)` is called as the changes are written (in parts
+        of a few hundred, from the calling thread); it cannot stop the write.
+        """
         self._require_open()
         state = self.current
         plan = self.plan(state)
         left = self._left(state)
         try:
-            outcomes = self._write(state.category, plan.changes, state.manual, left)
+            outcomes = self._write(state.category, plan.changes, state.manual, left, progress)
         except IdpronoteError:
             # A journal that cannot be written, a directory gone: nothing more is sent.
             self.ended = self.ended or "cut"
@@ -609,13 +716,15 @@ class ImportSession:
         changes: list[IdentifierChange],
         manual: dict[str, str] | None = None,
         remaining: list[dict[str, Any]] | None = None,
+        progress: Progress | None = None,
     ) -> list[ChangeOutcome]:
         if not changes:
             return []
         try:
             outcomes = _send(
-                self.journal, self.directory, category.slug, changes, manual, remaining=remaining
-            )
+                self.journal, self.directory, category.slug, changes, manual,
+                remaining=remaining, progress=progress,
+            )  # fmt: skip
         except DirectoryError as error:
             # What reached the directory is unknown: the intent stays without an
             # outcome, and resuming replays it safely.
@@ -709,6 +818,28 @@ class ImportSession:
 
     # -- reports -----------------------------------------------------------------------------
 
+    def step_counts(self) -> dict[str, dict[str, int]]:
+        """Per step slug: written, refused, left unlinked, counted from the journal, so
+        the steps validated before a resume count as much as those after it (a dry
+        run, with no journal, counts what it holds)."""
+        if self.journal is not None and self.journal.path.exists():
+            record = read_session(self.journal.path)
+            counts = record.step_counts()
+            none = {"written": 0, "failed": 0, "left": 0}
+            return {step: counts.get(step, dict(none)) for step in record.steps_done}
+        found = {}
+        for category, state in self.states.items():
+            if state.validated:
+                outcomes = state.outcomes or []
+                found[category.slug] = {
+                    "written": sum(1 for o in outcomes if o.wrote),
+                    "failed": sum(1 for o in outcomes if not o.applied),
+                    "left": sum(
+                        1 for d in state.match.decisions if not state.link_of(d.pronote.idpn)
+                    ),
+                }
+        return found
+
     def written(self, state: StepState) -> set[str]:
         """Identifiers of this step that are stored on their linked account now."""
         found = set()
@@ -799,6 +930,7 @@ class ImportSession:
             session.state(category).outcomes = replayed.get(category.slug, [])
         if session.index >= len(session.steps):
             session._end("completed")
+        session._replay_draft(record)
         return session
 
     def _settle(
@@ -867,17 +999,61 @@ def _backup_before_next_write(directory: Any, wanted: bool) -> None:
 
 
 def _apply(
-    directory: Any, changes: Sequence[IdentifierChange], journal: Journal | None, batch: int
+    directory: Any,
+    changes: Sequence[IdentifierChange],
+    journal: Journal | None,
+    batch: int,
+    progress: Progress | None = None,
 ) -> list[ChangeOutcome]:
     """`directory.apply`, journaling (durably, before they are sent) the object
     classes it adds, which undo takes away again."""
     if journal is None:
-        return directory.apply(changes)
+        return _apply_in_parts(directory, changes, progress)
     directory.before_send = lambda added: journal.classes(batch, dict(added))
     try:
-        return directory.apply(changes)
+        return _apply_in_parts(directory, changes, progress)
     finally:
         directory.before_send = None
+
+
+# With a progress callback, a step's changes are sent in parts (still one journaled
+# batch): about PROGRESS_PARTS of them, none smaller than PROGRESS_PART_MIN changes,
+# so a small step is one write and a big one is not 2,838 file rewrites.
+PROGRESS_PARTS = 10
+PROGRESS_PART_MIN = 500
+
+
+def _apply_in_parts(
+    directory: Any, changes: Sequence[IdentifierChange], progress: Progress | None
+) -> list[ChangeOutcome]:
+    if progress is None:
+        return directory.apply(changes)
+    changes = list(changes)
+    total = len(changes)
+    size = max(PROGRESS_PART_MIN, -(-total // PROGRESS_PARTS))
+    outcomes: list[ChangeOutcome] = []
+    _tell(progress, 0, total)
+    for start in range(0, total, size):
+        part = directory.apply(changes[start : start + size])
+        outcomes.extend(part)
+        _tell(progress, len(outcomes), total)
+        broken = [o for o in part if o.failure in DIRECTORY_FAILURES]
+        if broken:
+            # The directory itself failed: nothing more is sent (as an adapter does
+            # within one write), the rest is reported not sent.
+            reason = t("wizard.not_sent", reason=broken[-1].reason or broken[-1].failure)
+            outcomes += [
+                ChangeOutcome(c, applied=False, failure="unavailable", reason=reason)
+                for c in changes[start + size :]
+            ]
+            break
+    return outcomes
+
+
+def _tell(progress: Progress, done: int, total: int) -> None:
+    # Showing progress must never break a write half-way.
+    with contextlib.suppress(Exception):
+        progress(done, total)
 
 
 def _send(
@@ -890,6 +1066,7 @@ def _send(
     remaining: list[dict[str, Any]] | None = None,
     retry: bool = False,
     claimable: set[tuple] | None = None,
+    progress: Progress | None = None,
 ) -> list[ChangeOutcome]:
     """Intent (durable), the write, then the outcome: the one way a batch is written."""
     batch = (
@@ -897,7 +1074,7 @@ def _send(
         if journal is not None
         else 0
     )
-    outcomes = _apply(directory, changes, journal, batch)
+    outcomes = _apply(directory, changes, journal, batch, progress)
     if claimable:
         outcomes = _claim(outcomes, claimable)
     if journal is not None:

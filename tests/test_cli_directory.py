@@ -178,3 +178,27 @@ def test_link_by_hand_is_checked_journaled_and_remembered(directory, capsys):
     assert memory.links("0441234A")["94UCH4CQOO7X2DU7"] == "ethan.faulibosc"
     code, _, err = run(["link", "ethan.faulibosc", "not-an-id", *argv, "--yes"], capsys)
     assert code == 2 and "16" in err
+
+
+def test_match_counts_the_links_a_human_made_as_the_wizard_does(directory, capsys):
+    """A manual link remembered, then lost from the directory (a nightly resync):
+    `match` must recognise it as `remembered`, as the wizard and `explain` do,
+    and not call the twins ambiguous again."""
+    argv = ["--uai", "0441234A", "--directory-file", str(directory)]
+    code, _, _ = run(["link", "ethan.faulibosc", "94UCH4CQOO7X2DU7", *argv, "--yes"], capsys)
+    assert code == 0
+    lines = directory.read_text(encoding="utf-8").splitlines()
+    lines = [
+        line.removesuffix("0441234A$94UCH4CQOO7X2DU7")
+        if line.startswith("ethan.faulibosc;") else line
+        for line in lines
+    ]  # fmt: skip
+    directory.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    xml = ROOT / "tui" / "demo" / "identifiants.xml"
+    _, out, _ = run(["match", str(xml), *argv, "--format", "json"], capsys)
+    (decision,) = [
+        d for step in json.loads(out)["steps"] for d in step["accounts"]
+        if d["idpn"] == "94UCH4CQOO7X2DU7"
+    ]  # fmt: skip
+    assert decision["status"] == "recognised"
+    assert decision["rule"] == "remembered" and decision["account"] == "ethan.faulibosc"

@@ -7,6 +7,7 @@ the admin's intent back; nothing here decides what gets written.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,24 @@ register(
         ),
         "tui.key.help": ("Aide", "Help"),
         "tui.key.quit": ("Quitter", "Quit"),
+        # issue 16: nothing lost
+        "tui.app.quit_title": (
+            "Quitter avec {count} choix manuel(s) non validé(s) ?",
+            "Quit with {count} manual choice(s) not validated?",
+        ),
+        "tui.app.quit_kept": (
+            "Rien n'est perdu : ces choix (liens à la main, refus) sont au journal de la "
+            "session ; relancez {command}, puis F5 sur l'écran d'accueil, pour les retrouver.",
+            "Nothing is lost: these choices (links by hand, rejections) are in the "
+            "session's journal; start {command} again, then F5 on the start screen, to "
+            "find them.",
+        ),
+        "tui.app.quit_nothing_written": (
+            "Rien n'est écrit dans l'annuaire avant Valider.",
+            "Nothing is written to the directory before Validate.",
+        ),
+        "tui.app.quit_yes": ("Quitter", "Quit"),
+        "tui.app.quit_no": ("Continuer l'étape", "Go on with the step"),
     }
 )
 
@@ -41,7 +60,7 @@ class Launch:
     directory_file: Path | None = None
     uai: str | None = None
     mode: str | None = None
-    # The demo works on a throwaway copy: it says so on the start screen.
+    # The demo works on its own copy (under the data directory): the start screen says so.
     demo: bool = False
     # `idpronote setup`: open the setup screen first, and write there.
     setup: bool = False
@@ -116,6 +135,56 @@ class IdpronoteApp(App[None]):
             yield SystemCommand(
                 t("tui.key.support"), t("tui.support.command_help"), lambda: open_support(self)
             )
+
+    def _open_step(self) -> Any:
+        """The step screen of a session still open (under any dialog), if there is one."""
+        for screen in reversed(self.screen_stack):
+            session = getattr(screen, "session", None)
+            if hasattr(screen, "writing") and session is not None and not session.finished:
+                return screen
+        return None
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: with manual choices pending in the step, ask first (they are journaled
+        either way); quitting mid-session journals it as interrupted, resumable with F5."""
+        from tui.screens.confirm import ConfirmDialog
+
+        step = self._open_step()
+        if step is None or step.writing:
+            # Nothing open, or Validate writing: the journal settles it (F5 resumes).
+            self.exit()
+            return
+        pending = step.session.current.pending
+        if not pending or (isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit"):
+            self._quit_session(step)
+            return
+        command = "idpronote demo" if self.launch.demo else "idpronote"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._quit_session(step)
+
+        dialog = ConfirmDialog(
+            t("tui.app.quit_title", count=pending),
+            [t("tui.app.quit_kept", command=command), t("tui.app.quit_nothing_written")],
+            yes=t("tui.app.quit_yes"),
+            no=t("tui.app.quit_no"),
+        )
+        dialog.id = "quit"
+        self.push_screen(dialog, answered)
+
+    async def action_quit_asking(self) -> None:
+        """Ctrl+C on a step: the same question as Ctrl+Q when choices are pending."""
+        step = self._open_step()
+        if step is not None and not step.writing and step.session.current.pending:
+            await self.action_quit()
+        else:
+            self.action_help_quit()
+
+    def _quit_session(self, step: Any) -> None:
+        with contextlib.suppress(IdpronoteError):  # a journal that cannot take it: F5 all the same
+            step.session.interrupt()
+        self.exit()
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

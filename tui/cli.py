@@ -31,7 +31,6 @@ from core.pronote_file import FileSchema
 from core.text import printable
 
 EXIT_OK = 0
-EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 
 
@@ -292,6 +291,7 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
         nargs="?",
         help="one session: its accounts left unlinked (--format csv: the list for the school)",
     )
+    p.add_argument("--demo", action="store_true", help="the sessions of idpronote demo")
     handlers["history"] = session.history
 
     p = sub.add_parser(
@@ -299,14 +299,17 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     )
     p.add_argument("session", metavar="SESSION", help="the session id (idpronote history)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--demo", action="store_true", help="a session of idpronote demo (its copy)")
     handlers["undo"] = session.undo
 
     p = sub.add_parser(
         "demo",
         parents=[_common(directory=False, uai=False)],
-        help="the wizard on bundled demo data, in a fresh copy (no server, no configuration)",
+        help="the wizard on bundled demo data, in a copy kept under the data directory "
+        "(no server, no configuration)",
     )
     p.add_argument("--no-mouse", action="store_true", help="ignore the mouse")
+    p.add_argument("--reset", action="store_true", help="start from a fresh copy of the demo data")
     handlers["demo"] = wizard.demo
 
     p = sub.add_parser(
@@ -371,6 +374,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Before any work: `apply` must not write the directory, then fail on its report.
             usable_output(Path(args.output))
         config.file_schema = _partner_key(config, args)
+        if getattr(args, "demo", False):
+            # undo/history --demo: the demo copy's journals and directory file.
+            from tui.commands.wizard import demo_config
+
+            config, args.directory_file = demo_config(config)
         return handlers[args.command](Context(args, config))
     except IdpronoteError as error:
         say(f"idpronote: {_one_line(str(error))}", sys.stderr)

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import tracemalloc
 from datetime import date
 
@@ -19,7 +21,8 @@ import pytest
 from core import matching
 from core.errors import UnusableInput
 from core.identifier_form import IdentifierForm
-from core.matching import BLOCK_LIMIT, MatchSettings, Reconciliation
+from core.matching import BLOCK_LIMIT, MatchSettings, Reconciliation, people
+from core.matching import guardians as guardian_rules
 from core.model import DEFAULT_PROFILES, Category, DirectoryAccount, ProfileMapping, PronoteAccount
 from core.pronote_file import FileSchema, read_identifiers_file
 from directory_adapters.local_file import CsvDirectory
@@ -32,6 +35,26 @@ TAIL = "</Eleves></IdentifiantsPronote>\n"
 def student(n: int, idpn: str | None = None, sep: str = " ") -> str:
     idpn = idpn or f"{n:016d}"
     return f'<Eleve IDPN="{idpn}" Nom="N{n}"{sep}Prenom="P" DateNaissance="01/02/2012"/>\n'
+
+
+def count_surname_scores(monkeypatch) -> list[int]:
+    """Count every surname comparison matching makes, wherever it is looked up.
+
+    `_surname_score` is defined in `core.matching.people` and imported by the
+    rules' modules: each is patched, so no comparison escapes the count.
+    """
+    compared: list[int] = []
+    real = people._surname_score
+    patched = []
+    for info in pkgutil.iter_modules(matching.__path__):
+        module = importlib.import_module(f"core.matching.{info.name}")
+        if getattr(module, "_surname_score", None) is real:
+            monkeypatch.setattr(
+                module, "_surname_score", lambda a, b: compared.append(1) or real(a, b)
+            )
+            patched.append(info.name)
+    assert {"people", "step", "guardians"} <= set(patched)
+    return compared
 
 
 # -- the file ---------------------------------------------------------------------------------
@@ -138,9 +161,7 @@ def _homonyms(records: int, accounts: int, *, dated: bool = True):
 @pytest.mark.parametrize("records, accounts", [(4_000, 600), (4_000, 1), (200, BLOCK_LIMIT + 1)])
 def test_match_is_bounded_by_candidates_not_records_times_homonyms(records, accounts, monkeypatch):
     pronote, directory = _homonyms(records, accounts)
-    compared = []
-    real = matching._surname_score
-    monkeypatch.setattr(matching, "_surname_score", lambda a, b: compared.append(1) or real(a, b))
+    compared = count_surname_scores(monkeypatch)
     reconciliation = Reconciliation(
         UAI,
         directory,
@@ -161,6 +182,22 @@ def test_match_is_bounded_by_candidates_not_records_times_homonyms(records, acco
     assert peak < 24 * 2**20  # before: 4,000 x 600 logins held, and as many comparisons
     reasons = {d.why or d.rule for d in step.decisions}
     assert reasons <= {"too_many_homonyms", "twice_in_file", "same_names_dates"}
+
+
+def test_mistyped_records_among_too_many_homonyms_are_never_compared_one_by_one(monkeypatch):
+    """A typo ("Jeam") escapes `exact`: without the block bound, `fuzzy` would score
+    every record against every homonym (the test above never reaches a comparison)."""
+    records = 200
+    pronote, directory = _homonyms(records, 600)
+    pronote = [PronoteAccount(p.idpn, p.category, "MARTIN", "Jeam", p.birth_date) for p in pronote]
+    compared = count_surname_scores(monkeypatch)
+    reconciliation = Reconciliation(
+        UAI, directory, form=IdentifierForm(), profiles=ProfileMapping(dict(DEFAULT_PROFILES))
+    )
+    step = reconciliation.step(Category.ELEVES, pronote)
+    assert len(compared) <= records * BLOCK_LIMIT  # without the bound: records x 600
+    assert not step.recognised
+    assert {d.why for d in step.decisions} == {"too_many_homonyms"}
 
 
 def test_a_directory_homonym_with_a_unique_date_is_still_recognised():
@@ -225,7 +262,8 @@ def test_the_candidates_matrix_is_computed_a_few_rows_at_a_time(monkeypatch):
 
 def test_partial_guardians_on_names_alone_compare_a_bounded_number_of_rivals(monkeypatch):
     """guardian_name looks for close names on both sides: never records x guardians."""
-    monkeypatch.setattr(matching, "RIVAL_LIMIT", 50)
+    # Looked up by the guardians' rules (defined in core.matching.bounds).
+    monkeypatch.setattr(guardian_rules, "RIVAL_LIMIT", 50)
     guardians = 300
     pronote = [
         PronoteAccount(f"{n:016d}", Category.RESPONSABLES, f"SURNAME{n:04d}", "Jean")
@@ -237,9 +275,7 @@ def test_partial_guardians_on_names_alone_compare_a_bounded_number_of_rivals(mon
         )
         for n in range(guardians)
     ]
-    compared = []
-    real = matching._surname_score
-    monkeypatch.setattr(matching, "_surname_score", lambda a, b: compared.append(1) or real(a, b))
+    compared = count_surname_scores(monkeypatch)
     reconciliation = Reconciliation(
         UAI,
         directory,

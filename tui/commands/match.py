@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import UnusableInput
 from core.i18n import language, register, t
 from core.matching import Reconciliation, StepMatch, decision_json
+from core.memory import DecisionMemory
 from core.pronote_file import IdentifiersFile, read_identifiers_file
 from core.report import COUNTS, StepWrites, planned_writes
 from core.text import json_dumps, printable, spreadsheet_cell
@@ -60,9 +61,12 @@ def run(ctx: Context) -> int:
     started = time.perf_counter()
     result = read_identifiers_file(ctx.args.file, ctx.config.file_schema)
     uai = establishment(ctx, result)
+    # The links a human made earlier count here as they do in the wizard and in
+    # `explain`: without them `match` would call ambiguous what the wizard links.
+    remembered = DecisionMemory(ctx.config.data_dir).remembered(uai)
     with open_directory(ctx.config, ctx.args.directory_file, only_uai=uai) as directory:
         reconciliation = Reconciliation.from_directory(
-            directory, uai, mode=mode, settings=ctx.config.matching
+            directory, uai, mode=mode, settings=ctx.config.matching, remembered=remembered
         )
         steps = reconciliation.run(result.accounts)
     writes = [planned_writes(step, reconciliation) for step in steps]

@@ -202,6 +202,13 @@ def apply(ctx: Context) -> int:
         # The steps validated before the interruption are not re-matched here: say so,
         # rather than let the summary pass for the whole session's.
         report["resumed"] = {"steps_done_before": earlier}
+    draft = session.draft_summary() if ctx.args.resume else None
+    if draft:
+        # The interrupted step's manual choices, replayed (and validated with it).
+        report.setdefault("resumed", {})["draft"] = {
+            "restored": session.draft_restored,
+            "dropped": session.draft_notes,
+        }
     if fmt == "json":
         ctx.emit(json_dumps(report))
     elif fmt == "csv":
@@ -214,6 +221,10 @@ def apply(ctx: Context) -> int:
             text += "\n" + "\n".join(f"! {line}" for line in guard)
         if earlier:
             text += "\n" + t("apply.resumed", steps=", ".join(earlier))
+        if draft:
+            text += "\n" + "\n".join(
+                [draft, *(t("apply.draft_note", note=n) for n in session.draft_notes)]
+            )
         ctx.emit(text)
     unrecognised = report["summary"]["unrecognised"]
     return 1 if unrecognised or failures else 0
@@ -333,6 +344,8 @@ def history(ctx: Context) -> int:
             "outcome": r.status,
             "steps": r.steps_done,
             **r.counts(),
+            # Per step, every run of the session (before and after a resume).
+            "step_counts": r.step_counts(),
             "undo_of": r.header.get("undo_of"),
             "undone_by": undone.get(r.session),
             "format": 1 if r.legacy else 2,

@@ -1,15 +1,15 @@
-"""`idpronote` (the wizard) and `idpronote demo` (the wizard on a throwaway copy of sample data)."""
+"""`idpronote` (the wizard) and `idpronote demo` (the wizard on a kept copy of sample data)."""
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.config import Config
 from core.i18n import t
+from core.private_files import check_private_dir, private_dir, replace_file
 
 if TYPE_CHECKING:
     from tui.cli import Context
@@ -32,21 +32,59 @@ def run(ctx: Context) -> int:
     return 0
 
 
+DEMO_FILES = ("identifiants.xml", "annuaire.csv")
+
+
+def demo_place(config: Config) -> Path:
+    """The demo's one persistent copy: `<data_dir>/demo/` (its own journals in `data/`).
+
+    One copy, not a fresh one per run: a relaunched demo can resume (F5) the
+    session it interrupted, and `idpronote undo SESSION --demo` finds its journal.
+    """
+    return Path(config.data_dir) / "demo"
+
+
+def demo_config(config: Config) -> tuple[Config, Path]:
+    """The configuration the demo runs with, and its directory file (`--demo` of undo,
+    history): the copy's own data directory, the user's language."""
+    folder = demo_place(config)
+    return replace(Config(), language=config.language, data_dir=folder / "data"), (
+        folder / "annuaire.csv"
+    )
+
+
+def prepare_demo(config: Config, *, reset: bool = False) -> Path:
+    """The demo copy, made from the bundled files when absent (or asked): the bundled
+    files are never written to."""
+    # Refused with its path if it is a link or another user's (never followed, never removed).
+    folder = private_dir(private_dir(Path(config.data_dir), link_ok=True) / "demo")
+    complete = all((folder / name).is_file() for name in DEMO_FILES)
+    if reset or not complete:
+        data = folder / "data"
+        if check_private_dir(data):
+            # Its journals speak of the copy being replaced: they go with it.
+            shutil.rmtree(data)
+        for name in DEMO_FILES:
+            replace_file(folder / name, (DEMO / name).read_bytes())
+    return folder
+
+
 def demo(ctx: Context) -> int:
-    """A fresh writable copy each time: the bundled files are never written to."""
+    """The wizard on the demo copy (`--reset`: a fresh one first)."""
     from tui.app import IdpronoteApp, Launch
 
-    folder = Path(tempfile.mkdtemp(prefix="idpronote-demo-"))
-    for name in ("identifiants.xml", "annuaire.csv"):
-        shutil.copy(DEMO / name, folder / name)
-    config = replace(Config(), language=ctx.config.language, data_dir=folder / "data")
+    reset = bool(getattr(ctx.args, "reset", False))
+    folder = prepare_demo(ctx.config, reset=reset)
+    if reset:
+        print(t("demo.reset_done", path=folder))
+    config, directory_file = demo_config(ctx.config)
     launch = Launch(
         config=config,
         export=folder / "identifiants.xml",
-        directory_file=folder / "annuaire.csv",
+        directory_file=directory_file,
         uai="0441234A",
         demo=True,
     )
     IdpronoteApp(launch).run(mouse=not ctx.args.no_mouse)
-    print(t("demo.left_in", path=folder))
+    print(t("demo.kept_in", path=folder))
     return 0

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from core.i18n import language, register, t
+from core.i18n import language, number, register, t
 from core.text import printable
 from core.wizard import ImportSession
 
@@ -20,8 +20,8 @@ register(
         "tui.end.completed": ("Import terminé", "Import completed"),
         "tui.end.interrupted": ("Import interrompu", "Import interrupted"),
         "tui.end.step": (
-            "{label:<28} {written:>4} écrit(s) {failed:>3} refus  {left:>4} non relié(s)",
-            "{label:<28} {written:>4} written {failed:>3} refused {left:>4} unlinked",
+            "{label:<28} {written:>5} écrit(s) {failed:>3} refus  {left:>5} non relié(s)",
+            "{label:<28} {written:>5} written {failed:>3} refused {left:>5} unlinked",
         ),
         "tui.end.not_done": ("{label:<28} non traitée", "{label:<28} not processed"),
         "tui.end.session": (
@@ -45,6 +45,17 @@ register(
         ),
         "tui.key.export": ("Exporter les non reliés", "Export unlinked"),
         "tui.key.quit_end": ("Quitter", "Quit"),
+        # issue 16: nothing lost
+        "tui.end.session_demo": (
+            "Session {session} — pour l'annuler : idpronote undo {session} --demo",
+            "Session {session} — to revert it: idpronote undo {session} --demo",
+        ),
+        "tui.end.resume_demo": (
+            "Pour reprendre : relancez idpronote demo, puis F5 sur l'écran d'accueil "
+            "(idpronote demo --reset repart de zéro).",
+            "To resume: run idpronote demo again, then F5 on the start screen "
+            "(idpronote demo --reset starts afresh).",
+        ),
     }
 )
 
@@ -64,21 +75,21 @@ class EndScreen(Screen[None]):
         s = self.session
         title = t("tui.end.completed" if s.ended == "completed" else "tui.end.interrupted")
         lines = []
+        # From the journal: a step validated before a resume counts as much as one after.
+        counts = s.step_counts()
         for category in s.steps:
             label = f"{category.step}. {category.label(language())}"
-            state = s.states.get(category)
-            if state is None or not state.validated:
+            done = counts.get(category.slug)
+            if done is None:
                 lines.append(t("tui.end.not_done", label=label))
                 continue
-            outcomes = state.outcomes or []
-            left = sum(1 for d in state.match.decisions if not state.link_of(d.pronote.idpn))
             lines.append(
                 t(
                     "tui.end.step",
                     label=label,
-                    written=sum(1 for o in outcomes if o.wrote),
-                    failed=sum(1 for o in outcomes if not o.applied),
-                    left=left,
+                    written=number(done["written"]),
+                    failed=number(done["failed"]),
+                    left=number(done["left"]),
                 )
             )
         yield Header()
@@ -87,16 +98,19 @@ class EndScreen(Screen[None]):
             yield Static("\n".join(lines), markup=False)
             if s.session:
                 yield Static("")
-                yield Static(t("tui.end.session", session=s.session), markup=False)
+                demo = getattr(self.app.launch, "demo", False)
+                session_key = "tui.end.session_demo" if demo else "tui.end.session"
+                yield Static(t(session_key, session=s.session), markup=False)
                 if s.ended == "interrupted":
-                    yield Static(t("tui.end.resume"), markup=False)
+                    resume = "tui.end.resume_demo" if demo else "tui.end.resume"
+                    yield Static(t(resume), markup=False)
         yield Footer()
 
     def action_export(self) -> None:
         """The unlinked accounts as CSV for the school, beside the identifiers file.
 
         That is where the admin already looks (and, for the demo, inside its
-        throwaway copy); if that directory is read-only, where idpronote was
+        copy under the data directory); if that directory is read-only, where idpronote was
         started.
         """
         from tui.commands.directory import _csv

@@ -46,8 +46,10 @@ register(
             "New Pronote identifiers import",
         ),
         "tui.start.demo": (
-            "Démonstration : une copie jetable des données d'exemple, aucun serveur.",
-            "Demo: a throwaway copy of the sample data, no server.",
+            "Démonstration : une copie des données d'exemple, gardée d'un lancement à "
+            "l'autre (idpronote demo --reset la remet à neuf), aucun serveur.",
+            "Demo: a copy of the sample data, kept from one run to the next (idpronote "
+            "demo --reset starts afresh), no server.",
         ),
         "tui.start.file": ("Fichier d'identifiants", "Identifiers file"),
         "tui.start.uai": ("Établissement (UAI)", "Establishment (UAI)"),
@@ -101,6 +103,15 @@ register(
         "tui.key.start": ("Commencer", "Start"),
         "tui.start.go": ("Commencer l'étape 1/6 (Entrée)", "Start step 1/6 (Enter)"),
         "tui.key.resume": ("Reprendre", "Resume"),
+        # issue 16: nothing lost
+        "tui.start.nothing_to_resume": (
+            "Aucune session à reprendre pour {uai} : Entrée commence un nouvel import.",
+            "No session to resume for {uai}: Enter starts a new import.",
+        ),
+        "tui.start.resume_needs_file": (
+            "Indiquez d'abord le fichier d'identifiants de la session à reprendre.",
+            "First name the identifiers file of the session to resume.",
+        ),
     }
 )
 
@@ -336,10 +347,22 @@ class StartScreen(Screen[None]):
         self.begin(uai, self.mode, None)
 
     def action_resume(self) -> None:
-        if self.unfinished is not None and self.export is not None:
-            self.begin(
-                self.unfinished.uai, self.unfinished.header.get("mode", "complet"), self.unfinished
+        """F5: the establishment's interrupted or cut session, or a word saying there is none."""
+        if self.export is None:
+            self.message(t("tui.start.resume_needs_file"))
+            return
+        if self.unfinished is None:
+            # Looked for again: a session may have been interrupted since the file was read.
+            self._look_for_unfinished()
+        if self.unfinished is None:
+            uai = self._uai()
+            self.message(
+                t("tui.start.nothing_to_resume", uai=uai) if uai else t("tui.start.bad_uai")
             )
+            return
+        self.begin(
+            self.unfinished.uai, self.unfinished.header.get("mode", "complet"), self.unfinished
+        )
 
     def action_imported(self) -> None:
         uai = self._uai()
@@ -403,3 +426,13 @@ class StartScreen(Screen[None]):
             self.app.push_screen(EndScreen(session))
         else:
             self.app.push_screen(StepScreen(session))
+        summary = session.draft_summary()
+        if summary:
+            # What the resume brought back of the step, and what it had to drop.
+            notes = [printable(n) for n in session.draft_notes[:5]]
+            self.notify(
+                "\n".join([summary, *notes]),
+                severity="warning" if notes else "information",
+                timeout=20 if notes else 10,
+                markup=False,
+            )

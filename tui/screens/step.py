@@ -8,16 +8,25 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, LoadingIndicator, Static
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    LoadingIndicator,
+    ProgressBar,
+    Static,
+)
 
 from core.errors import IdpronoteError
 from core.i18n import language, number, register, t
 from core.matching import Decision
 from core.model import Category, ChangeKind
 from core.text import has_unsafe_characters, printable
-from core.wizard import ImportSession, LinkRefused
+from core.wizard import ImportSession
 from tui.widgets.cells import cell
 from tui.widgets.tables import ColumnSpec, Row, RowTable, fold
 
@@ -106,6 +115,41 @@ register(
         "tui.key.keep": ("Garder/retirer", "Keep/remove"),
         "tui.key.validate": ("Valider", "Validate"),
         "tui.key.interrupt": ("Interrompre", "Interrupt"),
+        # issue 16: nothing lost
+        "tui.key.quit_asking": ("Quitter", "Quit"),
+        "tui.step.progress": ("{done} / {total}", "{done} / {total}"),
+        "tui.step.result": (
+            "Étape {step} : {written}, {refused}, {left}.",
+            "Step {step}: {written}, {refused}, {left}.",
+        ),
+        "tui.step.n_written": ("{n} écrit|{n} écrits", "{n} written|{n} written"),
+        "tui.step.n_refused": ("{n} refusé|{n} refusés", "{n} refused|{n} refused"),
+        "tui.step.n_left": ("{n} non relié|{n} non reliés", "{n} unlinked|{n} unlinked"),
+        "tui.step.confirm_manual": (
+            "Dont {count} choix manuel(s), en tête de liste : ✎ lien à la main, "
+            "✗ lien automatique refusé, = identifiant obsolète gardé.",
+            "Of which {count} manual choice(s), listed first: ✎ linked by hand, "
+            "✗ automatic link rejected, = obsolete identifier kept.",
+        ),
+        "tui.step.confirm_left": (
+            "{count} compte(s) de l'étape resteront non relié(s).",
+            "{count} account(s) of the step will stay unlinked.",
+        ),
+        "tui.step.confirm_rejected": (
+            "✗ {idpn}  {who} : lien automatique refusé, non écrit",
+            "✗ {idpn}  {who}: automatic link rejected, not written",
+        ),
+        "tui.step.confirm_kept": ("= {idpn}  {who} : gardé", "= {idpn}  {who}: kept"),
+        "tui.step.interrupt_draft": (
+            "Vos {count} choix manuel(s) de cette étape (liens, refus) sont gardés au "
+            "journal : F5 au prochain lancement les reprend.",
+            "Your {count} manual choice(s) in this step (links, rejections) are kept in "
+            "the journal: F5 at the next start brings them back.",
+        ),
+        "tui.step.interrupt_no_draft": (
+            "Aucun choix manuel en cours dans cette étape.",
+            "No manual choice pending in this step.",
+        ),
         # issue 16: big steps
         "tui.step.recognised_filtered": (
             "Reconnus ({shown} / {count})",
@@ -172,6 +216,26 @@ register(
         "tui.step.close": ("Fermer", "Close"),
     }
 )
+
+
+class WriteProgress(Message):
+    """From the Validate worker: changes written so far (a flood collapses to the last)."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WriteProgress)
+
+
+def _counted(key: str, n: int) -> str:
+    """`2 838 écrits`: the count as the language writes it, singular or plural."""
+    one, many = t(key, n=number(n)).split("|")
+    singular = n == 1 if language() == "en" else n < 2
+    return one if singular else many
+
 
 REASON_SHORT = {
     "conflict": ("conflit", "conflict"),
@@ -308,6 +372,8 @@ class StepScreen(Screen[None]):
         Binding(
             "pagedown", "move('page_down')", t("tui.key.page_down"), show=False, id="step.page_down"
         ),
+        # issue 16: with choices pending, Ctrl+C asks as Ctrl+Q does.
+        Binding("ctrl+c", "app.quit_asking", t("tui.key.quit_asking"), show=False, id="step.quit"),
     ]
 
     def __init__(self, session: ImportSession) -> None:
@@ -316,6 +382,8 @@ class StepScreen(Screen[None]):
         self.state = session.current
         self.category = session.category
         self._bulk = False
+        self.writing = False  # Validate's worker is writing (Ctrl+Q must not end the session)
+        self._progress: tuple[ProgressBar, Static] | None = None
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -601,7 +669,7 @@ class StepScreen(Screen[None]):
                 return
             try:
                 self.session.link(d.pronote.idpn, account.login)
-            except LinkRefused as error:
+            except IdpronoteError as error:  # a rule broken, or the journal unwritable
                 self.notify(str(error), severity="error", timeout=8)
                 return
             self._refresh_row(d.pronote.idpn)
@@ -816,14 +884,32 @@ class StepScreen(Screen[None]):
             if plan.changes
             else t("tui.step.confirm_nothing")
         ]
+        state = self.state
+        if state.pending:
+            lines.append(t("tui.step.confirm_manual", count=number(state.pending)))
+        left = sum(1 for d in state.match.decisions if not state.link_of(d.pronote.idpn))
+        lines.append(t("tui.step.confirm_left", count=number(left)))
+        manual_lines: list[str] = []
+        other_lines: list[str] = []
         for change in plan.changes:
             who = printable(f"{change.login} {names.get(change.login, '')}".strip())
+            # ✎: the admin's own link, not the matching's; listed first.
+            by_hand = change.idpn is not None and change.idpn in state.manual
+            mark = "✎" if by_hand else " "
             if change.kind is ChangeKind.ADD:
-                lines.append(f"+ {change.idpn}  {who}")
+                line = f"+{mark}{change.idpn}  {who}"
             elif change.kind is ChangeKind.REPLACE:
-                lines.append(f"~ {change.previous} → {change.idpn}  {who}")
+                line = f"~{mark}{change.previous} → {change.idpn}  {who}"
             else:
-                lines.append(f"- {change.previous}  {who}")
+                line = f"-  {change.previous}  {who}"
+            (manual_lines if by_hand else other_lines).append(line)
+        lines += manual_lines
+        for idpn in sorted(state.rejected):
+            d = state.decision(idpn)
+            lines.append(t("tui.step.confirm_rejected", idpn=idpn, who=_name(d).plain))
+        for login, idpn in sorted(state.kept):
+            lines.append(t("tui.step.confirm_kept", idpn=idpn, who=printable(login)))
+        lines += other_lines
         for idpn, reason in plan.skipped:
             lines.append(f"! {idpn} " + t("tui.step.skipped", reason=printable(reason)))
         return lines
@@ -854,7 +940,10 @@ class StepScreen(Screen[None]):
     def validate(self) -> None:
         self.app.call_from_thread(self._busy, True)
         try:
-            outcomes = self.session.validate()
+            # post_message is thread-safe; the UI thread draws the bar.
+            outcomes = self.session.validate(
+                progress=lambda done, total: self.post_message(WriteProgress(done, total))
+            )
             if not self.session.finished:
                 self.session.current  # noqa: B018 - match the next step here, in the thread
         except IdpronoteError as error:
@@ -865,14 +954,51 @@ class StepScreen(Screen[None]):
         self.app.call_from_thread(self._validated, outcomes)
 
     def _busy(self, on: bool) -> None:
+        self.writing = on
         self.query_one("#busy").display = on
         self.query_one("#tables").display = not on
+        if on and self._progress is None:
+            bar = ProgressBar(id="progress", show_eta=False, show_percentage=False)
+            label = Static(t("tui.step.writing"))
+            counts = Static("", id="progress-counts")
+            for widget in (label, bar, counts):
+                widget.styles.width = "auto"
+                widget.styles.margin = (0, 1)
+            row = Horizontal(label, bar, counts, id="writing")
+            row.styles.height = "auto"
+            self._progress = (bar, counts)
+            self.mount(row, after=self.query_one("#busy"))
+        elif not on and self._progress is not None:
+            self._progress = None
+            self.query("#writing").remove()
+
+    def on_write_progress(self, message: WriteProgress) -> None:
+        if self._progress is None:
+            return
+        bar, counts = self._progress
+        bar.update(total=message.total, progress=message.done)
+        counts.update(
+            t("tui.step.progress", done=number(message.done), total=number(message.total))
+        )
 
     def _write_failed(self, error: str) -> None:
         self.notify(t("tui.step.write_error", error=printable(error)), severity="error", timeout=30)
 
     def _validated(self, outcomes: list[Any]) -> None:
         failed = [o for o in outcomes if not o.applied]
+        state = self.state
+        left = sum(1 for d in state.match.decisions if not state.link_of(d.pronote.idpn))
+        self.app.notify(
+            t(
+                "tui.step.result",
+                step=self.category.step,
+                written=_counted("tui.step.n_written", sum(1 for o in outcomes if o.wrote)),
+                refused=_counted("tui.step.n_refused", len(failed)),
+                left=_counted("tui.step.n_left", left),
+            ),
+            timeout=8,
+            markup=False,
+        )
         if failed:
             first = printable(f"{failed[0].change.login}: {failed[0].reason}")
             self.notify(
@@ -895,8 +1021,12 @@ class StepScreen(Screen[None]):
         steps = self.session.steps
         done = ", ".join(str(n + 1) for n in range(index))
         rest = ", ".join(str(n + 1) for n in range(index, len(steps)))
+        pending = self.state.pending
         lines = [
             t("tui.step.interrupt_kept", steps=done) if done else t("tui.step.interrupt_none"),
+            t("tui.step.interrupt_draft", count=number(pending))
+            if pending
+            else t("tui.step.interrupt_no_draft"),
             t("tui.step.interrupt_rest", steps=rest),
         ]
 
