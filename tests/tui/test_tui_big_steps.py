@@ -16,7 +16,7 @@ from tui.app import IdpronoteApp, Launch
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.step import FilterField, StepScreen
-from tui.widgets.tables import ColumnSpec, RowTable, fold, share_widths
+from tui.widgets.tables import ColumnSpec, RowTable, fold, share_heights, share_widths
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "tui" / "demo"
@@ -220,6 +220,17 @@ def test_widths_grow_with_the_terminal_and_shrink_with_an_ellipsis():
     assert sum(narrow) + 6 == 36 and narrow[1] == 10
 
 
+def test_heights_go_to_the_table_being_worked_on_and_none_beyond_its_rows():
+    # 14 lines: a big table being worked on, another big one, a short one.
+    assert share_heights(14, [500, 500, 4], 0) == [8, 3, 3]
+    # A filter leaves 2 lines to the one worked on: the rest goes to the others.
+    assert share_heights(14, [2, 500, 4], 0) == [2, 8, 4]
+    # Room to spare: each its rows, no more.
+    assert share_heights(20, [2, 2, 2], 1) == [2, 2, 2]
+    # Nothing focused yet: shared evenly.
+    assert share_heights(15, [500, 500, 500], None) == [5, 5, 5]
+
+
 async def test_columns_share_the_width_of_the_terminal(tmp_path):
     widths = {}
     for size in ((80, 24), (100, 30)):
@@ -257,8 +268,8 @@ async def test_tables_take_the_height_the_screen_has(tmp_path):
             screen = await to_step(pilot, 2)
             tables = {name: table(screen, name) for name in ("recognised", "unrecognised")}
             obsolete = table(screen, "obsolete")
-            # A short table takes its rows and its header, no more.
-            assert obsolete.size.height == obsolete.total + 1
+            # A short table takes its rows and its header at most, three lines at least.
+            assert 3 <= obsolete.size.height <= obsolete.total + 1
             box = screen.query_one("#tables")
             used = sum(w.outer_size.height for w in box.children if w.display)
             assert used == box.size.height, "no line of the screen left unused"
@@ -267,6 +278,15 @@ async def test_tables_take_the_height_the_screen_has(tmp_path):
             # rows at 80x24 (4 before), while the others keep a few rows each.
             assert tables["unrecognised"].size.height == 7 + 1
             assert tables["recognised"].size.height >= 3
+            # A filter leaving one row: that table shrinks to it, every other stays seen.
+            await pilot.press("slash", *"col")
+            await pilot.pause()
+            assert tables["unrecognised"].size.height == 1 + 1
+            assert obsolete.size.height == obsolete.total + 1
+            used = sum(w.outer_size.height for w in box.children if w.display)
+            assert used == box.size.height
+            await pilot.press("escape")
+            await pilot.pause()
             await pilot.press("tab", "tab")  # past the obsolete table, to the recognised one
             await pilot.pause()
             assert tables["recognised"].has_focus

@@ -28,7 +28,7 @@ from core.model import Category, ChangeKind
 from core.text import has_unsafe_characters, printable
 from core.wizard import ImportSession
 from tui.widgets.cells import cell
-from tui.widgets.tables import ColumnSpec, Row, RowTable, fold
+from tui.widgets.tables import ColumnSpec, Row, RowTable, fold, share_heights
 
 register(
     {
@@ -259,9 +259,6 @@ RULE_SHORT = {
 }
 
 
-# The height of the table being worked on, against 1fr for the others: at 80x24 a
-# big step shows 8 rows of it and 2 of each other table.
-ACTIVE_SHARE = "3fr"
 # The actions that change a decision of the step.
 DECISIONS = frozenset(
     {"search", "clear", "reject", "keep", "accept_all", "reject_fuzzy", "validate", "interrupt"}
@@ -334,6 +331,15 @@ def obsolete_columns() -> list[ColumnSpec]:
     ]
 
 
+class Tables(Vertical):
+    """The step's tables: their heights follow the room the screen gives them."""
+
+    def on_resize(self) -> None:
+        screen = self.screen
+        if isinstance(screen, StepScreen):
+            screen.call_after_refresh(screen._share_height)
+
+
 class StepScreen(Screen[None]):
     """One category: the two tables, the detail line, and the step's keys."""
 
@@ -382,6 +388,7 @@ class StepScreen(Screen[None]):
         self.state = session.current
         self.category = session.category
         self._bulk = False
+        self._active: RowTable | None = None
         self.writing = False  # Validate's worker is writing (Ctrl+Q must not end the session)
         self._progress: tuple[ProgressBar, Static] | None = None
 
@@ -399,7 +406,7 @@ class StepScreen(Screen[None]):
             ),
             classes="title",
         )
-        with Vertical(id="tables"):
+        with Tables(id="tables"):
             yield Static("", id="recognised-heading", classes="heading")
             yield FilterField("recognised")
             yield RowTable(recognised_columns(), id="recognised", zebra_stripes=True)
@@ -430,11 +437,15 @@ class StepScreen(Screen[None]):
         for field in self.query(FilterField):
             field.display = False
         for table in self.query(RowTable):
-            table.on_shown = self._headings
+            table.on_shown = self._shown_changed
         self._fill()
         self._headings()
         if not self.state.match.unrecognised:
             self.query_one("#recognised", DataTable).focus()
+
+    def _shown_changed(self) -> None:
+        self._headings()
+        self._share_height()
 
     def _fill(self) -> None:
         """Rows keyed by identifier, so one link updates one row."""
@@ -581,13 +592,24 @@ class StepScreen(Screen[None]):
         self.refresh_bindings()
 
     def _grow(self, active: RowTable | None) -> None:
-        """The table being worked on takes most of the height, the others keep a few rows
-        (each still no more than its rows need)."""
-        if active is None:
+        """The table being worked on takes most of the height (see `_share_height`)."""
+        if active is not None and active is not self._active:
+            self._active = active
+            self._share_height()
+
+    def _share_height(self) -> None:
+        """Each table its rows at most; three lines each first, then the one being worked
+        on what it needs (at 80x24 a big step shows 8 rows of it, 2 of each other table),
+        then the others what is left."""
+        box = self.query_one("#tables")
+        tables = list(self.query(RowTable))
+        if not box.size.height or not tables:
             return
-        for table in self.query(RowTable):
-            height = ACTIVE_SHARE if table is active else "1fr"
-            if str(table.styles.height) != height:
+        others = sum(w.outer_size.height for w in box.children if w.display and w not in tables)
+        active = tables.index(self._active) if self._active in tables else None
+        heights = share_heights(box.size.height - others, [t.need for t in tables], active)
+        for table, height in zip(tables, heights, strict=True):
+            if table.styles.height is None or table.styles.height.value != height:
                 table.styles.height = height
 
     @on(DataTable.RowSelected)
@@ -612,6 +634,7 @@ class StepScreen(Screen[None]):
         table = self._table() or self._table_of("unrecognised")
         field = self.query_one(f"#{table.id}-filter", FilterField)
         field.display = True
+        self.call_after_refresh(self._share_height)
         # Focus now, not after the keys already typed: they belong to the filter.
         self.set_focus(field)
 
@@ -633,6 +656,7 @@ class StepScreen(Screen[None]):
             table = self._table_of(field.table_id)
             if not field.value.strip():
                 field.display = False
+                self.call_after_refresh(self._share_height)
             table.focus()
 
     def action_filter_clear(self) -> None:
@@ -642,6 +666,7 @@ class StepScreen(Screen[None]):
             table = self._table_of(field.table_id)
             table.filter("")
             field.display = False
+            self.call_after_refresh(self._share_height)
             table.focus()
 
     def action_sort(self) -> None:

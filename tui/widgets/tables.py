@@ -83,6 +83,30 @@ def share_widths(available: int, specs: Sequence[ColumnSpec]) -> list[int]:
     return widths
 
 
+def share_heights(available: int, needs: Sequence[int], active: int | None) -> list[int]:
+    """Heights of stacked tables in `available` lines, none more than its `need` (header
+    and rows): three lines each (or its need) first, then the table being worked on
+    (`active`) as many as it needs, then the others share what is left."""
+    heights = [min(need, 3) for need in needs]
+    room = available - sum(heights)
+    if active is not None and room > 0:
+        grow = min(room, needs[active] - heights[active])
+        heights[active] += grow
+        room -= grow
+    open_ = [n for n, need in enumerate(needs) if heights[n] < need]
+    while room > 0 and open_:
+        share = max(1, room // len(open_))
+        for n in list(open_):
+            grow = min(share, needs[n] - heights[n], room)
+            heights[n] += grow
+            room -= grow
+            if heights[n] >= needs[n]:
+                open_.remove(n)
+            if not room:
+                break
+    return heights
+
+
 @dataclass(slots=True)
 class Row:
     """One row: its cells, its text for the filter (folded), its sort key per column."""
@@ -156,6 +180,11 @@ class RowTable(FittedTable):
     def total(self) -> int:
         return len(self._order)
 
+    @property
+    def need(self) -> int:
+        """Lines to show every row (those to come too) under the header."""
+        return max(len(self.shown), 1) + 1
+
     def load(self, rows: Sequence[Row]) -> None:
         self._rows = {row.key: row for row in rows}
         self._order = [row.key for row in rows]
@@ -218,11 +247,6 @@ class RowTable(FittedTable):
             self.clear()
             for key in keys[:first]:
                 self.add_row(*self._rows[key].cells, key=key)
-        # The height asked for: the header and every row, those to come too. Past the
-        # screen's height it is the same height (and no new layout of the screen).
-        wanted = min(max(len(keys), 1), self.app.size.height) + 1
-        if self.styles.max_height is None or self.styles.max_height.value != wanted:
-            self.styles.max_height = wanted
         if highlighted is not None and highlighted in self.rows:
             self.move_cursor(row=self.get_row_index(highlighted), scroll=True)
         if len(keys) > first:
