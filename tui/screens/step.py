@@ -601,7 +601,11 @@ class StepScreen(Screen[None]):
         """Each table its rows at most; three lines each first, then the one being worked
         on what it needs (at 80x24 a big step shows 8 rows of it, 2 of each other table),
         then the others what is left."""
-        box = self.query_one("#tables")
+        # Also called after a refresh: the screen may be gone by then (the next step's).
+        found = self.query("#tables") if self.is_attached else None
+        if not found:
+            return
+        box = found.first()
         tables = list(self.query(RowTable))
         if not box.size.height or not tables:
             return
