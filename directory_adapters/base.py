@@ -114,6 +114,8 @@ register(
 )
 
 DEFAULT_SEARCH_LIMIT = 50
+# The most `count` counts: past it, "more than 10,000" is all the admin needs.
+COUNT_CAP = 10_000
 
 # What a write check found (`WriteCheck.status`).
 WRITABLE = "writable"
@@ -293,6 +295,19 @@ class Directory(ABC):
         limit: int = DEFAULT_SEARCH_LIMIT,
     ) -> list[DirectoryAccount]:
         """Accounts whose surname, first name or login start with the words of `text`."""
+
+    def count(
+        self,
+        text: str,
+        *,
+        uai: str | None = None,
+        category: Category | None = None,
+        cap: int = COUNT_CAP,
+    ) -> int | None:
+        """How many accounts `search` would find with no limit, at most `cap`; None when
+        only reading every match would tell (LDAP: the search dialog then says "more
+        than 50" rather than scan the directory at each keystroke)."""
+        return None
 
     @abstractmethod
     def get(self, login: str) -> DirectoryAccount | None:

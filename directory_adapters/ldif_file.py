@@ -49,6 +49,7 @@ from core.model import (
 from core.names import normalise_name
 from core.text import printable
 from directory_adapters.base import (
+    COUNT_CAP,
     DEFAULT_SEARCH_LIMIT,
     READ_ONLY,
     WRITABLE,
@@ -831,6 +832,17 @@ class LdifDirectory(Directory):
             if len(found) >= limit:
                 break
         return found
+
+    def count(
+        self,
+        text: str,
+        *,
+        uai: str | None = None,
+        category: Category | None = None,
+        cap: int = COUNT_CAP,
+    ) -> int | None:
+        """The same search, counted in memory (the accounts are made already)."""
+        return len(self.search(text, uai=uai, category=category, limit=cap))
 
     def _candidates(self, words: list[str], login_prefix: str) -> set[int]:
         """Accounts with every word (narrowed from the rarest), or whose login starts the query."""

@@ -122,7 +122,8 @@ async def test_typing_updates_the_results(directory):
             "text": "marchand",
             "uai": UAI,
             "category": Category.ELEVES,
-            "limit": 50,
+            # One more than shown: whether there are more is known without a count.
+            "limit": search_module.SEARCH_LIMIT + 1,
         }
         await retype(pilot, "")
         assert logins(app) == []

@@ -9,7 +9,7 @@ the results are those of the words typed), Escape cancels.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -24,11 +24,12 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.errors import IdpronoteError
-from core.i18n import language, register, t
-from core.model import Category, DirectoryAccount
+from core.i18n import language, number, register, t
+from core.model import Category, DirectoryAccount, PronoteAccount
 from core.text import has_unsafe_characters, printable
 from tui.localise import LocalisedModal
 from tui.widgets.cells import cell
+from tui.widgets.tables import ColumnSpec, FittedTable
 
 register(
     {
@@ -48,11 +49,6 @@ register(
         "tui.search.filter_establishment": ("F3 établissement {uai}", "F3 establishment {uai}"),
         "tui.search.searching": ("Recherche…", "Searching…"),
         "tui.search.count": ("{count} compte(s)", "{count} account(s)"),
-        "tui.search.legend": ("★ proposé par le rapprochement", "★ suggested by matching"),
-        "tui.search.more": (
-            "les {limit} premiers : précisez la recherche",
-            "the first {limit}: narrow the search",
-        ),
         "tui.search.none": ("Aucun compte pour « {query} »", "No account for '{query}'"),
         "tui.search.widen": ("F2/F3 pour élargir", "F2/F3 to widen"),
         "tui.search.type": (
@@ -79,17 +75,95 @@ register(
         "tui.search.key_profiles": ("Profils", "Profiles"),
         "tui.search.key_establishment": ("Établissement", "Establishment"),
         "tui.search.key_cancel": ("Annuler", "Cancel"),
+        # issue 16: big steps
+        "tui.search.count_of": (
+            "{total} comptes, les {limit} premiers",
+            "{total} accounts, the first {limit}",
+        ),
+        "tui.search.count_over": (
+            "plus de {total} comptes, les {limit} premiers",
+            "more than {total} accounts, the first {limit}",
+        ),
+        "tui.search.proposed": ("★ proposé", "★ suggested"),
+        "tui.search.col_uai": ("Étab.", "School"),
+        "tui.search.col_profile": ("Profil", "Profile"),
+        "tui.search.mark_taken": ("✗ pris", "✗ taken"),
+        "tui.search.mark_holds": ("✗ occupé", "✗ has id"),
+        "tui.search.mark_replaces": ("~ ancien", "~ stale"),
+        "tui.search.why_taken": (
+            "✗ pris : un autre compte Pronote de cette étape est déjà relié à ce compte ; "
+            "Entrée serait refusée.",
+            "✗ taken: another Pronote account of this step is linked to it already; "
+            "Enter would be refused.",
+        ),
+        "tui.search.why_holds": (
+            "✗ occupé : ce compte porte déjà un autre identifiant de cet établissement, "
+            "encore utilisé ; Entrée serait refusée.",
+            "✗ has id: this account already holds another identifier of this "
+            "establishment, still in use; Enter would be refused.",
+        ),
+        "tui.search.why_replaces": (
+            "~ ancien : ce compte porte un identifiant que le fichier n'a plus ; "
+            "le lien le remplacera.",
+            "~ stale: this account holds an identifier the file no longer has; "
+            "the link replaces it.",
+        ),
+        "tui.search.record": ("Pronote : {who}", "Pronote: {who}"),
+        "tui.search.record_class": ("classe {name}", "class {name}"),
+        "tui.search.record_no_date": ("sans date de naissance", "no birth date"),
+        "tui.search.children": ("enfants : {children}", "children: {children}"),
+        "tui.search.no_children": (
+            "aucun enfant dans le fichier",
+            "no child in the file",
+        ),
+        "tui.search.child_unlinked": ("non relié", "not linked"),
     }
 )
 
 SEARCH_LIMIT = 50
+# Counted beyond the rows shown, where the directory can count cheaply (files).
+COUNT_CAP = 10_000
 # Long enough to let a word be typed, short enough to feel live.
 DEBOUNCE_SECONDS = 0.15
 STAR = "★"
 
-COLUMNS = ("mark", "login", "surname", "first", "born", "classes")
 # The words, the establishment filter, the profile filter.
 Request = tuple[str, str | None, Category | None]
+# Why a link to an account would be refused, or would replace a value ("taken",
+# "holds", "replaces"), or None: ImportSession.link_check.
+LinkCheck = Callable[[DirectoryAccount], str | None]
+MARKS = {
+    "taken": "tui.search.mark_taken",
+    "holds": "tui.search.mark_holds",
+    "replaces": "tui.search.mark_replaces",
+}
+WHY = {
+    "taken": "tui.search.why_taken",
+    "holds": "tui.search.why_holds",
+    "replaces": "tui.search.why_replaces",
+}
+
+
+def result_columns(by_establishment: bool) -> list[ColumnSpec]:
+    """The results' columns: with the establishment filter off, each row says whose it is."""
+    columns = [
+        ColumnSpec("mark", "", 9),  # "★✗ occupé"
+        ColumnSpec("login", t("tui.search.col_login"), 13, grow=3, most=28),
+        ColumnSpec("surname", t("tui.search.col_surname"), 10, grow=2, most=24),
+        ColumnSpec("first", t("tui.search.col_first"), 8, grow=2, most=20),
+        ColumnSpec("born", t("tui.search.col_born"), 10),
+    ]
+    if by_establishment:
+        columns.append(ColumnSpec("classes", t("tui.search.col_classes"), 6, grow=1, most=16))
+    else:
+        columns.append(ColumnSpec("uai", t("tui.search.col_uai"), 8, grow=1, most=18))
+        columns.append(ColumnSpec("profile", t("tui.search.col_profile"), 6, grow=1, most=24))
+    return columns
+
+
+def short_profile(value: str) -> str:
+    """ "National_ELV" -> "ELV": the national prefix says nothing that tells rows apart."""
+    return value.removeprefix("National_")
 
 
 def short_date(value: date | None) -> str:
@@ -143,8 +217,17 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         color: $block-cursor-foreground;
         text-style: bold;
     }
+    SearchDialog #search-record {
+        height: auto;
+        max-height: 3;
+        padding: 0 1;
+        color: $text-accent;
+    }
     SearchDialog #search-details {
-        height: 6;
+        /* an account's lines, and above them why Enter would be refused */
+        height: auto;
+        min-height: 6;
+        max-height: 9;
         border-top: solid $primary;
         padding: 0 1;
     }
@@ -176,6 +259,9 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         query: str,
         candidates: Sequence[str] = (),
         title: str = "",
+        record: PronoteAccount | None = None,
+        children: Sequence[tuple[PronoteAccount, str | None]] | None = None,
+        check: LinkCheck | None = None,
     ) -> None:
         super().__init__()
         self.directory = directory
@@ -184,6 +270,12 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         self.query_text = printable(query)
         self.candidate_logins = tuple(candidates)
         self.title_text = printable(title)
+        # The Pronote record being linked, a guardian's children in the file (None:
+        # not a guardian), and what stands in the way of a link to each account.
+        self.pronote_record = record
+        self.record_children = children
+        self.link_check = check
+        self._total: int | None = 0
         self.by_profile = True
         self.by_establishment = True
         # Fetched once, with the first search (directory.get may be slow too).
@@ -212,8 +304,12 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
                 id="search-input",
             )
             yield Static(id="search-filters")
+            if self.pronote_record is not None:
+                yield Static(self._record_text(), id="search-record")
             yield Static(id="search-status")
-            table: DataTable[Text] = DataTable(id="search-results", cursor_type="row")
+            table = FittedTable(
+                result_columns(self.by_establishment), id="search-results", cursor_type="row"
+            )
             # The keyboard stays in the search field; Up/Down reach the table.
             table.can_focus = False
             yield table
@@ -221,16 +317,40 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#search-results", DataTable)
-        table.add_column("", key="mark", width=1)
-        table.add_column(t("tui.search.col_login"), key="login", width=20)
-        table.add_column(t("tui.search.col_surname"), key="surname", width=14)
-        table.add_column(t("tui.search.col_first"), key="first", width=11)
-        table.add_column(t("tui.search.col_born"), key="born", width=10)
-        table.add_column(t("tui.search.col_classes"), key="classes", width=7)
+        self._columns()
         self._show_filters()
         self._show_details(None)
         self._search_now()
+
+    def _columns(self) -> None:
+        table = self.query_one("#search-results", FittedTable)
+        table.set_columns(result_columns(self.by_establishment))
+
+    def _record_text(self) -> Text:
+        """The Pronote side: names, birth date, class; a guardian's children and accounts."""
+        p = self.pronote_record
+        if p is None:
+            return Text()
+        parts = [p.display_name]
+        if p.birth_date is not None:
+            parts.append(t("tui.search.born", date=short_date(p.birth_date)))
+        elif self.record_children is None:
+            parts.append(t("tui.search.record_no_date"))
+        if p.class_name:
+            parts.append(t("tui.search.record_class", name=p.class_name))
+        if self.record_children is not None:
+            if self.record_children:
+                listed = "; ".join(
+                    f"{child.display_name}"
+                    + (f" {child.class_name}" if child.class_name else "")
+                    + f" → {login or t('tui.search.child_unlinked')}"
+                    for child, login in self.record_children
+                )
+                parts.append(t("tui.search.children", children=listed))
+            else:
+                parts.append(t("tui.search.no_children"))
+        text = Text(printable(t("tui.search.record", who=" · ".join(parts))))
+        return text
 
     # -- searching ------------------------------------------------------------------------
 
@@ -274,10 +394,24 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
             found = (self.directory.get(login) for login in self.candidate_logins)
             candidates = [account for account in found if account is not None]
         results: list[DirectoryAccount] = []
+        total: int | None = 0
         if text.strip():
-            results = self.directory.search(text, uai=uai, category=category, limit=SEARCH_LIMIT)
+            # One more than shown: whether there are more is known without a count.
+            results = self.directory.search(
+                text, uai=uai, category=category, limit=SEARCH_LIMIT + 1
+            )
+            total = len(results)
+            if total > SEARCH_LIMIT:
+                results = results[:SEARCH_LIMIT]
+                count = getattr(self.directory, "count", None)
+                # None (LDAP): only reading every match would tell; "more than 50" it is.
+                total = (
+                    count(text, uai=uai, category=category, cap=COUNT_CAP)
+                    if count is not None
+                    else None
+                )
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_results, request, candidates, results)
+            self.app.call_from_thread(self._show_results, request, candidates, results, total)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "search" or event.state is not WorkerState.ERROR:
@@ -289,11 +423,16 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         self._set_status(Text(t(key, error=printable(str(error)))), error=True)
 
     def _show_results(
-        self, request: Request, candidates: list[DirectoryAccount], results: list[DirectoryAccount]
+        self,
+        request: Request,
+        candidates: list[DirectoryAccount],
+        results: list[DirectoryAccount],
+        total: int | None = 0,
     ) -> None:
         if not self.is_attached:
             return
         text = request[0]
+        self._total = total
         self._shown_request = request
         self._candidates = candidates
         table = self.query_one("#search-results", DataTable)
@@ -310,9 +449,11 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         with self.app.batch_update():
             if keys == current:
                 # The same accounts: refresh their cells in place.
+                columns = [spec.key for spec in table.specs]
                 for account, suggested in rows:
                     key = account.login.casefold()
-                    for column, value in zip(COLUMNS, self._cells(account, suggested), strict=True):
+                    cells = self._cells(account, suggested)
+                    for column, value in zip(columns, cells, strict=True):
                         table.update_cell(key, column, value)
             else:
                 table.clear()
@@ -326,15 +467,27 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         self._show_details(self._highlighted_account())
         self._set_status(self._status(text, candidates, results))
 
+    def _obstacle(self, account: DirectoryAccount) -> str | None:
+        return self.link_check(account) if self.link_check is not None else None
+
     def _cells(self, account: DirectoryAccount, suggested: bool) -> list[Text]:
-        return [
-            Text(STAR if suggested else ""),
+        mark = STAR if suggested else " "
+        obstacle = self._obstacle(account)
+        if obstacle is not None:
+            mark += t(MARKS[obstacle])
+        cells = [
+            Text(mark.rstrip(), no_wrap=True, overflow="ellipsis"),
             cell(account.login),
             cell(account.surname),
             cell(account.first_name),
             cell(short_date(account.birth_date)),
-            cell(",".join(account.classes)),
         ]
+        if self.by_establishment:
+            cells.append(cell(",".join(account.classes)))
+        else:
+            cells.append(cell(",".join(account.establishments)))
+            cells.append(cell(",".join(short_profile(p) for p in account.profiles)))
+        return cells
 
     def _status(
         self, text: str, candidates: list[DirectoryAccount], results: list[DirectoryAccount]
@@ -342,11 +495,19 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         shown = len(self._accounts)
         parts: list[str] = []
         if shown:
-            parts.append(t("tui.search.count", count=shown))
-            if len(results) >= SEARCH_LIMIT:
-                parts.append(t("tui.search.more", limit=SEARCH_LIMIT))
+            total = self._total
+            if len(results) < SEARCH_LIMIT or total == len(results):
+                parts.append(t("tui.search.count", count=number(shown)))
+            elif total is None:
+                parts.append(
+                    t("tui.search.count_over", total=number(SEARCH_LIMIT), limit=SEARCH_LIMIT)
+                )
+            elif total >= COUNT_CAP:
+                parts.append(t("tui.search.count_over", total=number(total), limit=SEARCH_LIMIT))
+            else:
+                parts.append(t("tui.search.count_of", total=number(total), limit=SEARCH_LIMIT))
             if candidates:
-                parts.append(t("tui.search.legend"))
+                parts.append(t("tui.search.proposed"))
         elif text.strip():
             parts.append(t("tui.search.none", query=printable(text.strip())))
         else:
@@ -383,6 +544,9 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
     def action_toggle_establishment(self) -> None:
         self.by_establishment = not self.by_establishment
         self._show_filters()
+        # Other columns: the rows are made again with the next results.
+        self._columns()
+        self._accounts = {}
         self._search_now()
 
     # -- the highlighted account ----------------------------------------------------------
@@ -408,6 +572,9 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
             details.update(Text(t("tui.search.nothing_highlighted")))
             return
         text = Text(no_wrap=False)
+        obstacle = self._obstacle(account)
+        if obstacle is not None:
+            text.append(t(WHY[obstacle]) + "\n", "bold")
         text.append(printable(account.login), "bold")
         text.append(f" — {printable(account.display_name)}")
         if account.birth_date:
