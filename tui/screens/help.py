@@ -57,6 +57,17 @@ def _description(binding: Binding) -> str:
     return t(key) if key in CATALOGUE else ""
 
 
+def _own_bindings(widget: object) -> list:
+    """The keys the app's own classes give a widget (not those it inherits from
+    Textual's: our table's Enter is the screen's, and Textual's have no id)."""
+    return [
+        binding
+        for cls in type(widget).__mro__
+        if cls.__module__.startswith("tui.")
+        for binding in vars(cls).get("BINDINGS", [])
+    ]
+
+
 class HelpScreen(Localised, ModalScreen[None]):
     BINDINGS = [
         Binding("escape,f1,q", "dismiss", t("tui.help.close"), id="help.close"),
@@ -85,7 +96,7 @@ class HelpScreen(Localised, ModalScreen[None]):
             if type(node).__module__.startswith("tui.") and node not in (self.below, self.app)
         ]
         for source in (*own, self.below, self.app):
-            for binding in getattr(source, "BINDINGS", []):
+            for binding in _own_bindings(source) if source in own else source.BINDINGS:
                 if not isinstance(binding, Binding) or binding.id in seen:
                     continue
                 seen.add(binding.id)
