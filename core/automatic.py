@@ -10,7 +10,7 @@ others skipped. Nothing here knows about a terminal or an output format.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,12 +82,14 @@ def run_automatic(
     dry: bool = False,
     resumed: bool = False,
     allow_mass_removal: bool = False,
+    on_start: Callable[[ImportSession], None] | None = None,
 ) -> AutomaticRun:
     """Validate the chosen steps with only the automatic decisions; skip the others.
 
     A new session is started here (its lock, its journal), after the
     mass-removal guard: a refused import leaves no session behind. The
-    caller closes the session (`with session:`).
+    caller closes the session (`with session:`). `on_start` is told the
+    session once its journal exists (batch records its id at once).
     """
     run = AutomaticRun(session)
     # Before the journal is opened: a refused import leaves no session behind.
@@ -96,6 +98,8 @@ def run_automatic(
         raise UnusableInput(run.guard[0])
     if not resumed:
         session.start()
+    if on_start is not None:
+        on_start(session)
     while not session.finished:
         state = session.current
         processed = state.category in chosen

@@ -166,7 +166,7 @@ def _version_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> tuple[_Parser, dict[str, Handler]]:
-    from tui.commands import config, directory, inspect, match, session, support, wizard
+    from tui.commands import batch, config, directory, inspect, match, session, support, wizard
 
     parser = _Parser(
         prog="idpronote",
@@ -271,6 +271,27 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
         help="finish the establishment's interrupted or cut session instead of a new one",
     )
     handlers["apply"] = session.apply
+
+    p = sub.add_parser(
+        "batch",
+        parents=[_common(uai=False, mode=True, reads_file=True)],
+        help="apply for every establishment's file of a folder (or a manifest), one report",
+    )
+    p.add_argument(
+        "folder", metavar="DIR", nargs="?", help="a folder of identifiers files (*.xml), one "
+        "per establishment",
+    )  # fmt: skip
+    p.add_argument("--manifest", metavar="FILE", help="UAI;FILE lines instead of a folder")
+    p.add_argument("--jobs", type=int, default=1, help="establishments at a time (1)")
+    p.add_argument(
+        "--resume", action="store_true", help="carry on the interrupted batch over this input"
+    )
+    p.add_argument(
+        "--allow-mass-removal",
+        action="store_true",
+        help="complete mode: remove even more than half of a category's stored identifiers",
+    )
+    handlers["batch"] = batch.run
 
     p = sub.add_parser("history", parents=[_common(directory=False)], help="what each import wrote")
     p.add_argument(
