@@ -79,7 +79,9 @@ class BatchEntry:
 
     @property
     def key(self) -> str:
-        return str(self.file)
+        """Unique in a batch, the same at its resume: a manifest's UAIs and a folder's
+        files are each named once."""
+        return f"{self.uai or ''}:{self.file}"
 
 
 def uai_in_name(name: str) -> str | None:
@@ -322,7 +324,8 @@ class _Claims:
         with self._lock:
             other = self._by_uai.setdefault(uai, entry.key)
         if other != entry.key:
-            raise UnusableInput(t("batch.twice", uai=uai, file=entry.where, other=Path(other).name))
+            name = other.split(":", 1)[-1]
+            raise UnusableInput(t("batch.twice", uai=uai, file=entry.where, other=Path(name).name))
 
 
 def _establishment(entry: BatchEntry, export: IdentifiersFile) -> str:
