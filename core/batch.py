@@ -92,7 +92,7 @@ def uai_in_name(name: str) -> str | None:
 
 def entries_in(folder: Path) -> list[BatchEntry]:
     """Every `*.xml` file of `folder` (not its sub-folders, not hidden files), by name."""
-    folder = Path(folder)
+    folder = Path(folder).absolute()  # the same keys however the folder is named
     if not folder.is_dir():
         raise UnusableInput(t("batch.no_folder", path=folder))
     files = sorted(
@@ -112,7 +112,7 @@ def read_manifest(path: Path) -> list[BatchEntry]:
     Every UAI is checked against the pattern before any path is built, and
     the whole manifest is refused, with its line, if one is not a UAI.
     """
-    path = Path(path)
+    path = Path(path).absolute()
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

@@ -96,9 +96,11 @@ def _opener(ctx: Context):
     config, directory_file = ctx.config, ctx.args.directory_file
     credentials = None
     if directory_file is None and config.directory.kind == "ldap":
-        from directory_adapters.credentials import bind_credentials
+        from directory_adapters.credentials import bind_credentials, needs_prompt
 
-        credentials = bind_credentials(config.directory.ldap)
+        if needs_prompt(config.directory.ldap):
+            # Asked here, once: not by each establishment's connection, nor by two at once.
+            credentials = bind_credentials(config.directory.ldap)
 
     def opener() -> Any:
         return open_directory(config, directory_file, credentials=credentials)
