@@ -229,7 +229,7 @@ def test_a_lock_held_on_one_establishment(site, capsys):
 # -- interrupted, then resumed -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kill", ["directory-rename:5", "journal-fsync:40"])
+@pytest.mark.parametrize("kill", ["directory-rename:8", "journal-fsync:45"])
 def test_killed_mid_batch_then_resumed_ends_as_an_uninterrupted_run(site, tmp_path, kill):
     root, uais = site
     expected = uninterrupted(tmp_path, root)
@@ -245,6 +245,11 @@ def test_killed_mid_batch_then_resumed_ends_as_an_uninterrupted_run(site, tmp_pa
     assert resumed.returncode == 1, resumed.stderr
     report = json.loads(resumed.stdout)
     assert [e["outcome"] for e in report["establishments"]] == ["left_for_human"] * 3
+    # The first was done before the kill, the second's session cut and resumed.
+    assert [(e["earlier"], e["resumed"]) for e in report["establishments"]][:2] == [
+        (True, False),
+        (False, True),
+    ]
     assert stored(root, uais) == stored(expected["dir"], uais)
     # Nothing written twice, and as much written in all as by the uninterrupted run.
     keys = written_keys(root / "data")

@@ -199,6 +199,10 @@ def test_killed_mid_batch_then_resumed(site, tmp_path, slapd_factory, region_ldi
     assert resumed.returncode == 1, resumed.stderr
     report = json.loads(resumed.stdout)
     assert [e["outcome"] for e in report["establishments"]] == ["left_for_human"] * 3
+    shape = [(e["earlier"], e["resumed"]) for e in report["establishments"]]
+    # One at a time: the first done before the kill, the second's session cut, resumed;
+    # two at a time: both first sessions cut, both resumed.
+    assert shape[:2] == ([(True, False), (False, True)] if jobs == 1 else [(False, True)] * 2)
     assert identifiers(server) == identifiers(other)
     keys = [
         (o["login"].casefold(), o["uai"], o["kind"], o["idpn"], o["previous"])
