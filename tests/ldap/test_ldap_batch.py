@@ -201,8 +201,11 @@ def test_killed_mid_batch_then_resumed(site, tmp_path, slapd_factory, region_ldi
     assert [e["outcome"] for e in report["establishments"]] == ["left_for_human"] * 3
     shape = [(e["earlier"], e["resumed"]) for e in report["establishments"]]
     # One at a time: the first done before the kill, the second's session cut, resumed;
-    # two at a time: both first sessions cut, both resumed.
-    assert shape[:2] == ([(True, False), (False, True)] if jobs == 1 else [(False, True)] * 2)
+    # two at a time: which were cut depends on the threads' pace, but some was.
+    if jobs == 1:
+        assert shape[:2] == [(True, False), (False, True)]
+    else:
+        assert any(resumed for _earlier, resumed in shape)
     assert identifiers(server) == identifiers(other)
     keys = [
         (o["login"].casefold(), o["uai"], o["kind"], o["idpn"], o["previous"])
