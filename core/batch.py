@@ -246,7 +246,7 @@ class BatchState:
             elif kind == "session" and isinstance(record.get("session"), str):
                 state.sessions[key] = record["session"]
             elif kind == "done" and isinstance(record.get("result"), dict):
-                state.done[key] = record["result"]
+                state._ended(key, record["result"])
             elif kind == "end":
                 state.ended = True
             elif kind == "resumed":
@@ -302,8 +302,18 @@ class BatchState:
         self._append({"type": "session", "key": key, "session": session})
 
     def record_done(self, key: str, result: EstablishmentResult) -> None:
-        self.done[key] = result.as_json()
+        self._ended(key, result.as_json())
         self._append({"type": "done", "key": key, "result": result.as_json()})
+
+    def _ended(self, key: str, result: dict[str, Any]) -> None:
+        """An establishment's run ended: its session (if any) is the one a resume looks
+        for; no session begun after its start can be its own any more."""
+        self.done[key] = result
+        self.started_ns.pop(key, None)
+        if isinstance(result.get("session"), str):
+            self.sessions[key] = result["session"]
+        else:
+            self.sessions.pop(key, None)
 
     def end(self) -> None:
         self.ended = True
@@ -404,8 +414,10 @@ def import_establishment(
         cut, completed = _ours(settings.data_dir, uai, mine, since)
         if completed is not None:
             # Killed after its session ended and before the batch wrote it down.
-            result.session, result.outcome = completed.session, COMPLETED
+            result.session = completed.session
             _from_journal(result, completed)
+            left = result.counts["left_for_human"] or result.counts["refused"]
+            result.outcome = LEFT if left else COMPLETED
         else:
             with open_directory() as directory:
                 session = open_session(

@@ -19,6 +19,8 @@ from bench.region import build_region
 from core.batch import BatchSettings, BatchState, entries_in, run_batch
 from core.config import load_config
 from core.journal import EstablishmentLock, sessions
+from core.pronote_file import read_identifiers_file
+from core.wizard import ImportSession
 from directory_adapters.local_file import CsvDirectory
 from tests.killpoints import run_child
 from tui.cli import main
@@ -224,6 +226,29 @@ def test_a_lock_held_on_one_establishment(site, capsys):
     # Nothing left: a further --resume has nothing to do.
     code, out, err = run(["batch", "fichiers", "--resume"], capsys)
     assert code == 2 and "aucun lot interrompu" in err
+
+
+def test_a_resume_never_takes_over_another_admins_session(site, capsys):
+    """Refused for its lock, the establishment had no session of this batch: an admin's
+    session interrupted meanwhile is theirs, and the resume imports it anew."""
+    root, uais = site
+    lock = EstablishmentLock(root / "data", uais[1])
+    lock.acquire("someone-else")
+    try:
+        assert run(["batch", "fichiers", NO_GUARD], capsys)[0] == 1
+    finally:
+        lock.release()
+    with CsvDirectory(root / "annuaire.csv") as directory:
+        export = read_identifiers_file(root / "fichiers" / f"{uais[1]}.xml")
+        theirs = ImportSession(directory, export, uai=uais[1], mode="complet",
+                               data_dir=root / "data").start()  # fmt: skip
+        theirs.interrupt()
+    _code, out, _err = run(["batch", "fichiers", NO_GUARD, "--resume", "--format", "json"], capsys)
+    entry = json.loads(out)["establishments"][1]
+    assert entry["outcome"] == "left_for_human" and entry["resumed"] is False
+    assert entry["session"] != theirs.session
+    records = {r.session: r.ended for r in sessions(root / "data", uais[1])}
+    assert records == {theirs.session: "interrupted", entry["session"]: "completed"}
 
 
 # -- interrupted, then resumed -----------------------------------------------------------------
