@@ -33,8 +33,7 @@ _BAR = 24
 
 
 def run(ctx: Context) -> int:
-    from tui.cli import EXIT_OK, EXIT_PROBLEMS
-
+    """Exit 0: every establishment done, nothing left; 1: some left for a human or failed."""
     fmt = ctx.require_format("text", "json", "csv")
     args = ctx.args
     if bool(args.folder) == bool(args.manifest):
@@ -86,7 +85,7 @@ def run(ctx: Context) -> int:
         ctx.emit(as_csv(results))
     else:
         ctx.emit(as_text(report, results))
-    return EXIT_OK if all(r.outcome == "completed" for r in results) else EXIT_PROBLEMS
+    return 0 if all(r.outcome == "completed" for r in results) else 1
 
 
 def _opener(ctx: Context):
