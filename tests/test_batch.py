@@ -79,20 +79,27 @@ def written_keys(data_dir: Path) -> list[tuple]:
     return found
 
 
-def uninterrupted(tmp_path: Path, site: Path, jobs: int = 1) -> dict:
-    """The same region imported by one batch, start to end, in a copy: what it leaves."""
-    copy = tmp_path / f"copy-{jobs}"
-    copy.mkdir()
-    shutil.copytree(site / "fichiers", copy / "fichiers")
-    shutil.copy(site / "annuaire.csv", copy / "annuaire.csv")
-    shutil.copy(site / "config.toml", copy / "config.toml")
+def uninterrupted(copy: Path, region, jobs: int = 1) -> dict:
+    """The region imported by one batch, start to end, in `copy`: what it leaves."""
+    shutil.copytree(region.files, copy / "fichiers")
+    shutil.copy(region.directory, copy / "annuaire.csv")
+    (copy / "config.toml").write_text(
+        'data_dir = "data"\n[directory]\nkind = "csv"\npath = "annuaire.csv"\n', encoding="utf-8"
+    )
     done = run_child(
         ["batch", "fichiers", "--jobs", str(jobs), NO_GUARD, "--format", "json"],
         cwd=copy,
         env={"IDPRONOTE_CONFIG": str(copy / "config.toml"), "XDG_STATE_HOME": str(copy / "s")},
     )
     assert done.returncode in (0, 1), done.stderr
-    return {"dir": copy, "report": json.loads(done.stdout)}
+    return {"stored": stored(copy, region.uais), "report": json.loads(done.stdout)}
+
+
+@pytest.fixture(scope="session")
+def one_job(tmp_path_factory, region_template):
+    """One uninterrupted `--jobs 1` run, for every test that compares with it."""
+    _folder, region = region_template
+    return uninterrupted(tmp_path_factory.mktemp("one-job"), region)
 
 
 # -- several establishments ------------------------------------------------------------------
@@ -136,12 +143,11 @@ def test_every_establishment_is_imported_as_apply_would(site, capsys, tmp_path, 
     assert stored(alone, uais) == after
 
 
-def test_jobs_one_and_two_leave_the_same_directory(site, tmp_path):
-    root, uais = site
-    one = uninterrupted(tmp_path, root, jobs=1)
-    two = uninterrupted(tmp_path, root, jobs=2)
-    print(json.dumps(two["report"], indent=1)[:3000])
-    assert stored(one["dir"], uais) == stored(two["dir"], uais)
+def test_jobs_one_and_two_leave_the_same_directory(tmp_path, region_template, one_job):
+    _folder, region = region_template
+    two = uninterrupted(tmp_path, region, jobs=2)
+    one = one_job
+    assert one["stored"] == two["stored"]
     counts = [[e["counts"] for e in r["report"]["establishments"]] for r in (one, two)]
     assert counts[0] == counts[1]
 
@@ -255,9 +261,9 @@ def test_a_resume_never_takes_over_another_admins_session(site, capsys):
 
 
 @pytest.mark.parametrize("kill", ["directory-rename:8", "journal-fsync:45"])
-def test_killed_mid_batch_then_resumed_ends_as_an_uninterrupted_run(site, tmp_path, kill):
+def test_killed_mid_batch_then_resumed_ends_as_an_uninterrupted_run(site, one_job, kill):
     root, uais = site
-    expected = uninterrupted(tmp_path, root)
+    expected = one_job
     env = {"IDPRONOTE_CONFIG": str(root / "config.toml"), "XDG_STATE_HOME": str(root / "s")}
     killed = run_child(["batch", "fichiers", NO_GUARD], cwd=root, env=env, kill=kill,
                        target="annuaire.csv")  # fmt: skip
@@ -275,7 +281,7 @@ def test_killed_mid_batch_then_resumed_ends_as_an_uninterrupted_run(site, tmp_pa
         (True, False),
         (False, True),
     ]
-    assert stored(root, uais) == stored(expected["dir"], uais)
+    assert stored(root, uais) == expected["stored"]
     # Nothing written twice, and as much written in all as by the uninterrupted run.
     keys = written_keys(root / "data")
     assert len(keys) == len(set(keys))

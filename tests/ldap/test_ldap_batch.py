@@ -21,6 +21,7 @@ from core.journal import sessions
 from directory_adapters import open_directory
 from directory_adapters.ldap import LdapDirectory
 from tests.killpoints import run_child
+from tests.ldap.conftest import require_slapd
 from tests.ldap.server import Slapd
 from tui.cli import main
 
@@ -90,19 +91,26 @@ def run(argv, capsys):
     return code, out, err
 
 
-def uninterrupted(tmp_path: Path, slapd_factory, region_ldif, jobs: int = 1):
-    """The same batch, start to end, on a server of its own: what it leaves there."""
+@pytest.fixture(scope="session")
+def one_job(tmp_path_factory, region_ldif):
+    """The same batch, `--jobs 1`, start to end, on a server of its own: (what it leaves
+    there, its report), for every test that compares with it."""
+    require_slapd()
     region, ldif = region_ldif
-    server = slapd_factory(ldif)
-    folder = make_site(tmp_path / f"other-{jobs}", region, server)
-    done = run_child(["batch", "fichiers", "--jobs", str(jobs), NO_GUARD, "--format", "json"],
-                     cwd=folder, env=env(folder))  # fmt: skip
-    assert done.returncode == 1, done.stderr
-    return server, json.loads(done.stdout)
+    server = Slapd(tmp_path_factory.mktemp("slapd-one-job"), ldif)
+    server.start()
+    try:
+        folder = make_site(tmp_path_factory.mktemp("one-job") / "site", region, server)
+        done = run_child(["batch", "fichiers", NO_GUARD, "--format", "json"], cwd=folder,
+                         env=env(folder))  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        return identifiers(server), json.loads(done.stdout)
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_several_collèges_over_ldap(site, capsys, jobs, tmp_path, slapd_factory, region_ldif):
+def test_several_collèges_over_ldap(site, capsys, jobs, one_job):
     folder, server, _uais = site
     before = identifiers(server)
     code, out, err = run(["batch", "fichiers", "--jobs", str(jobs), NO_GUARD, "--format",
@@ -120,8 +128,8 @@ def test_several_collèges_over_ldap(site, capsys, jobs, tmp_path, slapd_factory
         (record,) = sessions(folder / "data", entry["uai"])
         assert record.ended == "completed" and len(record.written()) == entry["counts"]["written"]
     if jobs == 2:
-        other, alone = uninterrupted(tmp_path, slapd_factory, region_ldif, jobs=1)
-        assert identifiers(other) == after
+        other, alone = one_job
+        assert other == after
         assert [e["counts"] for e in alone["establishments"]] == [
             e["counts"] for e in report["establishments"]
         ]
@@ -187,9 +195,9 @@ def test_the_directory_gone_mid_batch_then_resumed(site, capsys):
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_killed_mid_batch_then_resumed(site, tmp_path, slapd_factory, region_ldif, jobs):
+def test_killed_mid_batch_then_resumed(site, one_job, jobs):
     folder, server, uais = site
-    other, alone = uninterrupted(tmp_path, slapd_factory, region_ldif)
+    other, alone = one_job
     killed = run_child(["batch", "fichiers", "--jobs", str(jobs), NO_GUARD], cwd=folder,
                        env=env(folder), kill="ldap-modify:150")  # fmt: skip
     assert killed.returncode == -9, killed.stderr
@@ -206,7 +214,7 @@ def test_killed_mid_batch_then_resumed(site, tmp_path, slapd_factory, region_ldi
         assert shape[:2] == [(True, False), (False, True)]
     else:
         assert any(resumed for _earlier, resumed in shape)
-    assert identifiers(server) == identifiers(other)
+    assert identifiers(server) == other
     keys = [
         (o["login"].casefold(), o["uai"], o["kind"], o["idpn"], o["previous"])
         for record in sessions(folder / "data")
