@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from tui.cli import main
 COLLEGES = 3
 STUDENTS = 60
 NO_GUARD = "--allow-mass-removal"
+LEASE = 2  # seconds: the directory's lock entries a killed batch leaves expire within the test
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +53,8 @@ bind_dn = "{Slapd.service_dn}"
 password_env = "IDPRONOTE_TEST_PASSWORD"
 base_dn = "{Slapd.people_dn}"
 timeout = 5
+lock_base = "{Slapd.locks_dn}"
+lock_lease = {LEASE}
 """,
         encoding="utf-8",
     )
@@ -202,6 +206,12 @@ def test_killed_mid_batch_then_resumed(site, one_job, jobs):
                        env=env(folder), kill="ldap-modify:150")  # fmt: skip
     assert killed.returncode == -9, killed.stderr
     assert len([r for r in sessions(folder / "data") if r.ended == "completed"]) < len(uais)
+    # The killed batch's lock entries in the directory hold until their lease runs out.
+    assert server.search("(objectClass=*)", ["cn"]) and any(
+        "ou=locks" in dn.lower() and dn.lower() != Slapd.locks_dn for dn, _ in
+        server.search("(objectClass=*)", ["cn"])
+    )  # fmt: skip
+    time.sleep(LEASE + 0.5)
     resumed = run_child(["batch", "fichiers", NO_GUARD, "--resume", "--format", "json"],
                         cwd=folder, env=env(folder))  # fmt: skip
     assert resumed.returncode == 1, resumed.stderr
