@@ -540,8 +540,11 @@ class _Establishment:
         wrong_links: bool = False,
         relatives: bool = False,
         mode: str = "complet",
+        login_suffix: str = "",
     ) -> None:
         self.rng = random.Random(seed)
+        # Several establishments in one directory (bench/region.py): logins unique across them.
+        self.login_suffix = login_suffix
         # A population the timetable export can express: no internship supervisor,
         # no inspector, no guardian without a student (it lists guardians under students).
         self.timetable = timetable
@@ -582,7 +585,7 @@ class _Establishment:
         self.logins[base] = count
         # Suffixes stay below 1000: other establishments' logins use 1000 and up.
         assert count < 1000, base
-        return base if count == 1 else f"{base}{count}"
+        return (base if count == 1 else f"{base}{count}") + self.login_suffix
 
     def other_uai(self) -> str:
         while True:
@@ -1547,6 +1550,7 @@ def generate(
     wrong_links: bool = False,
     relatives: bool = False,
     mode: str = "complet",
+    login_suffix: str = "",
 ) -> GenerationResult:
     """Write identifiants.xml, annuaire.csv and truth.json into `out_dir`.
 
@@ -1557,6 +1561,8 @@ def generate(
     in an EXPORT_INDEX_EDUCATION envelope, and partner.pem, the fresh key that
     opens it (0600). `wrong_links`, `relatives` and `mode` add the optional
     cases of the module's docstring; off, the files are what they always were.
+    `login_suffix` ends every login of the establishment (several establishments
+    generated into one directory must not share logins).
     """
     if form not in FORMS:
         raise ValueError(f"form: one of {', '.join(FORMS)}")
@@ -1582,6 +1588,7 @@ def generate(
         wrong_links=wrong_links,
         relatives=relatives,
         mode=mode,
+        login_suffix=login_suffix,
     )
     school.build()
     school.render()

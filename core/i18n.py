@@ -676,6 +676,100 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "outcome.failed": ("échouée", "failed"),
     "outcome.undone": ("annulée", "undone"),
     "outcome.damaged": ("journal abîmé", "damaged journal"),
+    # issue 18: batch
+    "batch.one_input": (
+        "donnez un dossier (idpronote batch DOSSIER) ou un manifeste (--manifest FICHIER), "
+        "pas les deux",
+        "give a folder (idpronote batch DIR) or a manifest (--manifest FILE), not both",
+    ),
+    "batch.bad_jobs": (
+        "--jobs {jobs} : au moins 1 établissement à la fois",
+        "--jobs {jobs}: at least 1 establishment at a time",
+    ),
+    "batch.no_folder": (
+        "{path} n'est pas un dossier : donnez le dossier des fichiers d'identifiants",
+        "{path} is not a folder: give the folder of the identifiers files",
+    ),
+    "batch.empty_folder": (
+        "aucun fichier .xml dans {path} : un fichier d'identifiants par établissement attendu",
+        "no .xml file in {path}: one identifiers file per establishment expected",
+    ),
+    "batch.no_manifest": ("manifeste {path} introuvable", "manifest {path} not found"),
+    "batch.manifest_unreadable": (
+        "manifeste {path} illisible ({error}) ; UTF-8 attendu",
+        "manifest {path} cannot be read ({error}); UTF-8 expected",
+    ),
+    "batch.manifest_line": (
+        "{path}, ligne {line} : « UAI;FICHIER » attendu",
+        "{path}, line {line}: 'UAI;FILE' expected",
+    ),
+    "batch.manifest_bad_uai": (
+        "{path}, ligne {line} : {value} n'est pas un code d'établissement (7 chiffres et une "
+        "lettre, par ex. 0441234A) ; rien n'est fait",
+        "{path}, line {line}: {value} is not an establishment code (7 digits and a letter, "
+        "e.g. 0441234A); nothing is done",
+    ),
+    "batch.manifest_twice": (
+        "{path}, ligne {line} : {uai} est déjà à la ligne {first} ; un fichier par établissement",
+        "{path}, line {line}: {uai} is already on line {first}; one file per establishment",
+    ),
+    "batch.manifest_empty": (
+        "le manifeste {path} ne nomme aucun établissement",
+        "the manifest {path} names no establishment",
+    ),
+    "batch.twice": (
+        "{file} : {uai} a déjà son fichier dans ce lot ({other}) ; un fichier par établissement",
+        "{file}: {uai} already has its file in this batch ({other}); one file per establishment",
+    ),
+    "batch.other_uai": (
+        "{file} : le fichier est celui de l'établissement {file_uai}, pas de {uai} ; rien "
+        "n'est fait pour lui, vérifiez le fichier",
+        "{file}: the file is establishment {file_uai}'s, not {uai}'s; nothing is done for it, "
+        "check the file",
+    ),
+    "batch.nothing_to_resume": (
+        "aucun lot interrompu sur {source} à reprendre",
+        "no interrupted batch over {source} to resume",
+    ),
+    "batch.outcome.completed": ("terminé", "done"),
+    "batch.outcome.left_for_human": ("à compléter", "left for a human"),
+    "batch.outcome.failed": ("échec", "failed"),
+    "batch.failed_line": ("échec : {reason}", "failed: {reason}"),
+    "batch.progress": (
+        "{outcome} : {recognised} reconnu(s), {left} pour un humain, {written} écrit(s), "
+        "{refused} refusé(s), {removed} retiré(s) ; session {session} ({seconds} s)",
+        "{outcome}: {recognised} recognised, {left} left for a human, {written} written, "
+        "{refused} refused, {removed} removed; session {session} ({seconds} s)",
+    ),
+    "batch.heading": (
+        "Import par lot — {count} établissement(s), mode {mode}, lot {batch}",
+        "Batch import — {count} establishment(s), mode {mode}, batch {batch}",
+    ),
+    "batch.col_name": ("établissement", "establishment"),
+    "batch.col_recognised": ("reconnus", "recogn."),
+    "batch.col_left": ("humain", "human"),
+    "batch.col_written": ("écrits", "written"),
+    "batch.col_refused": ("refusés", "refused"),
+    "batch.col_removed": ("retirés", "removed"),
+    "batch.earlier": ("passe précédente", "earlier run"),
+    "batch.resumed": ("session reprise", "session resumed"),
+    "batch.session": ("session {session}", "session {session}"),
+    "batch.more_errors": ("… et {count} de plus", "… and {count} more"),
+    "batch.total": (
+        "{completed} terminé(s), {left} à compléter par un humain, {failed} en échec ; "
+        "{written} identifiant(s) écrit(s), {removed} retiré(s)",
+        "{completed} done, {left} left for a human, {failed} failed; {written} identifier(s) "
+        "written, {removed} removed",
+    ),
+    "batch.resume_hint": (
+        "Après correction, relancez avec --resume : seuls les établissements non terminés "
+        "sont repris.",
+        "Once fixed, run it again with --resume: only the establishments not done are run.",
+    ),
+    "batch.undo_hint": (
+        "Annuler l'import d'un établissement : idpronote undo SESSION",
+        "To undo one establishment's import: idpronote undo SESSION",
+    ),
 }
 
 

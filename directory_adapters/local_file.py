@@ -198,8 +198,6 @@ _MAX_QUERY = 200
 _CHECK_COST = 20
 # Loads bigger than this are followed by a garbage collection (see _parse).
 _COLLECT_AFTER = 20_000
-# Re-reads tolerated when the file keeps changing under a write.
-_ATTEMPTS = 3
 
 # Positions in an account row (the compact form of a DirectoryAccount).
 _LOGIN, _SURNAME, _FIRST, _BIRTH, _PROFILES, _UAIS, _CLASSES, _STUDENTS, _IDS = range(9)
@@ -884,21 +882,23 @@ class CsvDirectory(Directory):
             try:
                 if self._changed_on_disk_quick():
                     self.reload()
-                for _attempt in range(_ATTEMPTS):
-                    outcomes, new_values, new_holders = self._plan(changes)
-                    if not new_values:
-                        return outcomes
-                    # Read, check, write and rename under the lock other hosts take too.
-                    with self._write_lock.held():
-                        data, fingerprint = self._read()
-                        if fingerprint != self._fingerprint:
-                            # Someone edited the file since we read it: their edit
-                            # wins, and every change is decided again against it.
-                            self._index = self._parse(data)
-                            self._fingerprint = fingerprint
-                            continue
-                        return self._write(data, outcomes, new_values, new_holders)
-                reason = t("dir.csv.kept_changing", path=self.path)
+                outcomes, new_values, new_holders = self._plan(changes)
+                if not new_values:
+                    return outcomes
+                # Read, check, write and rename under the lock other hosts take too.
+                with self._write_lock.held():
+                    data, fingerprint = self._read()
+                    if fingerprint != self._fingerprint:
+                        # Someone edited the file since we read it: their edit wins,
+                        # and every change is decided again against it, under the
+                        # lock (released, another writer of the same file could win
+                        # every time: two jobs of one batch).
+                        self._index = self._parse(data)
+                        self._fingerprint = fingerprint
+                        outcomes, new_values, new_holders = self._plan(changes)
+                        if not new_values:
+                            return outcomes
+                    return self._write(data, outcomes, new_values, new_holders)
             except DirectoryError as error:
                 reason = str(error)
             return [_unavailable(change, reason) for change in changes]

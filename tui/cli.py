@@ -94,6 +94,7 @@ register(
         ),
         "cli.meta.path": ("CHEMIN", "PATH"),
         "cli.meta.file": ("FICHIER", "FILE"),
+        "cli.meta.folder": ("DOSSIER", "DIR"),
         "cli.meta.export": ("EXPORT", "EXPORT"),
         "cli.meta.command": ("COMMANDE", "COMMAND"),
         "cli.meta.action": ("ACTION", "ACTION"),
@@ -239,6 +240,24 @@ register(
             "terminer la session interrompue ou coupée de l'établissement au lieu d'en "
             "commencer une",
             "finish the establishment's interrupted or cut session instead of a new one",
+        ),
+        "cli.help.batch": (
+            "apply pour le fichier de chaque établissement d'un dossier (ou d'un manifeste), "
+            "un seul rapport",
+            "apply for every establishment's file of a folder (or a manifest), one report",
+        ),
+        "cli.help.batch_folder": (
+            "un dossier de fichiers d'identifiants (*.xml), un par établissement",
+            "a folder of identifiers files (*.xml), one per establishment",
+        ),
+        "cli.help.manifest": (
+            "des lignes UAI;FICHIER au lieu d'un dossier",
+            "UAI;FILE lines instead of a folder",
+        ),
+        "cli.help.jobs": ("établissements traités à la fois (1)", "establishments at a time (1)"),
+        "cli.help.batch_resume": (
+            "reprendre le lot interrompu sur ces mêmes fichiers",
+            "carry on the interrupted batch over this input",
         ),
         "cli.help.history": ("ce que chaque import a écrit", "what each import wrote"),
         "cli.help.purge": (
@@ -497,7 +516,7 @@ def _version_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> tuple[_Parser, dict[str, Handler]]:
-    from tui.commands import config, directory, inspect, match, session, support, wizard
+    from tui.commands import batch, config, directory, inspect, match, session, support, wizard
 
     parser = _Parser(prog="idpronote", description=t("cli.help.description"))
     _version_option(parser)
@@ -558,6 +577,16 @@ def build_parser() -> tuple[_Parser, dict[str, Handler]]:
     p.add_argument("--allow-mass-removal", action="store_true", help=t("cli.help.mass_removal"))
     p.add_argument("--resume", action="store_true", help=t("cli.help.resume"))
     handlers["apply"] = session.apply
+
+    p = command("batch", "cli.help.batch", parents=[_common(uai=False, mode=True, reads_file=True)])
+    p.add_argument(
+        "folder", metavar=t("cli.meta.folder"), nargs="?", help=t("cli.help.batch_folder")
+    )
+    p.add_argument("--manifest", metavar=file_, help=t("cli.help.manifest"))
+    p.add_argument("--jobs", metavar="N", type=int, default=1, help=t("cli.help.jobs"))
+    p.add_argument("--resume", action="store_true", help=t("cli.help.batch_resume"))
+    p.add_argument("--allow-mass-removal", action="store_true", help=t("cli.help.mass_removal"))
+    handlers["batch"] = batch.run
 
     session_ = t("cli.meta.session")
     p = command("history", "cli.help.history", parents=[_common(directory=False)])

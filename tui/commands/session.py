@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from core.automatic import open_session, run_automatic
 from core.errors import UnusableInput
 from core.i18n import language, register, t, word
 from core.journal import (
@@ -18,9 +19,9 @@ from core.journal import (
 )
 from core.model import CATEGORIES, Category
 from core.pronote_file import read_identifiers_file
-from core.report import session_removals, session_writes
+from core.report import session_removals
 from core.text import json_dumps, printable
-from core.wizard import ImportSession, undo_session
+from core.wizard import undo_session
 from tui.commands.directory import _confirm, _csv
 from tui.commands.match import as_json, establishment, kept_absent_lines
 
@@ -61,15 +62,6 @@ register(
         "apply.resumed": (
             "Étapes déjà validées avant l'interruption (hors de ce rapport) : {steps}",
             "Steps validated before the interruption (not in this report): {steps}",
-        ),
-        "apply.mass_removal": (
-            "étape {step} ({category}) : {removed} des {stored} identifiants stockés pour "
-            "{uai} seraient supprimés, plus de la moitié ; un mauvais fichier plutôt qu'une "
-            "nouvelle année ? Rien n'est écrit ; vérifiez le fichier, ou relancez avec "
-            "--allow-mass-removal",
-            "step {step} ({category}): {removed} of the {stored} identifiers stored for {uai} "
-            "would be removed, more than half; a wrong file rather than a new year? Nothing "
-            "written; check the file, or run again with --allow-mass-removal",
         ),
         "purge.not_with_session": (
             "--purge-older-than s'applique à toutes les sessions, pas à une seule",
@@ -157,45 +149,27 @@ def apply(ctx: Context) -> int:
     # A new import while a session is cut or damaged: refused by the session's start,
     # under the establishment's lock (the wizard's start too).
     with open_directory(ctx.config, ctx.args.directory_file) as directory:
-        if ctx.args.resume:
-            session = ImportSession.resume(
-                directory, record, export, data_dir=ctx.config.data_dir,
-                settings=ctx.config.matching,
-            )  # fmt: skip
-            mode = session.mode
-        else:
-            session = ImportSession(
-                directory,
-                export,
-                uai=uai,
-                mode=mode,
-                data_dir=None if dry else ctx.config.data_dir,
-                settings=ctx.config.matching,
-            )
+        session = open_session(
+            directory,
+            export,
+            uai=uai,
+            mode=mode,
+            data_dir=None if dry else ctx.config.data_dir,
+            settings=ctx.config.matching,
+            resume=record if ctx.args.resume else None,
+        )
+        mode = session.mode
         with session:
-            # Before the journal is opened: a refused import leaves no session behind.
-            guard = _mass_removals(session, chosen)
-            if guard and not dry and not ctx.args.allow_mass_removal:
-                raise UnusableInput(guard[0])
-            if not ctx.args.resume:
-                session.start()
-            steps, writes, failures = [], [], []
-            planned: dict[Category, int] = {}
-            while not session.finished:
-                state = session.current
-                processed = state.category in chosen
-                if dry and processed:
-                    planned[state.category] = len(session.plan(state).changes)
-                    writes.append(session_writes(session, state, processed=True))
-                if dry or not processed:
-                    if not dry:
-                        writes.append(session_writes(session, state, processed=False))
-                    session.skip()
-                else:
-                    outcomes = session.validate()
-                    failures += [o for o in outcomes if not o.applied]
-                    writes.append(session_writes(session, state, processed=True))
-                steps.append(state.match)
+            run = run_automatic(
+                session,
+                chosen,
+                dry=dry,
+                resumed=bool(ctx.args.resume),
+                allow_mass_removal=ctx.args.allow_mass_removal,
+            )
+    steps, writes, failures, planned, guard = (
+        run.steps, run.writes, run.failures, run.planned, run.guard
+    )  # fmt: skip
     report = as_json(str(ctx.args.file), uai, mode, steps, writes, session.session)
     earlier = list(record.steps_done) if ctx.args.resume and record is not None else []
     if earlier:
@@ -228,32 +202,6 @@ def apply(ctx: Context) -> int:
         ctx.emit(text)
     unrecognised = report["summary"]["unrecognised"]
     return 1 if unrecognised or failures else 0
-
-
-def _mass_removals(session: ImportSession, chosen: list[Category]) -> list[str]:
-    """One line per step left to validate that would remove over half its category's links.
-
-    Checked before anything is written: a wrong file must not empty the
-    students before the guardians' step notices it.
-    """
-    lines = []
-    for category in session.steps[session.index :]:
-        if category not in chosen:
-            continue
-        found = session.mass_removal(category)
-        if found is not None:
-            removed, stored = found
-            lines.append(
-                t(
-                    "apply.mass_removal",
-                    step=category.step,
-                    category=category.label(language()),
-                    removed=removed,
-                    stored=stored,
-                    uai=session.uai,
-                )
-            )
-    return lines
 
 
 def _apply_text(session, steps, writes, planned, failures, dry) -> str:
