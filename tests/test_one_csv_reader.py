@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from directory_adapters.local_file import CsvDirectory
@@ -141,6 +141,11 @@ def csv_files(draw) -> str:
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(text=csv_files())
+@example(  # found by this test: the second "a" is on a line no UAI is on
+    text="login;nom;prenom;date_naissance;profil;uai;classes;eleves;idpronote;notes\n"
+    "l0;NOM;P;;National_ELV;0441234A;;;;\na;0441234A\n"
+    'l1;NOM;P;;National_ELV;0441234A;;;;"\nl2;NOM;P;;National_ELV;0441234A;;;;"\na;"\n'
+)
 def test_the_establishment_view_reads_exactly_what_the_full_read_reads(tmp_path, text):
     path = tmp_path / "annuaire.csv"
     path.write_bytes(text.encode("utf-8"))
@@ -169,3 +174,42 @@ def test_a_fully_quoted_file_is_read_by_the_same_reader(tmp_path):
     assert sorted(a.login for a in scoped.accounts(UAI)) == sorted(
         a.login for a in full.accounts(UAI)
     )
+
+
+@pytest.mark.parametrize("other", ["0359999Z", ""])
+def test_a_login_written_twice_is_withheld_by_the_establishment_view_too(tmp_path, other):
+    """The full read refuses both rows of a login written twice, wherever the second
+    is (another school's line, a line without a UAI): `match` and `explain`, which
+    read one establishment, must not take for an account what `apply` refuses."""
+    path = tmp_path / "annuaire.csv"
+    path.write_text(
+        "login;nom;prenom;date_naissance;profil;uai;classes;eleves;idpronote\n"
+        f"ines.marin;MARIN;Inès;2012-04-02;National_ELV;{UAI};5B;;\n"
+        "paul.roux;ROUX;Paul;2012-01-09;National_ELV;0441234A;5B;;\n"
+        f'"INES.MARIN";"MARIN";"Inès";"2011-11-30";"National_ELV";"{other}";"";"";""\r\n'
+        f"zoe.lambert;LAMBERT;Zoé;2011-05-05;National_ELV;{other};;;\n",
+        encoding="utf-8",
+    )
+    full = CsvDirectory(path)
+    scoped = CsvDirectory(path, only_uai=UAI)
+    assert full.get("ines.marin") is None and scoped.get("ines.marin") is None
+    assert scoped.get("paul.roux") == full.get("paul.roux")
+    assert [(p.line, p.kind) for p in scoped.problems] == [
+        (2, "duplicate_login"), (4, "duplicate_login")
+    ]  # fmt: skip
+
+
+def test_a_login_written_twice_is_found_in_any_column_and_after_any_line_end(tmp_path):
+    """The login column need not come first; lines may end in CR alone."""
+    for end in ("\n", "\r"):
+        path = tmp_path / "annuaire.csv"
+        rows = [
+            "nom;prenom;login;date_naissance;profil;uai;classes;eleves;idpronote",
+            f"MARIN;Inès;ines.marin;2012-04-02;National_ELV;{UAI};5B;;",
+            f"ROUX;Paul;paul.roux;2012-01-09;National_ELV;{UAI};5B;;",
+            "MARIN;Inès; Ines.Marin ;2011-11-30;National_ELV;0359999Z;;;",
+        ]
+        path.write_text(end.join(rows) + end, encoding="utf-8", newline="")
+        full, scoped = CsvDirectory(path), CsvDirectory(path, only_uai=UAI)
+        assert full.get("ines.marin") is None and scoped.get("ines.marin") is None, end
+        assert scoped.get("paul.roux") == full.get("paul.roux")
