@@ -24,7 +24,7 @@ from core.lease import LeaseLost
 from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession
 from directory_adapters import open_directory
-from directory_adapters.ldap_lock import take_lock
+from directory_adapters.ldap.lock import take_lock
 from tests.killpoints import start_child
 from tests.ldap.server import Slapd
 from tui.cli import main

@@ -18,8 +18,8 @@ import pytest
 
 from bench.ldap_data import Person, to_ldif
 from core.model import ChangeKind, IdentifierChange
-from directory_adapters import ldap_lookup
 from directory_adapters.ldap import LdapDirectory
+from directory_adapters.ldap import lookup as ldap_lookup
 from directory_adapters.mapping import AttributeMapping
 from tests.ldap.conftest import (
     BIG_COUNT,

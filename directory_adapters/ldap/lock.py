@@ -49,8 +49,8 @@ from core.journal import LockHeld
 from core.lease import LeaseLost
 from core.model import UAI_PATTERN
 from core.text import printable
-from directory_adapters import ldap_wire
-from directory_adapters.ldap_connection import (
+from directory_adapters.ldap import wire as ldap_wire
+from directory_adapters.ldap.connection import (
     _INSUFFICIENT_ACCESS,
     _NO_SUCH_ATTRIBUTE,
     _NO_SUCH_OBJECT,
@@ -60,7 +60,7 @@ from directory_adapters.ldap_connection import (
 )
 
 if TYPE_CHECKING:
-    from directory_adapters.ldap import LdapDirectory
+    from directory_adapters.ldap.adapter import LdapDirectory
 
 __all__ = ["LdapLease", "take_lock"]
 

@@ -30,7 +30,7 @@ add the new one (`MODIFY_DELETE` + `MODIFY_ADD`, never a replace of the whole
 attribute: other establishments' and other tools' values stay), after
 checking on the server that no other account holds the identifier. Writes go
 in rounds of independent changes, pipelined on one connection
-(`ldap_write.py`, `ldap_lookup.py`, `ldap_wire.py`), each answered with the
+(`write.py`, `lookup.py`, `wire.py`), each answered with the
 entry as it stands after the write (the post-read control, where the server
 offers it; a search otherwise): an outcome says `applied` only when the
 server shows the value. If the server dies mid-batch, every change still gets
@@ -85,7 +85,7 @@ from directory_adapters.base import (
     spread,
 )
 from directory_adapters.credentials import BindCredentials, bind_credentials
-from directory_adapters.ldap_connection import (
+from directory_adapters.ldap.connection import (
     _ADMIN_LIMIT,
     _CONFIDENTIALITY_REQUIRED,
     _INSUFFICIENT_ACCESS,
@@ -109,8 +109,8 @@ from directory_adapters.ldap_connection import (
     _server_words,
     _short,
 )
-from directory_adapters.ldap_lock import take_lock
-from directory_adapters.ldap_query import (
+from directory_adapters.ldap.lock import take_lock
+from directory_adapters.ldap.query import (
     _all_of,
     _any_of,
     _dn_key,
@@ -120,7 +120,7 @@ from directory_adapters.ldap_query import (
     _Query,
     _sort_key,
 )
-from directory_adapters.ldap_write import (
+from directory_adapters.ldap.write import (
     _WriteBatch,
 )
 from directory_adapters.mapping import AttributeMapping, is_dn
@@ -378,7 +378,7 @@ class LdapDirectory(Directory):
         self._student_logins: dict[str, str | None] = {}
         self._naming_contexts: tuple[str, ...] | None = None
         # Does the server offer the post-read control (RFC 4527)? Read once, on the
-        # first write (ldap_write.py).
+        # first write (write.py).
         self._post_read: bool | None = None
         # Reads go to `url` (the consumers, the provider last); writes, and the reads
         # that must see them, to `write_url` (the provider): see `_on_provider`.

@@ -21,18 +21,18 @@ from ldap3.operation.search import compile_filter, parse_filter
 from ldap3.utils.asn1 import encode
 
 from core.i18n import register, t
-from directory_adapters import ldap_wire
-from directory_adapters.ldap_connection import (
+from directory_adapters.ldap import wire as ldap_wire
+from directory_adapters.ldap.connection import (
     _ADMIN_LIMIT,
     _SIZE_LIMIT,
     _SUCCESS,
     IN_FLIGHT,
     LOOKUP_CHUNK,
 )
-from directory_adapters.ldap_query import _all_of, _any_of, _dn_key, _Entry, _equals
+from directory_adapters.ldap.query import _all_of, _any_of, _dn_key, _Entry, _equals
 
 if TYPE_CHECKING:  # the adapter drives a lookup; a lookup never imports the adapter
-    from directory_adapters.ldap import LdapDirectory
+    from directory_adapters.ldap.adapter import LdapDirectory
 
 register(
     {

@@ -15,12 +15,12 @@ from core.model import (
     ChangeOutcome,
     IdentifierChange,
 )
-from directory_adapters import ldap_wire
 from directory_adapters.base import (
     not_found,
     plan_change,
 )
-from directory_adapters.ldap_connection import (
+from directory_adapters.ldap import wire as ldap_wire
+from directory_adapters.ldap.connection import (
     _INSUFFICIENT_ACCESS,
     _INVALID_SYNTAX,
     _NO_SUCH_ATTRIBUTE,
@@ -34,15 +34,15 @@ from directory_adapters.ldap_connection import (
     _server_words,
     _short,
 )
-from directory_adapters.ldap_lookup import Found, Lookup, Reading
-from directory_adapters.ldap_query import (
+from directory_adapters.ldap.lookup import Found, Lookup, Reading
+from directory_adapters.ldap.query import (
     _dn_key,
     _Entry,
     _entry,
 )
 
 if TYPE_CHECKING:  # the adapter drives a batch; a batch never imports the adapter
-    from directory_adapters.ldap import LdapDirectory
+    from directory_adapters.ldap.adapter import LdapDirectory
 
 register(
     {
