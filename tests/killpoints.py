@@ -8,7 +8,7 @@ wraps the calls the write protocol makes, then runs `idpronote ARGS...`:
                     temporary file, the LDIF changes file)
   journal-fsync     os.fsync of a journal file (header, intent, classes, outcome, ...)
   ldap-modify       an LDAP modify answered by the server (those of a write batch,
-                    pipelined by directory_adapters/ldap_wire.py, and ldap3's own)
+                    pipelined by directory_adapters/ldap/wire.py, and ldap3's own)
 
 IDPRONOTE_TEST_KILL="POINT:N" kills the process right after the Nth event at
 POINT; IDPRONOTE_TEST_DELAY="POINT:SECONDS" waits before each one (to make two
@@ -157,7 +157,7 @@ def install() -> None:
     ldap3.Connection.modify = modify  # type: ignore[method-assign]
 
     # A write batch's modifies go pipelined through ldap_wire, not ldap3's modify.
-    from directory_adapters import ldap_wire
+    from directory_adapters.ldap import wire as ldap_wire
 
     modifies: set[int] = set()
     real_request = ldap_wire.modify_request

@@ -1,4 +1,4 @@
-"""The write path's own BER (directory_adapters/ldap_wire.py): the very bytes ldap3 sends,
+"""The write path's own BER (directory_adapters/ldap/wire.py): the very bytes ldap3 sends,
 and answers that are not LDAP refused as a broken link, never half-read.
 
 The answers of a real server are decoded in tests/ldap/test_ldap_pipeline.py."""
@@ -20,9 +20,9 @@ from ldap3.protocol.rfc4527 import post_read_control
 from ldap3.utils.asn1 import encode
 from ldap3.utils.conv import escape_filter_chars
 
-from directory_adapters import ldap_wire
-from directory_adapters.ldap_lookup import _compiled, _object_classes
-from directory_adapters.ldap_query import _Entry
+from directory_adapters.ldap import wire as ldap_wire
+from directory_adapters.ldap.lookup import _compiled, _object_classes
+from directory_adapters.ldap.query import _Entry
 
 # Values as hostile as an identifiers file can make them: filter syntax, NUL, accents.
 # (Stripped, as the adapter sends them: ldap3's text filters drop outer spaces.)

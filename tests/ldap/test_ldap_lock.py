@@ -24,7 +24,7 @@ from core.lease import LeaseLost
 from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession
 from directory_adapters import open_directory
-from directory_adapters.ldap_lock import take_lock
+from directory_adapters.ldap.lock import take_lock
 from tests.killpoints import start_child
 from tests.ldap.server import Slapd
 from tui.cli import main
@@ -223,7 +223,7 @@ def test_two_takers_racing_on_a_stale_lease_exactly_one_wins(site):
         def take(directory, n, barrier=barrier, won=won, refused=refused, round_=round_):
             barrier.wait()
             try:
-                won.append(take_lock(directory, UAI, f"s{round_}-{n}", {"user": f"u{n}"}))
+                won.append(take_lock(directory.channel, UAI, f"s{round_}-{n}", {"user": f"u{n}"}))
             except LockHeld:
                 refused.append(n)
 
@@ -248,17 +248,17 @@ def test_a_live_lease_is_never_taken_over_and_a_release_never_removes_anothers(s
     with open_directory(config) as one, open_directory(config) as two:
         stale_entry(server, folder, until="2099-01-01T00:00:00.000000Z")
         with pytest.raises(LockHeld, match="ghost"):
-            take_lock(one, UAI, "s1", {"user": "u1"})
+            take_lock(one.channel, UAI, "s1", {"user": "u1"})
         server_entry = lock_entries(server)[UAI]
         assert server_entry["user"] == "ghost"  # untouched
         stale_entry_gone = folder / "gone.ldif"
         stale_entry_gone.write_text(f"dn: cn={UAI},{Slapd.locks_dn}\nchangetype: delete\n")
         server.ldapmodify(stale_entry_gone)
-        lease = take_lock(one, UAI, "s1", {"user": "u1"})
+        lease = take_lock(one.channel, UAI, "s1", {"user": "u1"})
         # Its lease lapses (the holder stalled); another takes it over; the first one's
         # release then leaves the new holder's entry alone, and its renewal says so.
         time.sleep(LEASE + 0.1)
-        taken = take_lock(two, UAI, "s2", {"user": "u2"})
+        taken = take_lock(two.channel, UAI, "s2", {"user": "u2"})
         lease.release()
         assert lock_entries(server)[UAI]["session"] == "s2"
         with pytest.raises(LeaseLost, match="u2"):

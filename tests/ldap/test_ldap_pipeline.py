@@ -18,8 +18,9 @@ import pytest
 
 from bench.ldap_data import Person, to_ldif
 from core.model import ChangeKind, IdentifierChange
-from directory_adapters import ldap_lookup
 from directory_adapters.ldap import LdapDirectory
+from directory_adapters.ldap import lookup as ldap_lookup
+from directory_adapters.ldap.channel import Channel
 from directory_adapters.mapping import AttributeMapping
 from tests.ldap.conftest import (
     BIG_COUNT,
@@ -139,10 +140,8 @@ def test_a_lookup_the_size_limit_stops_is_asked_again_paged(
     """The pipelined searches are not paged (slapd keeps one paged search per
     connection): past the server's size limit, ldap3's paged search takes over."""
     paged = []
-    search = LdapDirectory._search
-    monkeypatch.setattr(
-        LdapDirectory, "_search", lambda d, *a, **k: paged.append(a) or search(d, *a, **k)
-    )
+    search = Channel.search
+    monkeypatch.setattr(Channel, "search", lambda c, *a, **k: paged.append(a) or search(c, *a, **k))
     server = slapd_factory(fixture_ldif(), tls=False, size_limit=20)
     with open_ldap(server, page_size=7) as directory:
         outcomes = directory.apply(fillers(BIG_COUNT))

@@ -9,8 +9,8 @@ import pytest
 from bench.ldap_data import Person, to_ldif
 from core import i18n
 from core.model import ChangeKind, IdentifierChange
-from directory_adapters import ldap as ldap_adapter
 from directory_adapters.ldap import LdapDirectory
+from directory_adapters.ldap import write as ldap_write
 from directory_adapters.mapping import AttributeMapping
 from tests.ldap.conftest import (
     ELV,
@@ -170,7 +170,7 @@ def test_a_value_changed_between_reading_and_writing_is_reported(
     writing_server: Slapd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The server refuses to delete a value that is gone: "changed", nothing forced."""
-    send = ldap_adapter._WriteBatch._send
+    send = ldap_write._WriteBatch._send
 
     def someone_else_first(batch, writes):
         admin_edit(
@@ -181,7 +181,7 @@ def test_a_value_changed_between_reading_and_writing_is_reported(
         )
         return send(batch, writes)
 
-    monkeypatch.setattr(ldap_adapter._WriteBatch, "_send", someone_else_first)
+    monkeypatch.setattr(ldap_write._WriteBatch, "_send", someone_else_first)
     with open_ldap(writing_server) as directory:
         outcome = directory.apply([add("mdupont", ID2, previous=ID1)])[0]
     assert (outcome.applied, outcome.failure) == (False, "changed")

@@ -15,24 +15,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ldap3.operation.search import compile_filter, parse_filter
 from ldap3.utils.asn1 import encode
 
 from core.i18n import register, t
-from directory_adapters import ldap_wire
-from directory_adapters.ldap_connection import (
+from directory_adapters.ldap import wire as ldap_wire
+from directory_adapters.ldap.channel import Channel
+from directory_adapters.ldap.connection import (
     _ADMIN_LIMIT,
     _SIZE_LIMIT,
     _SUCCESS,
     IN_FLIGHT,
     LOOKUP_CHUNK,
 )
-from directory_adapters.ldap_query import _all_of, _any_of, _dn_key, _Entry, _equals
-
-if TYPE_CHECKING:  # the adapter drives a lookup; a lookup never imports the adapter
-    from directory_adapters.ldap import LdapDirectory
+from directory_adapters.ldap.query import _all_of, _any_of, _dn_key, _Entry, _equals
+from directory_adapters.mapping import AttributeMapping
 
 register(
     {
@@ -67,9 +66,8 @@ class Found:
 class Lookup:
     """Reads accounts and holders for `_WriteBatch`, through `ldap_wire` searches."""
 
-    def __init__(self, directory: LdapDirectory) -> None:
-        self.directory = directory
-        mapping = directory.mapping
+    def __init__(self, channel: Channel, mapping: AttributeMapping) -> None:
+        self.channel = channel
         self.login_attribute = mapping.attribute("login")
         self.attribute = mapping.identifier_attribute
         self.attributes = [self.login_attribute, self.attribute, "objectClass"]
@@ -144,16 +142,14 @@ class Lookup:
 
     def requests(self, parts: list[tuple[list[str], list[str]]]) -> list[ldap_wire.Request]:
         """Each search under every base, to send."""
-        return [
-            self._request(part, base) for part in parts for base in self.directory.settings.bases
-        ]
+        return [self._request(part, base) for part in parts for base in self.channel.settings.bases]
 
     def collected(
         self, parts: list[tuple[list[str], list[str]]], requests: list[ldap_wire.Request]
     ) -> list[list[_Entry] | None]:
         """The answers to `requests`: each search's entries (each entry once), or None
         where one did not end well (see `search`)."""
-        bases = self.directory.settings.bases
+        bases = self.channel.settings.bases
         found: list[list[_Entry] | None] = []
         for n, _ in enumerate(parts):
             entries: dict[str, _Entry] | None = {}
@@ -173,18 +169,18 @@ class Lookup:
         again through ldap3's paged search, alone; other refusals are errors."""
         if not parts:
             return []
-        directory = self.directory
-        bases = directory.settings.bases
+        channel = self.channel
+        bases = channel.settings.bases
         what = t("dir.ldap_lookup.what")
 
         def run(connection: Any) -> list[ldap_wire.Request]:
             requests = self.requests(parts)
             ldap_wire.Pipeline(
-                connection, window=IN_FLIGHT, timeout=directory.settings.receive_timeout
+                connection, window=IN_FLIGHT, timeout=channel.settings.receive_timeout
             ).run(requests)
             return requests
 
-        requests = directory._run(run, what)
+        requests = channel.run(run, what)
         found = self.collected(parts, requests)
         results = []
         for n, (part, entries) in enumerate(zip(parts, found, strict=True)):
@@ -196,9 +192,9 @@ class Lookup:
             ):
                 result = request.result or {}
                 if result.get("result") not in (_SUCCESS, _SIZE_LIMIT, _ADMIN_LIMIT):
-                    directory._search_failed(result, base, what, len(request.entries), False)
+                    channel.search_failed(result, base, what, len(request.entries), False)
             results.append(
-                directory._search(self._text(*part), self.attributes, what=what, size_limit=0)
+                channel.search(self._text(*part), self.attributes, what=what, size_limit=0)
             )
         return results
 
@@ -209,7 +205,7 @@ class Lookup:
             base,
             self._filter(*part),
             self.attributes,
-            time_limit=self.directory.settings.time_limit,
+            time_limit=self.channel.settings.time_limit,
         )
         return ldap_wire.Request(data, message_id)
 

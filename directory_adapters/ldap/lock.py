@@ -38,7 +38,7 @@ import re
 from collections.abc import Mapping
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
@@ -49,8 +49,9 @@ from core.journal import LockHeld
 from core.lease import LeaseLost
 from core.model import UAI_PATTERN
 from core.text import printable
-from directory_adapters import ldap_wire
-from directory_adapters.ldap_connection import (
+from directory_adapters.ldap import wire as ldap_wire
+from directory_adapters.ldap.channel import Channel
+from directory_adapters.ldap.connection import (
     _INSUFFICIENT_ACCESS,
     _NO_SUCH_ATTRIBUTE,
     _NO_SUCH_OBJECT,
@@ -58,9 +59,6 @@ from directory_adapters.ldap_connection import (
     _server_words,
     _short,
 )
-
-if TYPE_CHECKING:
-    from directory_adapters.ldap import LdapDirectory
 
 __all__ = ["LdapLease", "take_lock"]
 
@@ -122,14 +120,14 @@ class LdapLease:
 
     def __init__(
         self,
-        directory: LdapDirectory,
+        channel: Channel,
         dn: str,
         holder: dict[str, str],
         taken_over: dict[str, str] | None,
     ) -> None:
-        self.directory = directory
+        self.channel = channel
         self.where = dn
-        self.duration = directory.settings.lock_lease
+        self.duration = channel.settings.lock_lease
         self.holder = holder
         self.taken_over = taken_over
 
@@ -142,13 +140,13 @@ class LdapLease:
         # One request: the delete of our own `until` fails if the entry is no longer ours.
         changes = [(ldap3.MODIFY_DELETE, [f"until={self.until}"]),
                    (ldap3.MODIFY_ADD, [f"until={until}"])]  # fmt: skip
-        result = _modify(self.directory, self.where, {"description": changes})
+        result = _modify(self.channel, self.where, {"description": changes})
         code = result.get("result")
         if code == _SUCCESS:
             self.holder["until"] = until
             return
         if code in (_NO_SUCH_ATTRIBUTE, _NO_SUCH_OBJECT):
-            now_held = _read(self.directory, self.where)
+            now_held = _read(self.channel, self.where)
             raise LeaseLost(
                 t(
                     "lock.lost",
@@ -158,7 +156,7 @@ class LdapLease:
                     session=_shown((now_held or {}).get("session")),
                 )
             )
-        raise _refused(self.directory, self.where, result)
+        raise _refused(self.channel, self.where, result)
 
     def release(self) -> None:
         """Delete the entry if it still names our session and lease; quietly otherwise
@@ -171,12 +169,10 @@ class LdapLease:
         )
         controls = [(ASSERTION, True, ours)]
         with suppress(DirectoryError):  # a link broken since the last renewal is retried
-            _request(self.directory, self.where, lambda c: c.delete(self.where, controls=controls))
+            _request(self.channel, self.where, lambda c: c.delete(self.where, controls=controls))
 
 
-def take_lock(
-    directory: LdapDirectory, uai: str, session: str, holder: Mapping[str, Any]
-) -> LdapLease:
+def take_lock(channel: Channel, uai: str, session: str, holder: Mapping[str, Any]) -> LdapLease:
     """Take the establishment's lock entry, or take over one whose lease expired.
 
     LockHeld (the holder's words) if another session holds it; DirectoryError if the
@@ -184,7 +180,7 @@ def take_lock(
     uai = uai.strip().upper()
     if not UAI_PATTERN.fullmatch(uai):
         raise DirectoryError(t("lock.invalid_uai", uai=printable(uai)))
-    dn = f"cn={uai},{directory.settings.lock_base}"
+    dn = f"cn={uai},{channel.settings.lock_base}"
     for _attempt in range(ATTEMPTS):
         now = datetime.now(UTC)
         mine = {
@@ -193,21 +189,21 @@ def take_lock(
             "pid": str(holder.get("pid") or "?"),
             "session": session,
             "since": _stamp(now),
-            "until": _stamp(now + timedelta(seconds=directory.settings.lock_lease)),
+            "until": _stamp(now + timedelta(seconds=channel.settings.lock_lease)),
         }
         values = [f"{name}={mine[name]}" for name in FIELDS]
-        result = _add(directory, dn, uai, values)
+        result = _add(channel, dn, uai, values)
         code = result.get("result")
         if code == _SUCCESS:
-            return LdapLease(directory, dn, mine, None)
+            return LdapLease(channel, dn, mine, None)
         if code == _NO_SUCH_OBJECT:
             raise DirectoryError(
-                t("lock.no_container", base=directory.settings.lock_base),
+                t("lock.no_container", base=channel.settings.lock_base),
                 hint=t("lock.schema_hint"),
             )
         if code != _ENTRY_EXISTS:
-            raise _refused(directory, dn, result)
-        found = _read(directory, dn)
+            raise _refused(channel, dn, result)
+        found = _read(channel, dn)
         if found is None:
             continue  # released between our add and our read: try again
         until = _moment(found.get("until"))
@@ -219,25 +215,25 @@ def take_lock(
         if key is None:
             raise LockHeld(held_message(uai, found, dn))  # not a lock of ours: left alone
         seen = [(ldap3.MODIFY_DELETE, [f"{key}={found[key]}"])]
-        result = _modify(directory, dn, {"description": [*seen, (ldap3.MODIFY_REPLACE, values)]})
+        result = _modify(channel, dn, {"description": [*seen, (ldap3.MODIFY_REPLACE, values)]})
         code = result.get("result")
         if code == _SUCCESS:
-            return LdapLease(directory, dn, mine, found)
+            return LdapLease(channel, dn, mine, found)
         if code not in (_NO_SUCH_ATTRIBUTE, _NO_SUCH_OBJECT):
-            raise _refused(directory, dn, result)
+            raise _refused(channel, dn, result)
         # Someone else moved first (took it over, renewed, released): look again.
-    found = _read(directory, dn) or {}
+    found = _read(channel, dn) or {}
     raise LockHeld(held_message(uai, found, dn))
 
 
 # -- requests, to the provider -----------------------------------------------------------------
 
 
-def _request(directory: LdapDirectory, dn: str, send: Any) -> dict[str, Any]:
+def _request(channel: Channel, dn: str, send: Any) -> dict[str, Any]:
     """Send one request on a provider connection; its result (a broken link retried once)."""
     for attempt in (1, 2):
         try:
-            with directory._writers.lend() as connection:
+            with channel.writers.lend() as connection:
                 send(connection)
                 return dict(connection.result or {})
         except ldap_errors.LDAPCommunicationError as error:
@@ -253,19 +249,19 @@ def _request(directory: LdapDirectory, dn: str, send: Any) -> dict[str, Any]:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _add(directory: LdapDirectory, dn: str, uai: str, values: list[str]) -> dict[str, Any]:
+def _add(channel: Channel, dn: str, uai: str, values: list[str]) -> dict[str, Any]:
     return _request(
-        directory,
+        channel,
         dn,
         lambda c: c.add(dn, [OBJECT_CLASS], {"cn": uai, "description": values}),
     )
 
 
-def _modify(directory: LdapDirectory, dn: str, changes: dict[str, Any]) -> dict[str, Any]:
-    return _request(directory, dn, lambda c: c.modify(dn, changes))
+def _modify(channel: Channel, dn: str, changes: dict[str, Any]) -> dict[str, Any]:
+    return _request(channel, dn, lambda c: c.modify(dn, changes))
 
 
-def _read(directory: LdapDirectory, dn: str) -> dict[str, str] | None:
+def _read(channel: Channel, dn: str) -> dict[str, str] | None:
     """The holder a lock entry names, read on the provider; None if there is no entry."""
     found: list[list[str]] = []
 
@@ -277,19 +273,19 @@ def _read(directory: LdapDirectory, dn: str) -> dict[str, str] | None:
                 raw = response.get("raw_attributes", {}).get("description", [])
                 found.append([v.decode("utf-8", "replace") for v in raw])
 
-    result = _request(directory, dn, search)
+    result = _request(channel, dn, search)
     if result.get("result") == _NO_SUCH_OBJECT or not found:
         return None
     if result.get("result") != _SUCCESS:
-        raise _refused(directory, dn, result)
+        raise _refused(channel, dn, result)
     return holder_of(found[0])
 
 
-def _refused(directory: LdapDirectory, dn: str, result: Mapping[str, Any]) -> DirectoryError:
+def _refused(channel: Channel, dn: str, result: Mapping[str, Any]) -> DirectoryError:
     if result.get("result") == _INSUFFICIENT_ACCESS:
-        who = directory.credentials.bind_dn or t("dir.ldap.anonymous")
+        who = channel.credentials.bind_dn or t("dir.ldap.anonymous")
         return DirectoryError(
-            t("lock.no_access", who=who, base=directory.settings.lock_base),
+            t("lock.no_access", who=who, base=channel.settings.lock_base),
             hint=t("lock.schema_hint"),
         )
     return DirectoryError(t("lock.refused", dn=printable(dn), words=_server_words(result)))

@@ -34,7 +34,7 @@ from ldap3 import Server
 from ldap3.core import exceptions as ldap_errors
 from ldap3.core.results import RESULT_CODES
 
-from directory_adapters.ldap_query import _Entry
+from directory_adapters.ldap.query import _Entry
 
 POST_READ = "1.3.6.1.1.13.2"  # RFC 4527
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
@@ -15,12 +15,13 @@ from core.model import (
     ChangeOutcome,
     IdentifierChange,
 )
-from directory_adapters import ldap_wire
 from directory_adapters.base import (
     not_found,
     plan_change,
 )
-from directory_adapters.ldap_connection import (
+from directory_adapters.ldap import wire as ldap_wire
+from directory_adapters.ldap.channel import Channel
+from directory_adapters.ldap.connection import (
     _INSUFFICIENT_ACCESS,
     _INVALID_SYNTAX,
     _NO_SUCH_ATTRIBUTE,
@@ -34,15 +35,13 @@ from directory_adapters.ldap_connection import (
     _server_words,
     _short,
 )
-from directory_adapters.ldap_lookup import Found, Lookup, Reading
-from directory_adapters.ldap_query import (
+from directory_adapters.ldap.lookup import Found, Lookup, Reading
+from directory_adapters.ldap.query import (
     _dn_key,
     _Entry,
     _entry,
 )
-
-if TYPE_CHECKING:  # the adapter drives a batch; a batch never imports the adapter
-    from directory_adapters.ldap import LdapDirectory
+from directory_adapters.mapping import AttributeMapping
 
 register(
     {
@@ -193,15 +192,27 @@ class _WriteBatch:
     against what the server then says.
     """
 
-    def __init__(self, directory: LdapDirectory, changes: list[IdentifierChange]) -> None:
-        self.directory = directory
+    def __init__(
+        self,
+        channel: Channel,
+        mapping: AttributeMapping,
+        changes: list[IdentifierChange],
+        progress: Callable[[int, int], None] | None = None,
+        before_send: Callable[[Mapping[str, str]], None] | None = None,
+    ) -> None:
+        """`channel`: the directory's pools and reads; `progress` and `before_send`: the
+        directory's hooks (`LdapDirectory.progress`, `Directory.before_send`)."""
+        self.channel = channel
+        self.mapping = mapping
+        self.progress = progress
+        self.before_send = before_send
         self.changes = changes
         self.outcomes: list[ChangeOutcome | None] = [None] * len(changes)
-        self.attribute = directory.mapping.identifier_attribute
-        self.form = directory.form
+        self.attribute = mapping.identifier_attribute
+        self.form = mapping.form
         self.answered = 0
-        self.login_attribute = directory.mapping.attribute("login")
-        self.lookup = Lookup(directory)
+        self.login_attribute = mapping.attribute("login")
+        self.lookup = Lookup(channel, mapping)
         self.post_read = False
         # The next round's accounts and holders, read while this round's writes were
         # in flight (its indices, what was found, what this round's writes moved).
@@ -212,7 +223,7 @@ class _WriteBatch:
         pending = list(range(len(self.changes)))
         try:
             if pending:
-                self.post_read = _offers_post_read(self.directory)
+                self.post_read = _offers_post_read(self.channel)
             while pending:
                 indices = pending[:ROUND]
                 found, moving = self._found(indices)
@@ -237,8 +248,8 @@ class _WriteBatch:
     def _announce(self, writes: list[_Write]) -> None:
         """Before sending: the auxiliary classes this round adds, for the session's journal."""
         added = {w.login: w.add_class for w in writes if w.add_class}
-        if added and self.directory.before_send is not None:
-            self.directory.before_send(added)
+        if added and self.before_send is not None:
+            self.before_send(added)
 
     # -- deciding ------------------------------------------------------------------------------
 
@@ -307,7 +318,7 @@ class _WriteBatch:
                 change, "error", t("dir.ldap_write.nothing_to_write")
             )
             return None
-        object_class = self.directory.mapping.object_class
+        object_class = self.mapping.object_class
         classes = {c.casefold() for c in entry.values("objectClass")}
         missing_class = (
             value is not None and object_class and object_class.casefold() not in classes
@@ -371,21 +382,21 @@ class _WriteBatch:
             write.state = "confirmed" if write.result.get("result") == _SUCCESS else "refused"
             write.after = request.post_read if write.state == "confirmed" else None
             self.answered += 1
-            if self.directory.progress is not None:
-                self.directory.progress(self.answered, len(self.changes))
+            if self.progress is not None:
+                self.progress(self.answered, len(self.changes))
 
-        directory = self.directory
+        channel = self.channel
         try:
-            with directory._connections.lend() as connection:
+            with channel.connections.lend() as connection:
                 ldap_wire.Pipeline(
-                    connection, window=IN_FLIGHT, timeout=directory.settings.receive_timeout
+                    connection, window=IN_FLIGHT, timeout=channel.settings.receive_timeout
                 ).run([*searches, *(request for _, request in requests.values())], answered)
         except DirectoryError as error:  # could not even connect: nothing sent
             for write in writes:
                 write.error = str(error)
             return str(error)
         except ldap_errors.LDAPException as error:
-            why = directory.credentials.scrub(_short(str(error)))
+            why = channel.credentials.scrub(_short(str(error)))
         else:
             self._read_ahead(list(ahead), reading, searches, writes)
             return ""
@@ -503,7 +514,7 @@ class _WriteBatch:
             )
         if code == _NO_SUCH_OBJECT:
             return _failure(change, "not_found", t("dir.ldap_write.entry_gone", dn=write.dn))
-        who = self.directory.credentials.bind_dn or t("dir.ldap_write.anonymous")
+        who = self.channel.credentials.bind_dn or t("dir.ldap_write.anonymous")
         if code == _INSUFFICIENT_ACCESS:
             return _failure(
                 change,
@@ -546,10 +557,10 @@ def _failure(change: IdentifierChange, kind: str, reason: str) -> ChangeOutcome:
     return ChangeOutcome(change, applied=False, failure=kind, reason=reason)
 
 
-def _offers_post_read(directory: LdapDirectory) -> bool:
+def _offers_post_read(channel: Channel) -> bool:
     """Does the server advertise the post-read control (rootDSE supportedControl)?
     Asked once per directory; a server that will not say is taken as "no"."""
-    if directory._post_read is None:
+    if channel.post_read is None:
 
         def run(connection: Any) -> bool:
             connection.search(
@@ -566,5 +577,5 @@ def _offers_post_read(directory: LdapDirectory) -> bool:
                     return ldap_wire.POST_READ in (c.strip() for c in controls)
             return False
 
-        directory._post_read = directory._run(run, t("dir.ldap_write.what.root_dse"))
-    return directory._post_read
+        channel.post_read = channel.run(run, t("dir.ldap_write.what.root_dse"))
+    return channel.post_read

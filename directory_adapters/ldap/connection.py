@@ -203,7 +203,7 @@ class LdapSettings:
     # go there; `urls` are then the consumers (reads), the provider their last resort.
     write_url: str | None = None
     # Where the directory's lock entries live (one per establishment); "" : none,
-    # only the local lock (directory_adapters/ldap_lock.py).
+    # only the local lock (directory_adapters/ldap/lock.py).
     lock_base: str = ""
     lock_lease: float = DEFAULT_LOCK_LEASE
 
