@@ -58,7 +58,7 @@ def test_headless_commands_do_not_load_textual(tmp_path, argv):
     ]
     code = (
         "import sys\n"
-        "from tui.cli import main\n"
+        "from cli.main import main\n"
         "try:\n"
         f"    main({argv!r})\n"
         "except SystemExit:\n"
