@@ -316,7 +316,7 @@ def split(folder: Path, mode: str = "complet") -> dict[str, float]:
     code = r"""
 import json, sys, time
 t0 = time.perf_counter()
-import tui.cli, core.matching as m, core.matching.step as matching_step
+import cli.main, core.matching as m, core.matching.step as matching_step
 from core.pronote_file import read_identifiers_file
 from directory_adapters.local_file import CsvDirectory
 t1 = time.perf_counter()

@@ -12,22 +12,47 @@ values read at the start, updated by every confirmed write).
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.journal import SessionRecord
 from core.matching import ObsoleteLink, Reconciliation, StepMatch
 from core.model import ChangeKind
+from core.text import spreadsheet_cell
 from core.wizard import ImportSession, StepState
 
 __all__ = [
     "COUNTS",
+    "REMAINING_HEADER",
     "ObsoleteEntry",
     "StepWrites",
+    "csv_text",
     "planned_writes",
     "session_removals",
     "session_writes",
 ]
+
+
+# The list sent back to the school: the accounts a session left unlinked, one row each
+# (`idpronote remaining --format csv`, the end screen's export, the JSON keys of `remaining`).
+REMAINING_HEADER = [
+    "etape", "categorie", "idpn", "nom", "prenom", "date_naissance", "classe", "regle",
+    "raison", "candidats",
+]  # fmt: skip
+
+
+def csv_text(header: list[str], rows: list[list[object]]) -> str:
+    """A CSV a spreadsheet opens safely: `;`-separated, CRLF, every cell through
+    `core.text.spreadsheet_cell` (no formula, no control character)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([spreadsheet_cell(v) for v in row])
+    return out.getvalue()
+
 
 # What `counts` of a step and the report's summary add up.
 COUNTS = ("recognised", "unrecognised", "obsolete", "written", "replaced", "removed", "kept")

@@ -190,6 +190,6 @@ def install() -> None:
 
 if __name__ == "__main__":
     install()
-    from tui.cli import main
+    from cli.main import main
 
     sys.exit(main(sys.argv[1:]))

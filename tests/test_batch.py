@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.region import build_region
+from cli.main import main
 from core.batch import BatchSettings, BatchState, entries_in, run_batch
 from core.config import load_config
 from core.journal import EstablishmentLock, sessions
@@ -23,7 +24,6 @@ from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession
 from directory_adapters.local_file import CsvDirectory
 from tests.killpoints import run_child
-from tui.cli import main
 
 COLLEGES = 3
 STUDENTS = 60

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import main
+from cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo" / "identifiants.xml"
@@ -271,7 +271,7 @@ def test_an_internal_error_is_one_line_and_a_private_log(tmp_path, monkeypatch, 
     def broken(_ctx):
         raise RuntimeError("bug holding DUPONT Jean 5A2MJSNYRDTWKP4Q")
 
-    monkeypatch.setattr("tui.commands.inspect.run", broken)
+    monkeypatch.setattr("cli.commands.inspect.run", broken)
     code, out, err = run(["inspect", str(DEMO)], capsys)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bench.envelope import seal, write_key
+from cli.main import main
 from tests.core.test_timetable_export import TIMETABLE
-from tui.cli import main
 
 CONTENT = TIMETABLE.encode("utf-8")
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tui.cli import build_parser, main
+from cli.main import build_parser, main
 
 # English a French help must not show (argparse's own words first), and the reverse; not
 # "file" nor "show": option and action names (--directory-file, config show) stay.

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from tests.journals import records_of, write_sealed
 from tests.report_rows import check_report_rows
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"

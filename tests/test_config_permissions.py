@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from core import config_permissions
 from core.config import load_config, read_config
 from core.errors import ConfigError
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER_USER = 65534

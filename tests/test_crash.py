@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from bench.ldap_data import read_annuaire, write_ldif
+from cli.main import main
 from core.config import load_config
 from core.model import CATEGORIES
 from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession
 from directory_adapters import open_directory
 from tests.killpoints import run_child
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"

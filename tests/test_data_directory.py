@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from core.journal import EstablishmentLock, Journal, sessions
 from core.memory import DecisionMemory
 from core.private_files import UnsafePath, open_private, private_dir, uai_part
 from core.pronote_file import read_identifiers_file
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from core.config import load_config
 from core.journal import resumable_session
 from core.model import CATEGORIES
 from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession
 from directory_adapters.local_file import CsvDirectory
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from core.journal import (
     Journal,
     JournalDamaged,
@@ -29,7 +30,6 @@ from core.journal_lines import read_lines
 from core.wizard import undo_session
 from directory_adapters.local_file import CsvDirectory
 from tests.journals import records_of
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from cli.main import main
 from directory_adapters.local_file import CsvDirectory
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"

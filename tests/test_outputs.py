@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from core.config_file import write_config
 from core.errors import ConfigError
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"

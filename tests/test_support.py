@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from cli.main import main
 from core.pronote_file import read_identifiers_file
 from core.support import Action, apply_action, explain, status
 from core.wizard import LinkRefused, link_account
@@ -23,7 +24,6 @@ from tests.support_situations import (
     school_merges_duplicate,
     write_situations,
 )
-from tui.cli import main
 
 
 @pytest.fixture(autouse=True)

@@ -18,13 +18,13 @@ import pytest
 from lxml import etree
 
 from bench import datagen
+from cli.main import main
 from core.journal import sessions
 from core.matching import Reconciliation
 from core.model import CATEGORIES, Category
 from core.names import normalise_name
 from core.pronote_file import read_identifiers_file
 from directory_adapters.local_file import CsvDirectory
-from tui.cli import main
 
 UAI = "0441234A"
 DEMO = Path(__file__).resolve().parent.parent / "tui" / "demo"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from core.model import ChangeKind, IdentifierChange
 from directory_adapters.local_file import CsvDirectory
 from tests.killpoints import run_child
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"

@@ -271,7 +271,7 @@ def test_a_draft_survives_kill_9_mid_step(site, monkeypatch, capsys, sig):
     d = CsvDirectory(site / "annuaire.csv")
     assert DATE_DIFFERS in d.form.idpns_for(d.get("leo.colin").identifiers, UAI)
     # `history` counts both runs of the session, per step.
-    from tui.cli import main
+    from cli.main import main
 
     (site / "config.toml").write_text(f'data_dir = "{site / "data"}"\n', encoding="utf-8")
     monkeypatch.setenv("IDPRONOTE_CONFIG", str(site / "config.toml"))

@@ -1,5 +1,5 @@
 """`python -m tui` is `idpronote`."""
 
-from tui.cli import main
+from cli.main import main
 
 raise SystemExit(main())

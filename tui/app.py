@@ -20,6 +20,7 @@ from textual.screen import Screen
 from core.config import Config
 from core.errors import IdpronoteError
 from core.i18n import register, t
+from tui.errors import PasswordNeeded
 from tui.localise import LocalisedCommandPalette, localised_notice
 
 register(
@@ -89,10 +90,6 @@ _SYSTEM_COMMANDS: dict[tuple[str, str | None], tuple[str, str]] = {
     ("Screenshot", None): ("tui.palette.screenshot", "tui.palette.screenshot_help"),
     ("Bell", None): ("tui.palette.bell", "tui.palette.bell_help"),
 }
-
-
-class PasswordNeeded(IdpronoteError):
-    """The configuration names a bind DN but no password source: ask in the interface."""
 
 
 class IdpronoteApp(App[None]):
@@ -289,7 +286,7 @@ class IdpronoteApp(App[None]):
         """
         import sys
 
-        from tui.cli import log_internal_error
+        from core.internal_log import log_internal_error
 
         error = sys.exc_info()[1] or self._exception
         log = log_internal_error(error) if error is not None else "?"

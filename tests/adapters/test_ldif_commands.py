@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from bench.ldap_data import read_annuaire, write_ldif
+from cli.main import main
 from core.config import load_config
 from core.matching import Reconciliation
 from core.pronote_file import read_identifiers_file
 from directory_adapters import open_directory
 from directory_adapters.local_file import CsvDirectory
 from tests.report_rows import check_report_rows
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "tui" / "demo"

@@ -16,6 +16,7 @@ import pytest
 
 from bench.ldap_data import read_annuaire, to_ldif
 from bench.region import build_region
+from cli.main import main
 from core.batch import BatchSettings, BatchState, entries_in, run_batch
 from core.config import load_config
 from core.journal import sessions
@@ -24,7 +25,6 @@ from directory_adapters.ldap import LdapDirectory
 from tests.killpoints import run_child
 from tests.ldap.conftest import require_slapd
 from tests.ldap.server import Slapd
-from tui.cli import main
 
 COLLEGES = 3
 STUDENTS = 60

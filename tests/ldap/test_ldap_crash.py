@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.ldap_data import read_annuaire, to_ldif
+from cli.main import main
 from core.config import load_config
 from core.model import CATEGORIES, ChangeKind
 from core.pronote_file import read_identifiers_file
@@ -22,7 +23,6 @@ from core.wizard import ImportSession
 from directory_adapters import open_directory
 from tests.killpoints import run_child, start_child
 from tests.ldap.server import Slapd
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "tui" / "demo"

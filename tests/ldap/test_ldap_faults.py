@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.ldap_data import read_annuaire, to_ldif
+from cli.main import main
 from core.config import load_config
 from core.errors import DirectoryError
 from core.journal import find_session, resumable_session
@@ -22,7 +23,6 @@ from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession, SessionCut
 from directory_adapters import open_directory
 from tests.ldap.server import Slapd
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "tui" / "demo"

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.ldap_data import read_annuaire, to_ldif
+from cli.main import main
 from core.config import load_config
 from core.journal import LockHeld, find_session, read_session, sessions
 from core.lease import LeaseLost
@@ -27,7 +28,6 @@ from directory_adapters import open_directory
 from directory_adapters.ldap.lock import take_lock
 from tests.killpoints import start_child
 from tests.ldap.server import Slapd
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "tui" / "demo"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from core.config import load_config
 from core.journal import sessions
 from core.pronote_file import read_identifiers_file
@@ -25,7 +26,6 @@ from directory_adapters import open_directory
 from tests.ldap.conftest import require_slapd
 from tests.ldap.schools import schools
 from tests.ldap.server import Slapd
-from tui.cli import main
 
 REPLICATION_WAIT = 30.0  # seconds: the longest a test waits for the consumer to catch up
 

@@ -20,12 +20,12 @@ import pytest
 from textual.widgets import Input, RadioButton, RadioSet
 
 from bench.ldap_data import read_annuaire, to_ldif
+from cli.main import main
 from core.config import Config, read_config
 from core.model import Category
 from tests.ldap.conftest import require_slapd
 from tests.ldap.server import Slapd
 from tui.app import IdpronoteApp, Launch
-from tui.cli import main
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.setup import SetupScreen
 from tui.screens.start import StartScreen

@@ -13,6 +13,7 @@ import json
 import pytest
 
 from bench.ldap_data import read_annuaire, to_ldif
+from cli.main import main
 from tests.ldap.server import Slapd
 from tests.support_situations import (
     FIXABLE,
@@ -24,7 +25,6 @@ from tests.support_situations import (
     ldap_rows,
     school_merges_duplicate,
 )
-from tui.cli import main
 
 
 @pytest.fixture

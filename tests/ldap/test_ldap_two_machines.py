@@ -39,7 +39,7 @@ _MACHINE = """
 import contextlib, io, json, sys
 from tests.killpoints import install
 install()
-from tui.cli import main
+from cli.main import main
 for path in sys.argv[1:]:
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.ldap_data import read_annuaire, to_ldif
+from cli.main import main
 from core.config import load_config
 from core.journal import find_session, resumable_session
 from core.matching import Reconciliation
@@ -25,7 +26,6 @@ from directory_adapters import open_directory
 from directory_adapters.local_file import CsvDirectory
 from tests.ldap.server import Slapd
 from tests.report_rows import check_report_rows
-from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "tui" / "demo"

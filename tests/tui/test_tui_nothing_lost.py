@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.commands.wizard import demo_config, prepare_demo
 from core.config import Config
 from core.journal import read_session, resumable_session
 from tui.app import IdpronoteApp, Launch
-from tui.commands.wizard import demo_config, prepare_demo
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.end import EndScreen
 from tui.screens.step import StepScreen
@@ -272,13 +272,13 @@ def test_the_undo_command_the_demo_end_screen_prints_works(root, tmp_path):
     s.interrupt()
     assert (folder / "annuaire.csv").read_bytes() != before
     done = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "undo", s.session, "--demo", "--yes"],
+        [sys.executable, "-m", "cli", "undo", s.session, "--demo", "--yes"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (folder / "annuaire.csv").read_bytes() == before
     listed = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "history", "--demo"],
+        [sys.executable, "-m", "cli", "history", "--demo"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert s.session in listed.stdout, listed.stderr

@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from core.i18n import language, number, register, t
+from core.report import REMAINING_HEADER, csv_text
 from core.text import printable
 from core.wizard import ImportSession
 from tui.localise import LocalisedScreen
@@ -113,9 +114,6 @@ class EndScreen(LocalisedScreen[None]):
         copy under the data directory); if that directory is read-only, where idpronote was
         started.
         """
-        from tui.commands.directory import _csv
-        from tui.commands.session import REMAINING_HEADER
-
         rows = []
         for category, d in self.session.remaining():
             p = d.pronote
@@ -125,7 +123,7 @@ class EndScreen(LocalisedScreen[None]):
                 d.explain(), " ".join(d.candidates),
             ])  # fmt: skip
         name = f"non-relies-{self.session.uai}-{self.session.session or 'demo'}.csv"
-        text = _csv(REMAINING_HEADER, rows)
+        text = csv_text(REMAINING_HEADER, rows)
         places = [self.session.export.path.resolve().parent, Path.cwd()]
         error: OSError | None = None
         for place in dict.fromkeys(places):

@@ -30,6 +30,7 @@ from core.journal import LockHeld, resumable_session
 from core.model import CATEGORIES, UAI_PATTERN
 from core.pronote_file import IdentifiersFile, read_identifiers_file
 from core.text import printable
+from tui.errors import PasswordNeeded
 from tui.localise import LocalisedScreen
 
 register(
@@ -234,7 +235,6 @@ class StartScreen(LocalisedScreen[None]):
     @work(thread=True, exclusive=True, group="directory", exit_on_error=False)
     def open_directory(self) -> None:
         from directory_adapters.credentials import needs_prompt
-        from tui.app import PasswordNeeded
 
         try:
             describe = self.app.open_directory().describe()

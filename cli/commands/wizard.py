@@ -12,9 +12,11 @@ from core.i18n import t
 from core.private_files import check_private_dir, private_dir, replace_file
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from cli.context import Context
 
-DEMO = Path(__file__).resolve().parent.parent / "demo"
+# The bundled demo files are the TUI package's data (tui/demo/, a sibling package): found by
+# path so that `--demo` of undo/history does not import the TUI.
+DEMO = Path(__file__).resolve().parents[2] / "tui" / "demo"
 
 
 def run(ctx: Context) -> int:

@@ -19,11 +19,11 @@ from core.batch import (
 )
 from core.errors import UnusableInput
 from core.i18n import t
+from core.report import csv_text
 from core.text import json_dumps, printable
-from tui.commands.directory import _csv
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from cli.context import Context
 
 CSV_HEADER = [
     "uai", "etablissement", "fichier", "resultat", "reconnus", "pour_un_humain", "ecrits",
@@ -122,7 +122,7 @@ def _once(prompt):
 
 
 def _logged(error: BaseException) -> str:
-    from tui.cli import log_internal_error
+    from core.internal_log import log_internal_error
 
     return t("cli.internal_error", error=type(error).__name__, log=log_internal_error(error))
 
@@ -139,7 +139,7 @@ class _Progress:
         self.bar_shown = False
 
     def show(self, result: EstablishmentResult, count: int, total: int) -> None:
-        from tui.cli import say
+        from cli.context import say
 
         self._clear()
         say(progress_line(result, count, total), self.stream)
@@ -217,7 +217,7 @@ def as_csv(results: list[EstablishmentResult]) -> str:
         ]
         for r in results
     ]  # fmt: skip
-    return _csv(CSV_HEADER, rows)
+    return csv_text(CSV_HEADER, rows)
 
 
 def as_text(report: dict[str, Any], results: list[EstablishmentResult]) -> str:

@@ -6,20 +6,19 @@ protocol, with the same search the wizard's dialog runs.
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from typing import TYPE_CHECKING, Any
 
 from core.errors import UnusableInput
 from core.i18n import register, t
 from core.model import Category, DirectoryAccount
-from core.text import json_dumps, printable, spreadsheet_cell
+from core.report import csv_text
+from core.text import json_dumps, printable
 from core.wizard import unlink_account
 
 if TYPE_CHECKING:
+    from cli.context import Context
     from directory_adapters.base import Directory
-    from tui.cli import Context
 
 register(
     {
@@ -59,15 +58,6 @@ def account_json(account: DirectoryAccount) -> dict[str, Any]:
     }
 
 
-def _csv(header: list[str], rows: list[list[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([spreadsheet_cell(v) for v in row])
-    return out.getvalue()
-
-
 # -- search -----------------------------------------------------------------------------------
 
 
@@ -97,7 +87,7 @@ def search(ctx: Context) -> int:
             for a in results
         ]
         ctx.emit(
-            _csv(
+            csv_text(
                 [
                     "login",
                     "nom",
@@ -146,7 +136,7 @@ def linked(ctx: Context) -> int:
         ctx.emit(json_dumps({"uai": uai, "accounts": accounts}))
     elif fmt == "csv":
         ctx.emit(
-            _csv(
+            csv_text(
                 ["login", "nom", "prenom", "idpn"],
                 [[r.account.login, r.account.surname, r.account.first_name, r.idpn] for r in rows],
             )

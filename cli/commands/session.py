@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from cli.commands.directory import _confirm
+from cli.commands.match import as_json, establishment, kept_absent_lines
 from core.automatic import open_session, run_automatic
 from core.errors import UnusableInput
 from core.i18n import language, register, t, word
@@ -19,11 +21,9 @@ from core.journal import (
 )
 from core.model import CATEGORIES, Category
 from core.pronote_file import read_identifiers_file
-from core.report import session_removals
+from core.report import REMAINING_HEADER, csv_text, session_removals
 from core.text import json_dumps, printable
 from core.wizard import undo_session
-from tui.commands.directory import _confirm, _csv
-from tui.commands.match import as_json, establishment, kept_absent_lines
 
 register(
     {
@@ -115,7 +115,7 @@ register(
 )
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from cli.context import Context
 
 
 def _steps(value: str | None) -> list[Category]:
@@ -186,7 +186,7 @@ def apply(ctx: Context) -> int:
     if fmt == "json":
         ctx.emit(json_dumps(report))
     elif fmt == "csv":
-        from tui.commands.match import as_csv
+        from cli.commands.match import as_csv
 
         ctx.emit(as_csv(steps, writes))
     else:
@@ -308,7 +308,7 @@ def history(ctx: Context) -> int:
     elif fmt == "csv":
         keys = ["session", "uai", "kind", "mode", "started", "operator", "outcome", "written",
                 "failed", "pending", "undo_of", "undone_by"]  # fmt: skip
-        ctx.emit(_csv(keys, [[row[k] or "" for k in keys] for row in rows]))
+        ctx.emit(csv_text(keys, [[row[k] or "" for k in keys] for row in rows]))
     else:
         lines = [t("history.count", count=len(rows))]
         for row in rows:
@@ -433,12 +433,6 @@ def undo(ctx: Context) -> int:
     return 1 if failed else 0
 
 
-REMAINING_HEADER = [
-    "etape", "categorie", "idpn", "nom", "prenom", "date_naissance", "classe", "regle",
-    "raison", "candidats",
-]  # fmt: skip
-
-
 def remaining(ctx: Context) -> int:
     """One session: the accounts left unlinked (the list to send back to the school), and
     every identifier it removed or replaced (text and JSON; the CSV is the school's list)."""
@@ -461,7 +455,7 @@ def remaining(ctx: Context) -> int:
                                            for r in rows],
                              "removed": removals}))  # fmt: skip
     elif fmt == "csv":
-        ctx.emit(_csv(REMAINING_HEADER, rows))
+        ctx.emit(csv_text(REMAINING_HEADER, rows))
     else:
         lines = [t("history.remaining", count=len(rows), session=record.session)]
         if record.damaged:

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cli.commands.directory import _confirm, _required_uai
 from core.errors import IdpronoteError, UnusableInput
 from core.i18n import language, register, t, word
 from core.model import CATEGORIES
 from core.pronote_file import IdentifiersFile, read_identifiers_file
 from core.support import Explanation, apply_action, explain, status
 from core.text import json_dumps, printable
-from tui.commands.directory import _confirm, _required_uai
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from cli.context import Context
 
 register(
     {

@@ -13,7 +13,7 @@ from core.i18n import register, t
 from core.model import CATEGORIES
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from cli.context import Context
 
 register(
     {
@@ -196,7 +196,7 @@ def check(ctx: Context) -> int:
             "findings": [f.as_json() for f in result.findings],
         }
         if survey is not None:
-            from tui.commands.directory import account_json
+            from cli.commands.directory import account_json
 
             document["survey"] = {
                 "total": survey.total,

@@ -15,19 +15,19 @@ import argparse
 import os
 import re
 import sys
-import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
+from cli.context import Context, Handler, say
 from core import i18n
 from core.config import ENV_CONFIG, Config, load_config
 from core.errors import IdpronoteError
 from core.i18n import register, t
+from core.internal_log import log_internal_error
 from core.model import SLUGS, UAI_PATTERN
-from core.private_files import open_private, private_dir, replace_file, usable_output
+from core.private_files import usable_output
 from core.pronote_file import FileSchema
 from core.text import printable
 
@@ -323,10 +323,6 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 
 
-class UsageError(IdpronoteError):
-    """Bad usage: exit 2 with the reason."""
-
-
 class _Formatter(argparse.HelpFormatter):
     """argparse's help, with "usage:" in the admin's language."""
 
@@ -404,61 +400,6 @@ def argparse_message(message: str) -> str:
     return message
 
 
-@dataclass
-class Context:
-    """What a command gets: its arguments and the effective configuration."""
-
-    args: argparse.Namespace
-    config: Config
-
-    @property
-    def format(self) -> str:
-        return self.args.format or "text"
-
-    def require_format(self, *allowed: str) -> str:
-        if self.format not in allowed:
-            raise UsageError(
-                t("cli.format_unsupported", format=self.format, allowed=", ".join(allowed))
-            )
-        return self.format
-
-    @property
-    def uai(self) -> str | None:
-        return self.args.uai
-
-    def emit(self, text: str) -> None:
-        """Write the command's result to --output (created 0600) or stdout.
-
-        Whatever the command put in it, no control, escape or bidi character
-        reaches a terminal (or a file someone will `cat`): `printable` is
-        applied to the whole text, the one escaping every output goes through.
-        """
-        if not text.endswith("\n"):
-            text += "\n"
-        if self.args.output and self.args.output != "-":
-            write_private(Path(self.args.output), text)
-            say(t("cli.written", path=self.args.output), sys.stderr)
-        else:
-            say(text, sys.stdout, end="")
-
-
-def say(text: str, stream, *, end: str = "\n") -> None:
-    """Every text idpronote writes to a terminal, escaped (`core.text.printable`)."""
-    stream.write(printable(text, keep_newlines=True) + end)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Reports hold personal data: readable by their owner only.
-
-    Written beside the target (a temporary file `O_EXCL`, then a rename):
-    never through a symbolic link, never into a file someone else owns.
-    """
-    replace_file(path, printable(text, keep_newlines=True).encode("utf-8"))
-
-
-Handler = Callable[[Context], int]
-
-
 def _uai(value: str) -> str:
     value = value.strip().upper()
     if not UAI_PATTERN.fullmatch(value):
@@ -516,7 +457,7 @@ def _version_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> tuple[_Parser, dict[str, Handler]]:
-    from tui.commands import batch, config, directory, inspect, match, session, support, wizard
+    from cli.commands import batch, config, directory, inspect, match, session, support, wizard
 
     parser = _Parser(prog="idpronote", description=t("cli.help.description"))
     _version_option(parser)
@@ -678,7 +619,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_OK
         if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
-            from tui.commands import wizard
+            from cli.commands import wizard
 
             args = build_wizard_parser().parse_args(argv)
             args.command = "wizard"
@@ -696,7 +637,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config.file_schema = _partner_key(config, args)
         if getattr(args, "demo", False):
             # undo/history --demo: the demo copy's journals and directory file.
-            from tui.commands.wizard import demo_config
+            from cli.commands.wizard import demo_config
 
             config, args.directory_file = demo_config(config)
         return handlers[args.command](Context(args, config))
@@ -753,23 +694,6 @@ def _interactive() -> bool:
 
 def _one_line(text: str) -> str:
     return printable(" ".join(text.split()))
-
-
-def log_internal_error(error: BaseException) -> Path | str:
-    """Keep the traceback for the developers, out of the admin's terminal."""
-    import platformdirs
-
-    try:
-        directory = private_dir(Path(platformdirs.user_log_dir("idpronote")))
-        path = directory / "errors.log"
-        # Never through a link, never another user's file (private_files.py).
-        fd = open_private(path, os.O_WRONLY | os.O_APPEND, create=True)
-        with os.fdopen(fd, "a", encoding="utf-8") as handle:
-            handle.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
-            handle.write("".join(traceback.format_exception(error)))
-        return path
-    except (OSError, IdpronoteError):
-        return "stderr"
 
 
 if __name__ == "__main__":  # pragma: no cover

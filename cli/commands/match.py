@@ -17,7 +17,7 @@ from core.report import COUNTS, StepWrites, planned_writes
 from core.text import json_dumps, printable, spreadsheet_cell
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from cli.context import Context
 
 
 register(

@@ -13,7 +13,7 @@ from core.pronote_file import IdentifiersFile, read_identifiers_file
 from core.text import json_dumps, printable, spreadsheet_cell
 
 if TYPE_CHECKING:
-    from tui.cli import Context
+    from cli.context import Context
 
 register(
     {

@@ -1,0 +1,5 @@
+"""`python -m cli` is `idpronote`."""
+
+from cli.main import main
+
+raise SystemExit(main())
