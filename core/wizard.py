@@ -11,19 +11,23 @@ moves on; `interrupt()` ends the session, keeping what earlier steps wrote.
 The TUI and the headless `apply` drive this class; neither holds logic of
 its own. Nothing here imports Textual or an adapter: the directory is any
 object with the `Directory` protocol.
+
+The session is split by concern; this module is the one most code imports and
+re-exports the rest: core/wizard_state.py (StepState, Plan, errors),
+core/wizard_drafts.py (the journaled manual choices), core/wizard_validate.py
+(validate, interrupt), core/wizard_writes.py (journaled writes, undo, link and
+unlink of single accounts).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from core.directory import Directory
 from core.errors import DirectoryError, IdpronoteError
-from core.i18n import language, number, register, t
+from core.i18n import t
 from core.journal import (
     Journal,
     JournalDamaged,
@@ -31,7 +35,6 @@ from core.journal import (
     SessionRecord,
     blocking_session,
     change_from_json,
-    change_json,
     change_key,
     new_session_id,
     operator,
@@ -39,12 +42,10 @@ from core.journal import (
     refuse_if_blocked,
 )
 from core.lease import EstablishmentHold
-from core.matching import Decision, MatchSettings, Reconciliation, StepMatch, children_of
+from core.matching import Decision, MatchSettings, Reconciliation, children_of
 from core.memory import DecisionMemory
 from core.model import (
-    ALREADY_IN_EFFECT,
     CATEGORIES,
-    DIRECTORY_FAILURES,
     SLUGS,
     WRITTEN_BEFORE_THE_CUT,
     Category,
@@ -55,6 +56,25 @@ from core.model import (
     PronoteAccount,
 )
 from core.pronote_file import IdentifiersFile
+from core.wizard_drafts import Decisions
+from core.wizard_state import (
+    NOT_PROPOSED,
+    LinkRefused,
+    Plan,
+    SessionCut,
+    StepState,
+    file_digest,
+)
+from core.wizard_validate import Validation
+from core.wizard_writes import (
+    _apply,
+    _backup_before_next_write,
+    _claim,
+    _send,
+    link_account,
+    undo_session,
+    unlink_account,
+)
 
 __all__ = [
     "ImportSession",
@@ -62,142 +82,19 @@ __all__ = [
     "Plan",
     "SessionCut",
     "StepState",
+    "file_digest",
     "link_account",
     "undo_session",
     "unlink_account",
 ]
 
-register(
-    {
-        "wizard.cut": (
-            "l'annuaire a fait défaut pendant l'étape {step} ({reason}) ; sur {total} "
-            "changement(s) : {written} écrit(s), {unsure} envoyé(s) sans confirmation, "
-            "{unsent} non envoyé(s) ; la session {session} est coupée : quand l'annuaire "
-            "répond de nouveau, reprenez-la avec idpronote apply {file} --resume (ou F5 "
-            "dans l'assistant), qui vérifie et termine l'étape",
-            "the directory failed during step {step} ({reason}); of {total} change(s): "
-            "{written} written, {unsure} sent without confirmation, {unsent} not sent; "
-            "session {session} is cut: once the directory works again, resume it with "
-            "idpronote apply {file} --resume (or F5 in the wizard), which checks and "
-            "finishes the step",
-        ),
-        "wizard.cut_unknown": (
-            "l'annuaire a échoué pendant l'étape {step} ({reason}) ; la session {session} "
-            "est coupée, ce qui a pu être écrit est au journal : quand l'annuaire répond "
-            "de nouveau, reprenez-la avec idpronote apply {file} --resume (ou F5 dans "
-            "l'assistant)",
-            "the directory failed during step {step} ({reason}); session {session} is "
-            "cut, and what may have been written is in its journal: once the directory "
-            "works again, resume it with idpronote apply {file} --resume (or F5 in the "
-            "wizard)",
-        ),
-    }
-)
 
-
-# Reasons whose single candidate is never proposed in bulk: a conflict names an
-# identifier stored on someone already, the others an account the step cannot take.
-NOT_PROPOSED = frozenset({"conflict", "duplicate_in_file", "account_taken"})
-# progress(done, total): changes written so far of the step's write set.
-Progress = Callable[[int, int], None]
-
-
-class LinkRefused(IdpronoteError):
-    """A manual link that would break a rule (the message says which)."""
-
-
-class SessionCut(DirectoryError):
-    """The directory failed in the middle of a step: the session stops, resumable."""
-
-
-@dataclass
-class Plan:
-    """What validating the current step would write, and what it cannot."""
-
-    changes: list[IdentifierChange] = field(default_factory=list)
-    # (idpn or login, reason) for links that will not be written.
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-    def of_kind(self, kind: ChangeKind) -> list[IdentifierChange]:
-        return [c for c in self.changes if c.kind is kind]
-
-
-@dataclass
-class StepState:
-    """One step as the admin shapes it before validating."""
-
-    category: Category
-    match: StepMatch
-    manual: dict[str, str] = field(default_factory=dict)  # idpn -> login
-    rejected: set[str] = field(default_factory=set)  # idpns whose automatic link is refused
-    kept: set[tuple[str, str]] = field(default_factory=set)  # obsolete (login, idpn) to keep
-    outcomes: list[ChangeOutcome] | None = None  # once validated
-    skipped: bool = False
-
-    @property
-    def validated(self) -> bool:
-        return self.outcomes is not None
-
-    # idpn -> decision, built on first use for the match it was built from: a step of
-    # 10,000 accounts asked once per account scanned 10,000 decisions each time.
-    _index: dict[str, Decision] | None = field(default=None, repr=False, compare=False)
-    _indexed_for: StepMatch | None = field(default=None, repr=False, compare=False)
-
-    def decision(self, idpn: str) -> Decision:
-        if self._index is None or self._indexed_for is not self.match:
-            index: dict[str, Decision] = {}
-            for d in self.match.decisions:
-                index.setdefault(d.pronote.idpn, d)
-            self._index, self._indexed_for = index, self.match
-        try:
-            return self._index[idpn]
-        except KeyError:
-            raise KeyError(idpn) from None
-
-    def link_of(self, idpn: str) -> str | None:
-        """The account this Pronote account will be written to, if any."""
-        if idpn in self.manual:
-            return self.manual[idpn]
-        if idpn in self.rejected:
-            return None
-        decision = self.decision(idpn)
-        return decision.login if decision.recognised else None
-
-    def links(self) -> dict[str, str]:
-        found = {}
-        for d in self.match.decisions:
-            login = self.link_of(d.pronote.idpn)
-            if login:
-                found[d.pronote.idpn] = login
-        return found
-
-    def source(self, idpn: str) -> str | None:
-        if idpn in self.manual:
-            return "manual"
-        return "auto" if self.link_of(idpn) else None
-
-    @property
-    def pending(self) -> int:
-        """The admin's choices not yet validated: manual links, rejections, kept obsoletes."""
-        if self.validated:
-            return 0
-        return len(self.manual) + len(self.rejected) + len(self.kept)
-
-
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class ImportSession:
+class ImportSession(Decisions, Validation):
     """One import of one establishment, six steps in order."""
 
     def __init__(
         self,
-        directory: Any,
+        directory: Directory,
         export: IdentifiersFile,
         *,
         uai: str,
@@ -333,152 +230,6 @@ class ImportSession:
     def _require_open(self) -> None:
         if self.finished:
             raise IdpronoteError(t("wizard.ended"))
-
-    # -- the admin's decisions -----------------------------------------------------------------
-
-    def link(self, idpn: str, login: str) -> DirectoryAccount:
-        """Link a Pronote account of the current step to a directory account by hand.
-
-        Journaled (a draft of the step) before it takes effect: a crash, an
-        interrupt or a closed terminal does not lose it; nothing is written
-        to the directory before Validate.
-        """
-        self._require_open()
-        state = self.current
-        account = self._linkable(state, idpn, login)
-        self._draft("link", idpn=idpn, login=account.login)
-        state.manual[idpn] = account.login
-        state.rejected.discard(idpn)
-        return account
-
-    def _linkable(self, state: StepState, idpn: str, login: str) -> DirectoryAccount:
-        """The account `login`, if linking `idpn` to it by hand breaks no rule."""
-        try:
-            state.decision(idpn)
-        except KeyError:
-            raise LinkRefused(t("wizard.not_in_step", idpn=idpn)) from None
-        account = self.directory.get(login)
-        if account is None:
-            raise LinkRefused(t("wizard.no_account", login=login))
-        key = account.login.casefold()
-        others = [
-            h.login for h in self.directory.holders(idpn, self.uai) if h.login.casefold() != key
-        ]
-        if others:
-            raise LinkRefused(
-                t("wizard.stored_elsewhere", idpn=idpn, accounts=", ".join(sorted(others)))
-            )
-        for other, target in state.links().items():
-            if other != idpn and target.casefold() == key:
-                raise LinkRefused(t("wizard.taken_in_step", login=account.login, idpn=other))
-        stored = [
-            s for s in self.directory.form.idpns_for(self._stored(account), self.uai) if s != idpn
-        ]
-        if stored and (self.mode == "partiel" or any(s in self.in_file for s in stored)):
-            raise LinkRefused(
-                t("wizard.account_holds", login=account.login, stored=", ".join(stored))
-            )
-        return account
-
-    def clear(self, idpn: str) -> None:
-        """Undo a manual link, or refuse the automatic one: the account stays unlinked."""
-        self._require_open()
-        state = self.current
-        decision = state.decision(idpn)
-        if idpn in state.manual or (decision.recognised and idpn not in state.rejected):
-            self._draft("clear", idpn=idpn)
-        state.manual.pop(idpn, None)
-        if decision.recognised:
-            state.rejected.add(idpn)
-
-    def restore(self, idpn: str) -> None:
-        """Take back a rejection: the automatic link applies again."""
-        self._require_open()
-        if idpn in self.current.rejected:
-            self._draft("restore", idpn=idpn)
-        self.current.rejected.discard(idpn)
-
-    def keep_obsolete(self, login: str, idpn: str, keep: bool = True) -> None:
-        self._require_open()
-        state = self.current
-        if ((login, idpn) in state.kept) != keep:
-            self._draft("keep", login=login, idpn=idpn, keep=keep)
-        if keep:
-            state.kept.add((login, idpn))
-        else:
-            state.kept.discard((login, idpn))
-
-    def _draft(self, action: str, **fields: Any) -> None:
-        """Journal a choice (durably) before it takes effect; a dry run keeps none."""
-        if self.journal is not None:
-            self.journal.draft(self.category.slug, action, **fields)
-
-    def _replay_draft(self, record: SessionRecord) -> None:
-        """Put back the current step's choices journaled before the interruption.
-
-        A choice that no longer makes sense (the account is gone, the
-        identifier is stored elsewhere now, the obsolete identifier is no
-        longer there) is dropped, and `draft_notes` says which and why.
-        """
-        if self.finished:
-            return
-        state = self.current
-        step = self._step_label(state.category.slug)
-        obsolete = {(o.account.login, o.idpn) for o in state.match.obsolete}
-        for entry in record.draft(state.category.slug):
-            action, idpn = entry.get("action"), str(entry.get("idpn"))
-            login = str(entry.get("login") or "")
-            try:
-                if action == "link":
-                    account = self._linkable(state, idpn, login)
-                    state.manual[idpn] = account.login
-                    state.rejected.discard(idpn)
-                elif action in ("clear", "restore"):
-                    try:
-                        decision = state.decision(idpn)
-                    except KeyError:
-                        raise LinkRefused(t("wizard.not_in_step", idpn=idpn)) from None
-                    if action == "clear":
-                        state.manual.pop(idpn, None)
-                        if decision.recognised:
-                            state.rejected.add(idpn)
-                    else:
-                        state.rejected.discard(idpn)
-                elif action == "keep":
-                    if (login, idpn) not in obsolete:
-                        raise LinkRefused(t("wizard.draft_not_obsolete", login=login, idpn=idpn))
-                    if entry.get("keep"):
-                        state.kept.add((login, idpn))
-                    else:
-                        state.kept.discard((login, idpn))
-                else:
-                    continue  # a kind of choice this version does not know: nothing to replay
-            except LinkRefused as error:
-                self.draft_notes.append(
-                    t("wizard.draft_dropped", step=step, what=self._choice_words(entry),
-                      reason=str(error))
-                )  # fmt: skip
-                continue
-            self.draft_restored += 1
-
-    @staticmethod
-    def _choice_words(entry: dict[str, Any]) -> str:
-        action = entry.get("action")
-        key = {"link": "wizard.draft_link", "clear": "wizard.draft_clear",
-               "restore": "wizard.draft_restore"}.get(str(action))  # fmt: skip
-        if key is None:
-            key = "wizard.draft_keep" if entry.get("keep") else "wizard.draft_remove"
-        return t(key, idpn=entry.get("idpn"), login=entry.get("login") or "")
-
-    def draft_summary(self) -> str | None:
-        """What a resume brought back of the current step's draft, in one line."""
-        if not self.draft_restored and not self.draft_notes:
-            return None
-        return t(
-            "wizard.draft_restored",
-            count=number(self.draft_restored),
-            dropped=number(len(self.draft_notes)),
-        )
 
     # -- many decisions at once (issue 16: big steps) ------------------------------------------
 
@@ -643,180 +394,6 @@ class ImportSession:
             return removals, stored
         return None
 
-    def validate(self, progress: Progress | None = None) -> list[ChangeOutcome]:
-        """Write the current step, journaled before and after, then move on.
-
-        `progress(done, total)` is called as the changes are written (in parts
-        of a few hundred, from the calling thread); it cannot stop the write.
-        """
-        self._require_open()
-        state = self.current
-        plan = self.plan(state)
-        left = self._left(state)
-        try:
-            outcomes = self._write(state.category, plan.changes, state.manual, left, progress)
-        except IdpronoteError:
-            # A journal that cannot be written, a directory gone: nothing more is sent.
-            self.ended = self.ended or "cut"
-            self.close()
-            raise
-        state.outcomes = outcomes
-        self._remember(state.manual)
-        self._step_done(state.category, outcomes, left)
-        self._advance()
-        return outcomes
-
-    def _remember(self, manual: dict[str, str]) -> None:
-        """Manual links that are stored now are recognised by the next import."""
-        if self.memory is not None:
-            stored = {i: login for i, login in manual.items() if self._stored_idpn(login) == i}
-            accounts = {login: a for login in stored.values() if (a := self._account(login))}
-            self.memory.remember(self.uai, stored, self.session, accounts)
-
-    @staticmethod
-    def _left(state: StepState) -> list[dict[str, Any]]:
-        """The step's accounts left without a link: the school's to-do list."""
-        left = []
-        for d in state.match.decisions:
-            if state.link_of(d.pronote.idpn):
-                continue
-            p = d.pronote
-            left.append({
-                "idpn": p.idpn, "nom": p.surname, "prenom": p.first_name,
-                "date_naissance": p.birth_date.isoformat() if p.birth_date else None,
-                "classe": p.class_name, "rule": d.rule, "reason": d.why or d.rule,
-                "explanation": d.explain(), "candidates": list(d.candidates),
-            })  # fmt: skip
-        return left
-
-    def _step_done(
-        self, category: Category, outcomes: list[ChangeOutcome], left: list[dict[str, Any]]
-    ) -> None:
-        if self.journal is not None:
-            self.journal.step_done(
-                category.slug,
-                {
-                    "written": sum(1 for o in outcomes if o.wrote),
-                    "failed": sum(1 for o in outcomes if not o.applied),
-                    "unrecognised": len(left),
-                    "remaining": left,
-                },
-            )
-
-    def skip(self) -> None:
-        """Move on without writing this step (headless `--steps`)."""
-        self._require_open()
-        self.current.skipped = True
-        if self.journal is not None:
-            self.journal.step_done(self.category.slug, {"skipped": 1})
-        self._advance()
-
-    def _write(
-        self,
-        category: Category,
-        changes: list[IdentifierChange],
-        manual: dict[str, str] | None = None,
-        remaining: list[dict[str, Any]] | None = None,
-        progress: Progress | None = None,
-    ) -> list[ChangeOutcome]:
-        if not changes:
-            return []
-        try:
-            outcomes = _send(
-                self.journal, self.directory, category.slug, changes, manual,
-                remaining=remaining, progress=progress, hold=self.lock,
-            )  # fmt: skip
-        except DirectoryError as error:
-            # What reached the directory is unknown: the intent stays without an
-            # outcome, and resuming replays it safely.
-            self._cut_unknown(category.slug, error)
-        self._learn(outcomes)
-        self._stop_if_cut(category.slug, outcomes)
-        return outcomes
-
-    def _stop_if_cut(self, step: str, outcomes: list[ChangeOutcome]) -> None:
-        """A failure of the directory itself (not of one entry) ends the step, cuts the session."""
-        broken = [o for o in outcomes if o.failure in DIRECTORY_FAILURES]
-        if not broken:
-            return
-        # The last one says it most plainly (usually "not attempted: <why>").
-        reason = broken[-1].reason or broken[-1].failure or ""
-        self._end_cut(step, reason)
-        raise SessionCut(
-            t(
-                "wizard.cut",
-                step=self._step_label(step),
-                reason=reason,
-                total=len(outcomes),
-                written=sum(1 for o in outcomes if o.applied),
-                unsure=sum(1 for o in outcomes if o.failure == "unconfirmed"),
-                unsent=sum(1 for o in outcomes if o.failure == "unavailable"),
-                session=self.session or "—",
-                file=self.export.path,
-            )
-        )
-
-    def _cut_unknown(self, step: str, error: IdpronoteError) -> NoReturn:
-        self._end_cut(step, str(error))
-        raise SessionCut(
-            t(
-                "wizard.cut_unknown",
-                step=self._step_label(step),
-                reason=str(error),
-                session=self.session or "—",
-                file=self.export.path,
-            ),
-        ) from None
-
-    def _end_cut(self, step: str, reason: str) -> None:
-        self.ended = "cut"
-        if self.journal is not None:
-            # Best effort: a journal that cannot take this line is cut all the same.
-            with contextlib.suppress(IdpronoteError):
-                self.journal.end("cut", step=step, reason=reason)
-        self.close()
-
-    @staticmethod
-    def _step_label(step: str) -> str:
-        if step in SLUGS:
-            category = Category.from_slug(step)
-            return f"{category.step}/{len(CATEGORIES)} ({category.label(language())})"
-        return step
-
-    def _learn(self, outcomes: Iterable[ChangeOutcome]) -> None:
-        form = self.directory.form
-        for outcome in outcomes:
-            if outcome.wrote:
-                change = outcome.change
-                key = change.login.casefold()
-                account = self._account(change.login)
-                current = self._values.get(key, account.identifiers if account else ())
-                self._values[key] = form.apply(current, change)
-
-    def _stored_idpn(self, login: str) -> str | None:
-        account = self._account(login)
-        if account is None:
-            return None
-        stored = self.directory.form.idpns_for(self._stored(account), self.uai)
-        return stored[0] if stored else None
-
-    def _advance(self) -> None:
-        if self.index + 1 < len(self.steps):
-            self.index += 1
-        else:
-            self._end("completed")
-
-    def interrupt(self) -> None:
-        """Stop here: earlier validated steps stay written, later ones are not touched."""
-        if not self.finished:
-            self._end("interrupted")
-
-    def _end(self, outcome: str) -> None:
-        self.ended = outcome
-        if self.journal is not None:
-            self.journal.end(outcome)
-        self.close()
-
     # -- reports -----------------------------------------------------------------------------
 
     def step_counts(self) -> dict[str, dict[str, int]]:
@@ -870,7 +447,7 @@ class ImportSession:
     @classmethod
     def resume(
         cls,
-        directory: Any,
+        directory: Directory,
         record: SessionRecord,
         export: IdentifiersFile,
         *,
@@ -990,272 +567,3 @@ class ImportSession:
             _backup_before_next_write(self.directory, False)  # the backup was taken then
         self._stop_if_cut(step, outcomes)
         return outcomes
-
-
-# -- writing, journaled -------------------------------------------------------------------------
-
-
-def _backup_before_next_write(directory: Any, wanted: bool) -> None:
-    """Tell a file directory whether the session's next write must keep a backup first."""
-    hook = getattr(directory, "backup_before_next_write", None)
-    if hook is not None:
-        hook(wanted)
-
-
-def _apply(
-    directory: Any,
-    changes: Sequence[IdentifierChange],
-    journal: Journal | None,
-    batch: int,
-    progress: Progress | None = None,
-) -> list[ChangeOutcome]:
-    """`directory.apply`, journaling (durably, before they are sent) the object
-    classes it adds, which undo takes away again."""
-    if journal is None:
-        return _apply_in_parts(directory, changes, progress)
-    directory.before_send = lambda added: journal.classes(batch, dict(added))
-    try:
-        return _apply_in_parts(directory, changes, progress)
-    finally:
-        directory.before_send = None
-
-
-# With a progress callback, a step's changes are sent in parts (still one journaled
-# batch): about PROGRESS_PARTS of them, none smaller than PROGRESS_PART_MIN changes,
-# so a small step is one write and a big one is not 2,838 file rewrites.
-PROGRESS_PARTS = 10
-PROGRESS_PART_MIN = 500
-
-
-def _apply_in_parts(
-    directory: Any, changes: Sequence[IdentifierChange], progress: Progress | None
-) -> list[ChangeOutcome]:
-    if progress is None:
-        return directory.apply(changes)
-    changes = list(changes)
-    total = len(changes)
-    size = max(PROGRESS_PART_MIN, -(-total // PROGRESS_PARTS))
-    outcomes: list[ChangeOutcome] = []
-    _tell(progress, 0, total)
-    for start in range(0, total, size):
-        part = directory.apply(changes[start : start + size])
-        outcomes.extend(part)
-        _tell(progress, len(outcomes), total)
-        broken = [o for o in part if o.failure in DIRECTORY_FAILURES]
-        if broken:
-            # The directory itself failed: nothing more is sent (as an adapter does
-            # within one write), the rest is reported not sent.
-            reason = t("wizard.not_sent", reason=broken[-1].reason or broken[-1].failure)
-            outcomes += [
-                ChangeOutcome(c, applied=False, failure="unavailable", reason=reason)
-                for c in changes[start + size :]
-            ]
-            break
-    return outcomes
-
-
-def _tell(progress: Progress, done: int, total: int) -> None:
-    # Showing progress must never break a write half-way.
-    with contextlib.suppress(Exception):
-        progress(done, total)
-
-
-def _send(
-    journal: Journal | None,
-    directory: Any,
-    step: str,
-    changes: Sequence[IdentifierChange],
-    manual: dict[str, str] | None = None,
-    *,
-    remaining: list[dict[str, Any]] | None = None,
-    retry: bool = False,
-    claimable: set[tuple] | None = None,
-    progress: Progress | None = None,
-    hold: EstablishmentHold | None = None,
-) -> list[ChangeOutcome]:
-    """Intent (durable), the write, then the outcome: the one way a batch is written.
-
-    `hold`: the establishment's locks; if the directory's lease may have lapsed, nothing
-    is journaled nor sent (LeaseLost), and the session stays resumable."""
-    if hold is not None:
-        hold.check()
-    batch = (
-        journal.intent(step, changes, manual, remaining=remaining, retry=retry)
-        if journal is not None
-        else 0
-    )
-    outcomes = _apply(directory, changes, journal, batch, progress)
-    if claimable:
-        outcomes = _claim(outcomes, claimable)
-    if journal is not None:
-        journal.outcome(batch, step, outcomes)
-    return outcomes
-
-
-def _claim(outcomes: list[ChangeOutcome], which: set[tuple] | None) -> list[ChangeOutcome]:
-    """Outcomes "already in effect" of changes this session sent before (all, or `which`)
-    become "written by this session before it was cut"."""
-    return [
-        replace(o, reason=WRITTEN_BEFORE_THE_CUT)
-        if o.applied
-        and o.reason == ALREADY_IN_EFFECT
-        and (which is None or change_key(change_json(o.change)) in which)
-        else o
-        for o in outcomes
-    ]
-
-
-def undo_session(directory: Any, record: SessionRecord, *, data_dir: Path) -> list[ChangeOutcome]:
-    """Restore what a session found before it wrote; journaled as a session of its own.
-
-    Every change the session wrote, or may have written (intended with no
-    outcome, sent and never confirmed), is reverted only where the account
-    still holds what the session wrote: the adapter refuses ("changed") a
-    value someone changed since, and reports "already in effect" where the
-    previous value is there already (a write that never landed). An
-    auxiliary object class the session added goes with the last value.
-    Nothing is done on the word of a journal line that does not verify.
-    """
-    record.require_intact()
-    changes = []
-    for o, _certain in reversed(record.writes()):
-        kind = ChangeKind(o["kind"])
-        previous, idpn = o.get("previous"), o.get("idpn")
-        if kind is ChangeKind.REMOVE:
-            changes.append(IdentifierChange(o["login"], o["uai"], ChangeKind.ADD, previous, None))
-        elif previous is None:
-            added_class = str(o["login"]).casefold() in record.classes
-            changes.append(
-                IdentifierChange(o["login"], o["uai"], ChangeKind.REMOVE, None, idpn, added_class)
-            )
-        else:
-            changes.append(
-                IdentifierChange(o["login"], o["uai"], ChangeKind.REPLACE, previous, idpn)
-            )
-    lock = EstablishmentHold(directory, data_dir, record.uai)
-    session = new_session_id()
-    with lock.held(session):
-        journal = Journal.create(
-            data_dir,
-            uai=record.uai,
-            kind="undo",
-            session=session,
-            header={
-                "undo_of": record.session,
-                "directory": directory.describe(),
-                "operator": operator(getattr(directory, "identity", None)),
-            },
-        )
-        lock.journal_takeover(journal)
-        _backup_before_next_write(directory, True)
-        outcomes: list[ChangeOutcome] = []
-        if changes:
-            outcomes = _send(journal, directory, "undo", changes, hold=lock)
-        journal.end("completed" if all(o.applied for o in outcomes) else "partial")
-    return outcomes
-
-
-def unlink_account(
-    directory: Any, uai: str, login: str, idpn: str, *, data_dir: Path | None
-) -> ChangeOutcome:
-    """Remove one account's identifier for an establishment, journaled as a session.
-
-    Like every write, it takes the establishment's lock and can be undone.
-    A manual link remembered for that identifier and account is forgotten
-    too: otherwise the next import would put back, as `remembered`, the very
-    link an admin just removed.
-    """
-    change = IdentifierChange(login, uai.upper(), ChangeKind.REMOVE, None, idpn)
-    if data_dir is None:
-        (outcome,) = directory.apply([change])
-        return outcome
-    # Read (and checked: a planted memory file is refused) before anything is written.
-    memory = DecisionMemory(data_dir)
-    remembered = memory.links(uai).get(idpn)
-    session = new_session_id()
-    with EstablishmentHold(directory, data_dir, uai.upper()).held(session) as lock:
-        journal = Journal.create(
-            data_dir,
-            uai=uai.upper(),
-            kind="import",
-            session=session,
-            header={
-                "mode": "unlink",
-                "directory": directory.describe(),
-                "operator": operator(getattr(directory, "identity", None)),
-            },
-        )
-        lock.journal_takeover(journal)
-        _backup_before_next_write(directory, True)
-        (outcome,) = _send(journal, directory, "unlink", [change], hold=lock)
-        journal.end("completed" if outcome.applied else "failed")
-        if outcome.applied:
-            if remembered is not None and remembered.casefold() == login.casefold():
-                memory.forget(uai, idpn)
-    return outcome
-
-
-def link_account(
-    directory: Any,
-    uai: str,
-    login: str,
-    idpn: str,
-    *,
-    data_dir: Path | None,
-    in_file: Iterable[str] | None = None,
-    mode: str = "complet",
-) -> ChangeOutcome:
-    """Store one identifier on one account by hand, journaled as a session of its own.
-
-    The checks of a manual link in the wizard apply (LinkRefused says which
-    failed): the account exists, no other account holds the identifier for the
-    establishment, and the account holds no other identifier of the
-    establishment that the latest file (`in_file`) still uses; in partial mode,
-    or when no file is known, it may hold none at all. Like `unlink_account`,
-    it takes the establishment's lock and can be undone; the link is remembered
-    as a manual one, so the next import recognises it (rule `remembered`).
-    """
-    uai = uai.upper()
-    account = directory.get(login)
-    if account is None:
-        raise LinkRefused(t("wizard.no_account", login=login))
-    key = account.login.casefold()
-    others = [h.login for h in directory.holders(idpn, uai) if h.login.casefold() != key]
-    if others:
-        raise LinkRefused(
-            t("wizard.stored_elsewhere", idpn=idpn, accounts=", ".join(sorted(others)))
-        )
-    held = directory.form.idpns_for(account.identifiers, uai)
-    stored = [s for s in held if s != idpn]
-    known = None if in_file is None else set(in_file)
-    if stored and (mode == "partiel" or known is None or any(s in known for s in stored)):
-        raise LinkRefused(t("wizard.account_holds", login=account.login, stored=", ".join(stored)))
-    # A replacement only of a stale value; an identifier already there is an ADD in effect.
-    kind = ChangeKind.REPLACE if stored else ChangeKind.ADD
-    previous = stored[0] if stored else None
-    change = IdentifierChange(account.login, uai, kind, idpn, previous)
-    if data_dir is None:
-        (outcome,) = directory.apply([change])
-        return outcome
-    memory = DecisionMemory(data_dir)
-    memory.links(uai)  # a planted memory file is refused before anything is written
-    session = new_session_id()
-    with EstablishmentHold(directory, data_dir, uai).held(session) as lock:
-        journal = Journal.create(
-            data_dir,
-            uai=uai,
-            kind="import",
-            session=session,
-            header={
-                "mode": "link",
-                "directory": directory.describe(),
-                "operator": operator(getattr(directory, "identity", None)),
-            },
-        )
-        lock.journal_takeover(journal)
-        _backup_before_next_write(directory, True)
-        (outcome,) = _send(journal, directory, "link", [change], {idpn: account.login}, hold=lock)
-        journal.end("completed" if outcome.applied else "failed")
-    if outcome.applied:
-        memory.remember(uai, {idpn: account.login}, session, {account.login: account})
-    return outcome

@@ -283,7 +283,7 @@ def test_a_draft_survives_kill_9_mid_step(site, monkeypatch, capsys, sig):
 
 
 def test_progress_is_told_per_part_and_the_write_set_is_the_same(site, monkeypatch):
-    import core.wizard as wizard
+    import core.wizard_writes as wizard  # where _apply_in_parts looks it up
 
     monkeypatch.setattr(wizard, "PROGRESS_PART_MIN", 10)
     s = open_session(site)

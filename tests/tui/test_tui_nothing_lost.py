@@ -198,7 +198,7 @@ async def test_f5_with_nothing_to_resume_says_so(root):
 
 
 async def test_validate_shows_progress_then_what_it_wrote(root, monkeypatch):
-    import core.wizard as wizard
+    import core.wizard_writes as wizard  # where _apply_in_parts looks it up
 
     monkeypatch.setattr(wizard, "PROGRESS_PART_MIN", 20)  # the demo's steps are small
     app = demo_app(root)
