@@ -75,6 +75,14 @@ from directory_adapters.base import (
     summarise_problems,
 )
 from directory_adapters.file_protocol import WriteLock, remove_leftovers
+from directory_adapters.file_store import (
+    DirectoryProblem,
+    decide_and_write,
+    failed,
+    holder_key,
+    significant,
+    unavailable,
+)
 
 register(
     {
@@ -201,15 +209,6 @@ _COLLECT_AFTER = 20_000
 
 # Positions in an account row (the compact form of a DirectoryAccount).
 _LOGIN, _SURNAME, _FIRST, _BIRTH, _PROFILES, _UAIS, _CLASSES, _STUDENTS, _IDS = range(9)
-
-
-@dataclass(frozen=True, slots=True)
-class DirectoryProblem:
-    """A row of the file that could not be read as given (the rest still loads)."""
-
-    line: int
-    kind: str  # "missing_login", "duplicate_login", "invalid_date"
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -670,13 +669,7 @@ class CsvDirectory(Directory):
         index.by_uai = {uai: array("i", ids) for uai, ids in by_uai.items()}
 
     def _holder_key(self, value: str) -> str | None:
-        """The canonical spelling of a value of our form, None for any other value."""
-        parsed = self.form.parse(value)
-        if parsed is None:
-            return None
-        uai, idpn = parsed
-        canonical = self.form.format(uai or "", idpn)
-        return value if value == canonical else canonical
+        return holder_key(self.form, value)
 
     # -- the Directory protocol: reading -------------------------------------------
 
@@ -827,7 +820,7 @@ class CsvDirectory(Directory):
         if not query or limit <= 0 or not index.rows:
             return []
         normalised = " ".join(normalise_name(query).split())
-        words = _significant(normalised.split())
+        words = significant(normalised.split())
         login_prefix: str | None = query.lower()
         if len(words) == 1 and words[0].lower() == login_prefix:
             login_prefix = None  # the word's own login lookup covers it
@@ -916,31 +909,29 @@ class CsvDirectory(Directory):
             return []
         if self.only_uai:
             reason = t("dir.csv.scoped_nothing_written", path=self.path, uai=self.only_uai)
-            return [_failed(change, reason) for change in changes]
+            return [failed(change, reason) for change in changes]
         with self._lock:
             try:
-                if self._changed_on_disk_quick():
-                    self.reload()
-                outcomes, new_values, new_holders = self._plan(changes)
-                if not new_values:
-                    return outcomes
-                # Read, check, write and rename under the lock other hosts take too.
-                with self._write_lock.held():
-                    data, fingerprint = self._read()
-                    if fingerprint != self._fingerprint:
-                        # Someone edited the file since we read it: their edit wins,
-                        # and every change is decided again against it, under the
-                        # lock (released, another writer of the same file could win
-                        # every time: two jobs of one batch).
-                        self._index = self._parse(data)
-                        self._fingerprint = fingerprint
-                        outcomes, new_values, new_holders = self._plan(changes)
-                        if not new_values:
-                            return outcomes
-                    return self._write(data, outcomes, new_values, new_holders)
+                return decide_and_write(
+                    self._write_lock,
+                    stale=self._changed_on_disk_quick,
+                    reload=self.reload,
+                    plan=lambda: self._plan(changes),
+                    outcomes=lambda plan: None if plan[1] else plan[0],
+                    look=self._look,
+                    write=lambda plan, data: self._write(data, *plan),
+                )
             except DirectoryError as error:
-                reason = str(error)
-            return [_unavailable(change, reason) for change in changes]
+                return [unavailable(change, str(error)) for change in changes]
+
+    def _look(self) -> tuple[bytes, bool]:
+        """The file's bytes under the lock, and whether they are not what was read."""
+        data, fingerprint = self._read()
+        if fingerprint == self._fingerprint:
+            return data, False
+        self._index = self._parse(data)
+        self._fingerprint = fingerprint
+        return data, True
 
     def _changed_on_disk_quick(self) -> bool:
         try:
@@ -975,7 +966,7 @@ class CsvDirectory(Directory):
                 others = [index.rows[j][_LOGIN] for j in ids if j != i]
             planned, outcome = plan_change(self.form, values, change, others)
             if planned is None or outcome is not None:
-                outcomes.append(outcome or _failed(change, t("dir.csv.nothing_to_write")))
+                outcomes.append(outcome or failed(change, t("dir.csv.nothing_to_write")))
                 continue
             before = {k for k in map(self._holder_key, values) if k is not None}
             after = {k for k in map(self._holder_key, planned) if k is not None}
@@ -1046,7 +1037,7 @@ class CsvDirectory(Directory):
                 error=error.strerror or error,
                 file_system=file_system(self.path),
             )
-            return [_unavailable(outcome.change, reason) for outcome in outcomes]
+            return [unavailable(outcome.change, reason) for outcome in outcomes]
 
         # On disk now: bring memory in line.
         self._fingerprint = _Fingerprint(
@@ -1257,12 +1248,6 @@ def _split(raw: str) -> tuple[str, ...]:
     return tuple(v for v in (p.strip() for p in raw.split(MULTI_VALUE_SEPARATOR)) if v)
 
 
-def _significant(words: list[str]) -> list[str]:
-    """The query words that say something: a word that starts another is implied by it."""
-    unique = list(dict.fromkeys(words))
-    return [w for w in unique if not any(o != w and o.startswith(w) for o in unique)]
-
-
 def _category_bit(category: Category) -> int:
     return 1 << CATEGORIES.index(category)
 
@@ -1276,15 +1261,6 @@ def _category_bits(categories: set[Category]) -> int:
 
 def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=20).digest()
-
-
-def _failed(change: IdentifierChange, reason: str) -> ChangeOutcome:
-    return ChangeOutcome(change, applied=False, failure="error", reason=reason)
-
-
-def _unavailable(change: IdentifierChange, reason: str) -> ChangeOutcome:
-    """The file could not be written at all (disk, lock): not about this account."""
-    return ChangeOutcome(change, applied=False, failure="unavailable", reason=reason)
 
 
 _ASCII_SPACES = " \t\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip removes, "\n" aside
