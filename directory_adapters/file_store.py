@@ -13,7 +13,9 @@ of one batch, two hosts) take turns instead of one losing every time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -22,14 +24,21 @@ from core.model import ChangeOutcome, IdentifierChange
 from directory_adapters.file_protocol import WriteLock
 
 __all__ = [
+    "COLLECT_AFTER",
     "DirectoryProblem",
     "decide_and_write",
     "failed",
     "holder_key",
+    "loaded_without_collecting",
+    "prefix_range",
     "significant",
     "unavailable",
 ]
 
+# Above this many accounts, a load ends with a full collection (see below).
+COLLECT_AFTER = 20_000
+
+Loaded = TypeVar("Loaded")
 Plan = TypeVar("Plan")
 Snapshot = TypeVar("Snapshot")
 
@@ -47,6 +56,33 @@ def significant(words: list[str]) -> list[str]:
     """The query words that say something: a word that starts another is implied by it."""
     unique = list(dict.fromkeys(words))
     return [w for w in unique if not any(o != w and o.startswith(w) for o in unique)]
+
+
+def prefix_range(words: Sequence[str], prefix: str) -> tuple[int, int]:
+    """The slice of the sorted `words` that start with `prefix`."""
+    lo = bisect_left(words, prefix)
+    return lo, bisect_left(words, prefix + "\U0010ffff", lo)
+
+
+def loaded_without_collecting(load: Callable[[], Loaded], size: Callable[[Loaded], int]) -> Loaded:
+    """`load()` with the cyclic garbage collector paused.
+
+    A load makes hundreds of thousands of small objects, nearly all kept: the
+    collector would only scan them again and again. The first full collection
+    after it walks every new object once (and stops tracking the tuples): pay
+    it here when the load was big (`size` of what it gave), not in the middle
+    of a search-as-you-type keystroke.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        loaded = load()
+    finally:
+        if collecting:
+            gc.enable()
+    if collecting and size(loaded) > COLLECT_AFTER:
+        gc.collect()
+    return loaded
 
 
 def holder_key(form: IdentifierForm, value: str) -> str | None:

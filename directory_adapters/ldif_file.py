@@ -20,7 +20,6 @@ import base64
 import binascii
 import contextlib
 import functools
-import gc
 import hashlib
 import io
 import os
@@ -65,6 +64,8 @@ from directory_adapters.file_store import (
     DirectoryProblem,
     decide_and_write,
     holder_key,
+    loaded_without_collecting,
+    prefix_range,
     significant,
     unavailable,
 )
@@ -287,9 +288,6 @@ MAX_FILE_SIZE = 512 * 1024 * 1024
 CHANGES_SUFFIX = ".modifications.ldif"
 # Past this, a query is not a name anyone typed.
 _MAX_QUERY = 200
-# Loads bigger than this are followed by a garbage collection (see _load).
-_COLLECT_AFTER = 20_000
-# Re-reads tolerated when another session keeps appending under a write.
 
 # RFC 4512 attribute description: a name or an OID, then options (`sn;lang-fr`).
 _ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:;[A-Za-z0-9-]+)*|[0-9]+(?:\.[0-9]+)*")
@@ -407,19 +405,7 @@ class LdifDirectory(Directory):
             self._load()
 
     def _load(self) -> None:
-        # Millions of small objects, nearly all kept: the cyclic collector would
-        # only scan them again and again (as in local_file).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            self._load_without_collecting()
-        finally:
-            if collecting:
-                gc.enable()
-        # The first full collection walks every new object once: pay it now,
-        # not in the middle of a search-as-you-type keystroke.
-        if collecting and len(self._accounts) > _COLLECT_AFTER:
-            gc.collect()
+        loaded_without_collecting(self._load_without_collecting, lambda _: len(self._accounts))
 
     def _load_without_collecting(self) -> None:
         problems: list[DirectoryProblem] = []
@@ -865,8 +851,7 @@ class LdifDirectory(Directory):
         return [self._prefix_range(w) for w in dict.fromkeys([word, word.lower()])]
 
     def _prefix_range(self, prefix: str) -> tuple[int, int]:
-        lo = bisect_left(self._words, prefix)
-        return lo, bisect_left(self._words, prefix + "\U0010ffff", lo)
+        return prefix_range(self._words, prefix)
 
     # -- what setup and `config check` ask ------------------------------------------
 

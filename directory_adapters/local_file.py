@@ -20,7 +20,6 @@ from __future__ import annotations
 import codecs
 import csv
 import errno
-import gc
 import hashlib
 import io
 import os
@@ -80,6 +79,8 @@ from directory_adapters.file_store import (
     decide_and_write,
     failed,
     holder_key,
+    loaded_without_collecting,
+    prefix_range,
     significant,
     unavailable,
 )
@@ -204,8 +205,6 @@ _MAX_QUERY = 200
 # Checking one account in Python costs about as much as putting this many ids
 # of the sorted word index into a set; it decides how a search is run.
 _CHECK_COST = 20
-# Loads bigger than this are followed by a garbage collection (see _parse).
-_COLLECT_AFTER = 20_000
 
 # Positions in an account row (the compact form of a DirectoryAccount).
 _LOGIN, _SURNAME, _FIRST, _BIRTH, _PROFILES, _UAIS, _CLASSES, _STUDENTS, _IDS = range(9)
@@ -278,8 +277,7 @@ class _Index:
         return found
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:
-        lo = bisect_left(self.words, prefix)
-        return lo, bisect_left(self.words, prefix + "\U0010ffff", lo)
+        return prefix_range(self.words, prefix)
 
 
 class CsvDirectory(Directory):
@@ -386,25 +384,14 @@ class CsvDirectory(Directory):
             ) from None
 
     def _parse(self, data: bytes) -> _Index:
-        # Hundreds of thousands of small objects, all kept: the cyclic
-        # collector would only re-scan them again and again.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            text, bom = self._decode(data)
-            self._line_map = None
-            if self.only_uai:
-                text = self._only_rows_of(text, self.only_uai)
-            index = self._parse_text(text, bom)
-        finally:
-            if collecting:
-                gc.enable()
-        # The first full collection after a load walks every new tuple once
-        # (and stops tracking them): pay it here, not in the middle of a
-        # search-as-you-type keystroke.
-        if collecting and len(index.rows) > _COLLECT_AFTER:
-            gc.collect()
-        return index
+        return loaded_without_collecting(lambda: self._parse_data(data), lambda i: len(i.rows))
+
+    def _parse_data(self, data: bytes) -> _Index:
+        text, bom = self._decode(data)
+        self._line_map = None
+        if self.only_uai:
+            text = self._only_rows_of(text, self.only_uai)
+        return self._parse_text(text, bom)
 
     def _parse_text(self, text: str, bom: bool) -> _Index:
         if not text.strip():
