@@ -20,7 +20,6 @@ import base64
 import binascii
 import contextlib
 import functools
-import gc
 import hashlib
 import io
 import os
@@ -61,7 +60,15 @@ from directory_adapters.base import (
     summarise_problems,
 )
 from directory_adapters.file_protocol import WriteLock
-from directory_adapters.local_file import DirectoryProblem
+from directory_adapters.file_store import (
+    DirectoryProblem,
+    decide_and_write,
+    holder_key,
+    loaded_without_collecting,
+    prefix_range,
+    significant,
+    unavailable,
+)
 from directory_adapters.mapping import AttributeMapping
 
 register(
@@ -281,10 +288,6 @@ MAX_FILE_SIZE = 512 * 1024 * 1024
 CHANGES_SUFFIX = ".modifications.ldif"
 # Past this, a query is not a name anyone typed.
 _MAX_QUERY = 200
-# Loads bigger than this are followed by a garbage collection (see _load).
-_COLLECT_AFTER = 20_000
-# Re-reads tolerated when another session keeps appending under a write.
-_ATTEMPTS = 3
 
 # RFC 4512 attribute description: a name or an OID, then options (`sn;lang-fr`).
 _ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:;[A-Za-z0-9-]+)*|[0-9]+(?:\.[0-9]+)*")
@@ -402,19 +405,7 @@ class LdifDirectory(Directory):
             self._load()
 
     def _load(self) -> None:
-        # Millions of small objects, nearly all kept: the cyclic collector would
-        # only scan them again and again (as in local_file).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            self._load_without_collecting()
-        finally:
-            if collecting:
-                gc.enable()
-        # The first full collection walks every new object once: pay it now,
-        # not in the middle of a search-as-you-type keystroke.
-        if collecting and len(self._accounts) > _COLLECT_AFTER:
-            gc.collect()
+        loaded_without_collecting(self._load_without_collecting, lambda _: len(self._accounts))
 
     def _load_without_collecting(self) -> None:
         problems: list[DirectoryProblem] = []
@@ -697,12 +688,7 @@ class LdifDirectory(Directory):
         self._word_ids = [i for _, i in words]
 
     def _holder_key(self, value: str) -> str | None:
-        """The canonical spelling of a value of our form, None for any other value."""
-        parsed = self.form.parse(value)
-        if parsed is None:
-            return None
-        uai, idpn = parsed
-        return self.form.format(uai or "", idpn)
+        return holder_key(self.form, value)
 
     # -- replaying the changes file ---------------------------------------------------
 
@@ -817,7 +803,7 @@ class LdifDirectory(Directory):
         if not query or limit <= 0 or not self._accounts:
             return []
         normalised = " ".join(normalise_name(query).split())
-        candidates = sorted(self._candidates(_significant(normalised.split()), query.lower()))
+        candidates = sorted(self._candidates(significant(normalised.split()), query.lower()))
         lo = bisect_left(candidates, bisect_left(self._surnames, normalised))
         hi = bisect_left(candidates, bisect_right(self._surnames, normalised))
         wanted_uai = uai.strip().upper() if uai is not None else None
@@ -865,8 +851,7 @@ class LdifDirectory(Directory):
         return [self._prefix_range(w) for w in dict.fromkeys([word, word.lower()])]
 
     def _prefix_range(self, prefix: str) -> tuple[int, int]:
-        lo = bisect_left(self._words, prefix)
-        return lo, bisect_left(self._words, prefix + "\U0010ffff", lo)
+        return prefix_range(self._words, prefix)
 
     # -- what setup and `config check` ask ------------------------------------------
 
@@ -932,19 +917,44 @@ class LdifDirectory(Directory):
             return []
         with self._lock:
             try:
-                for _attempt in range(_ATTEMPTS):
-                    if self._changed_on_disk():
-                        self._load()
-                    plan = self._plan(changes)
-                    if not plan.records:
-                        return plan.outcomes
-                    outcomes = self._write(plan)
-                    if outcomes is not None:
-                        return outcomes
-                reason = t("dir.ldif.kept_changing", path=self.changes_path)
+                return decide_and_write(
+                    self._write_lock,
+                    stale=self._changed_on_disk,
+                    reload=self._load,
+                    plan=lambda: self._plan(changes),
+                    outcomes=lambda plan: None if plan.records else plan.outcomes,
+                    look=self._look,
+                    write=lambda plan, _: self._write_decided(plan, changes),
+                )
             except DirectoryError as error:
-                reason = str(error)
-            return [_unavailable(change, reason) for change in changes]
+                return [unavailable(change, str(error)) for change in changes]
+
+    def _look(self) -> tuple[None, bool]:
+        """Under the lock: has the export or the changes file moved on (read it again)?"""
+        if not self._changed_on_disk():
+            return None, False
+        self._load()
+        return None, True
+
+    def _write_decided(self, plan: _Plan, changes: list[IdentifierChange]) -> list[ChangeOutcome]:
+        """Write a plan decided under the lock.
+
+        The lock's check looks at sizes and times; the bytes of the changes file
+        are checked as it is opened. Other bytes under the same size and time
+        (a writer that does not take the lock, a clock that did not move): read
+        them and decide once more, still under the lock.
+        """
+        outcomes = self._write(plan)
+        if outcomes is None:
+            self._load()
+            plan = self._plan(changes)
+            if not plan.records:
+                return plan.outcomes
+            outcomes = self._write(plan)
+        if outcomes is None:
+            reason = t("dir.ldif.kept_changing", path=self.changes_path)
+            return [unavailable(change, reason) for change in changes]
+        return outcomes
 
     def _changed_on_disk(self) -> bool:
         return self._seen != (
@@ -1041,34 +1051,36 @@ class LdifDirectory(Directory):
         )
 
     def _write(self, plan: _Plan) -> list[ChangeOutcome] | None:
-        """Append the plan durably, then bring memory in line; None if the file moved on."""
-        with self._write_lock.held():
+        """Append the plan durably (under the lock), then bring memory in line.
+
+        None if the changes file is not what was read.
+        """
+        try:
+            handle, created = _open_changes(self.changes_path)
+        except OSError as error:
+            return self._unwritten(plan, error)
+        try:
+            if self._moved_on(handle, created):
+                return None  # another session wrote meanwhile: read it, decide again
+            if plan.classes and self.before_send is not None:
+                self.before_send(
+                    {self._accounts[i].login: self.mapping.object_class for i in plan.classes}
+                )
+            start = 0 if created else self._complete
+            data = (self._header() if start == 0 else "") + "".join(plan.records)
             try:
-                handle, created = _open_changes(self.changes_path)
+                _append_durably(handle, start, data.encode("utf-8"))
             except OSError as error:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(handle, start)
                 return self._unwritten(plan, error)
-            try:
-                if self._moved_on(handle, created):
-                    return None  # another session wrote meanwhile: read it, decide again
-                if plan.classes and self.before_send is not None:
-                    self.before_send(
-                        {self._accounts[i].login: self.mapping.object_class for i in plan.classes}
-                    )
-                start = 0 if created else self._complete
-                data = (self._header() if start == 0 else "") + "".join(plan.records)
-                try:
-                    _append_durably(handle, start, data.encode("utf-8"))
-                except OSError as error:
-                    with contextlib.suppress(OSError):
-                        os.ftruncate(handle, start)
-                    return self._unwritten(plan, error)
-                if created:
-                    fsync_directory(self.changes_path.parent)
-                self._complete = start + len(data.encode("utf-8"))
-                self._seen = (self._seen[0], _stamp(os.fstat(handle)))
-                self._changes_digest = _changes_digest(handle, self._complete)
-            finally:
-                os.close(handle)
+            if created:
+                fsync_directory(self.changes_path.parent)
+            self._complete = start + len(data.encode("utf-8"))
+            self._seen = (self._seen[0], _stamp(os.fstat(handle)))
+            self._changes_digest = _changes_digest(handle, self._complete)
+        finally:
+            os.close(handle)
         self._commit(plan)
         return plan.outcomes
 
@@ -1085,7 +1097,7 @@ class LdifDirectory(Directory):
             error=error.strerror or error,
             file_system=file_system(self.changes_path),
         )
-        return [_unavailable(outcome.change, reason) for outcome in plan.outcomes]
+        return [unavailable(outcome.change, reason) for outcome in plan.outcomes]
 
     def _commit(self, plan: _Plan) -> None:
         for i, values in plan.values.items():
@@ -1471,12 +1483,6 @@ def _dn_key(dn: str) -> str:
 _dn_key_cached = functools.lru_cache(maxsize=1 << 12)(_dn_key)
 
 
-def _significant(words: list[str]) -> list[str]:
-    """The query words that say something: a word that starts another is implied by it."""
-    unique = list(dict.fromkeys(words))
-    return [w for w in unique if not any(o != w and o.startswith(w) for o in unique)]
-
-
 def _stat_or_none(path: Path) -> os.stat_result | None:
     try:
         return os.stat(path)
@@ -1498,11 +1504,6 @@ def _url_problem(line: _Line) -> DirectoryProblem:
         "url_value",
         t("dir.ldif.url_value", name=line.name, target=printable(line.raw[:80])),
     )
-
-
-def _unavailable(change: IdentifierChange, reason: str) -> ChangeOutcome:
-    """The changes file could not be written at all (disk, lock): not about this entry."""
-    return ChangeOutcome(change, applied=False, failure="unavailable", reason=reason)
 
 
 _NO_CHANGES = hashlib.blake2b(b"", digest_size=20).digest()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import codecs
 import csv
 import errno
-import gc
 import hashlib
 import io
 import os
@@ -37,7 +36,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date
-from itertools import accumulate, chain
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +44,6 @@ from core.errors import DirectoryError
 from core.i18n import register, t
 from core.identifier_form import IdentifierForm
 from core.model import (
-    CATEGORIES,
     DEFAULT_PROFILES,
     DIRECTORY_FIELDS,
     Category,
@@ -74,7 +71,42 @@ from directory_adapters.base import (
     spread,
     summarise_problems,
 )
+from directory_adapters.csv_cells import (
+    _QUOTE,
+    _count_lines,
+    _detect_delimiter,
+    _line_end,
+    _line_start,
+    _lines_named,
+    _RecordSpans,
+    _set_cell,
+)
+from directory_adapters.csv_cells import _read_back as _read_back  # tests check cells with it
+from directory_adapters.csv_search import (
+    _BIRTH,
+    _CLASSES,
+    _FIRST,
+    _IDS,
+    _LOGIN,
+    _PROFILES,
+    _STUDENTS,
+    _SURNAME,
+    _UAIS,
+    _category_bit,
+    _category_bits,
+    _Search,
+)
 from directory_adapters.file_protocol import WriteLock, remove_leftovers
+from directory_adapters.file_store import (
+    DirectoryProblem,
+    decide_and_write,
+    failed,
+    holder_key,
+    loaded_without_collecting,
+    prefix_range,
+    significant,
+    unavailable,
+)
 
 register(
     {
@@ -187,29 +219,10 @@ DEFAULT_COLUMNS: dict[str, str] = {name: name for name in FIELDS}
 REQUIRED = ("login", "nom", "prenom")
 MULTI_VALUE_SEPARATOR = "|"
 
-_QUOTE = '"'
 _LINE_END = re.compile(r"\r\n|\n|\r")
-_TRAILING_LINE_END = re.compile(r"(?:\r\n|\n|\r)\Z")
 _NORMALISED = re.compile(r"[A-Z0-9?]+(?: [A-Z0-9?]+)*")
 # Past this, a query is not a name anyone typed.
 _MAX_QUERY = 200
-# Checking one account in Python costs about as much as putting this many ids
-# of the sorted word index into a set; it decides how a search is run.
-_CHECK_COST = 20
-# Loads bigger than this are followed by a garbage collection (see _parse).
-_COLLECT_AFTER = 20_000
-
-# Positions in an account row (the compact form of a DirectoryAccount).
-_LOGIN, _SURNAME, _FIRST, _BIRTH, _PROFILES, _UAIS, _CLASSES, _STUDENTS, _IDS = range(9)
-
-
-@dataclass(frozen=True, slots=True)
-class DirectoryProblem:
-    """A row of the file that could not be read as given (the rest still loads)."""
-
-    line: int
-    kind: str  # "missing_login", "duplicate_login", "invalid_date"
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +292,7 @@ class _Index:
         return found
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:
-        lo = bisect_left(self.words, prefix)
-        return lo, bisect_left(self.words, prefix + "\U0010ffff", lo)
+        return prefix_range(self.words, prefix)
 
 
 class CsvDirectory(Directory):
@@ -387,25 +399,14 @@ class CsvDirectory(Directory):
             ) from None
 
     def _parse(self, data: bytes) -> _Index:
-        # Hundreds of thousands of small objects, all kept: the cyclic
-        # collector would only re-scan them again and again.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            text, bom = self._decode(data)
-            self._line_map = None
-            if self.only_uai:
-                text = self._only_rows_of(text, self.only_uai)
-            index = self._parse_text(text, bom)
-        finally:
-            if collecting:
-                gc.enable()
-        # The first full collection after a load walks every new tuple once
-        # (and stops tracking them): pay it here, not in the middle of a
-        # search-as-you-type keystroke.
-        if collecting and len(index.rows) > _COLLECT_AFTER:
-            gc.collect()
-        return index
+        return loaded_without_collecting(lambda: self._parse_data(data), lambda i: len(i.rows))
+
+    def _parse_data(self, data: bytes) -> _Index:
+        text, bom = self._decode(data)
+        self._line_map = None
+        if self.only_uai:
+            text = self._only_rows_of(text, self.only_uai)
+        return self._parse_text(text, bom)
 
     def _parse_text(self, text: str, bom: bool) -> _Index:
         if not text.strip():
@@ -670,13 +671,7 @@ class CsvDirectory(Directory):
         index.by_uai = {uai: array("i", ids) for uai, ids in by_uai.items()}
 
     def _holder_key(self, value: str) -> str | None:
-        """The canonical spelling of a value of our form, None for any other value."""
-        parsed = self.form.parse(value)
-        if parsed is None:
-            return None
-        uai, idpn = parsed
-        canonical = self.form.format(uai or "", idpn)
-        return value if value == canonical else canonical
+        return holder_key(self.form, value)
 
     # -- the Directory protocol: reading -------------------------------------------
 
@@ -827,7 +822,7 @@ class CsvDirectory(Directory):
         if not query or limit <= 0 or not index.rows:
             return []
         normalised = " ".join(normalise_name(query).split())
-        words = _significant(normalised.split())
+        words = significant(normalised.split())
         login_prefix: str | None = query.lower()
         if len(words) == 1 and words[0].lower() == login_prefix:
             login_prefix = None  # the word's own login lookup covers it
@@ -916,31 +911,29 @@ class CsvDirectory(Directory):
             return []
         if self.only_uai:
             reason = t("dir.csv.scoped_nothing_written", path=self.path, uai=self.only_uai)
-            return [_failed(change, reason) for change in changes]
+            return [failed(change, reason) for change in changes]
         with self._lock:
             try:
-                if self._changed_on_disk_quick():
-                    self.reload()
-                outcomes, new_values, new_holders = self._plan(changes)
-                if not new_values:
-                    return outcomes
-                # Read, check, write and rename under the lock other hosts take too.
-                with self._write_lock.held():
-                    data, fingerprint = self._read()
-                    if fingerprint != self._fingerprint:
-                        # Someone edited the file since we read it: their edit wins,
-                        # and every change is decided again against it, under the
-                        # lock (released, another writer of the same file could win
-                        # every time: two jobs of one batch).
-                        self._index = self._parse(data)
-                        self._fingerprint = fingerprint
-                        outcomes, new_values, new_holders = self._plan(changes)
-                        if not new_values:
-                            return outcomes
-                    return self._write(data, outcomes, new_values, new_holders)
+                return decide_and_write(
+                    self._write_lock,
+                    stale=self._changed_on_disk_quick,
+                    reload=self.reload,
+                    plan=lambda: self._plan(changes),
+                    outcomes=lambda plan: None if plan[1] else plan[0],
+                    look=self._look,
+                    write=lambda plan, data: self._write(data, *plan),
+                )
             except DirectoryError as error:
-                reason = str(error)
-            return [_unavailable(change, reason) for change in changes]
+                return [unavailable(change, str(error)) for change in changes]
+
+    def _look(self) -> tuple[bytes, bool]:
+        """The file's bytes under the lock, and whether they are not what was read."""
+        data, fingerprint = self._read()
+        if fingerprint == self._fingerprint:
+            return data, False
+        self._index = self._parse(data)
+        self._fingerprint = fingerprint
+        return data, True
 
     def _changed_on_disk_quick(self) -> bool:
         try:
@@ -975,7 +968,7 @@ class CsvDirectory(Directory):
                 others = [index.rows[j][_LOGIN] for j in ids if j != i]
             planned, outcome = plan_change(self.form, values, change, others)
             if planned is None or outcome is not None:
-                outcomes.append(outcome or _failed(change, t("dir.csv.nothing_to_write")))
+                outcomes.append(outcome or failed(change, t("dir.csv.nothing_to_write")))
                 continue
             before = {k for k in map(self._holder_key, values) if k is not None}
             after = {k for k in map(self._holder_key, planned) if k is not None}
@@ -1046,7 +1039,7 @@ class CsvDirectory(Directory):
                 error=error.strerror or error,
                 file_system=file_system(self.path),
             )
-            return [_unavailable(outcome.change, reason) for outcome in outcomes]
+            return [unavailable(outcome.change, reason) for outcome in outcomes]
 
         # On disk now: bring memory in line.
         self._fingerprint = _Fingerprint(
@@ -1117,136 +1110,6 @@ class CsvDirectory(Directory):
             raise
 
 
-class _Search:
-    """One search, run one of two ways.
-
-    *Collect*: take the ids of the rarest query word from the sorted word
-    index (cheap, in C), narrow them with the other words, sort, and check
-    the rest in order until `limit`. *Walk*: go through the accounts (or an
-    establishment's accounts) in result order and check each one, stopping
-    at `limit`; better when the rarest word still matches half the directory
-    ("m") or when the establishment is small.
-    """
-
-    def __init__(
-        self,
-        index: _Index,
-        words: list[str],
-        login_prefix: str | None,
-        category: Category | None,
-        uai: str | None,
-        universe: Sequence[int] | None,
-        limit: int,
-    ) -> None:
-        self.index = index
-        self.bit = _category_bit(category) if category is not None else 0
-        self.login_prefix = login_prefix
-        self.uai = uai
-        self.universe = universe
-        self.limit = limit
-        self.exact = (0, 0)  # ids of the accounts whose surname is the whole query
-        # (search-key patterns, ranges of the word index, entries), rarest first
-        self.words = []
-        for word in words:
-            ranges = [index.prefix_range(w) for w in dict.fromkeys([word, word.lower()])]
-            patterns = (" " + word, " " + word.lower())
-            self.words.append((patterns, ranges, sum(hi - lo for lo, hi in ranges)))
-        self.words.sort(key=lambda entry: entry[2])
-        self.login_range = index.prefix_range(login_prefix) if login_prefix else (0, 0)
-
-    def run(self) -> list[int]:
-        rarest = self.words[0][2] if self.words else 0
-        logins = self.login_range[1] - self.login_range[0]
-        if rarest + logins == 0:
-            return []
-        if self.universe is not None and len(self.universe) * _CHECK_COST <= rarest + logins:
-            return self.walk(budget=len(self.universe)) or []
-        if self.universe is None and rarest * 8 > len(self.index.rows):
-            found = self.walk(budget=max(2000, (rarest + logins) // _CHECK_COST))
-            if found is not None:
-                return found
-        return self.collect()
-
-    def matches(self, i: int) -> bool:
-        index = self.index
-        if self.bit and not index.category_bits[i] & self.bit:
-            return False
-        if self.words:
-            key = index.search_keys[i]
-            if all(upper in key or lower in key for (upper, lower), _, _ in self.words):
-                return True
-        return self.login_prefix is not None and index.logins[i].startswith(self.login_prefix)
-
-    def walk(self, budget: int) -> list[int] | None:
-        """Accounts in result order, checked one by one; None past the budget."""
-        first, last = self.exact
-        universe = self.universe
-        if universe is None:
-            total = len(self.index.rows)
-            ordered: Iterator[int] = chain(range(first, last), range(first), range(last, total))
-        else:
-            lo, hi = bisect_left(universe, first), bisect_left(universe, last)
-            ordered = chain(
-                (universe[k] for k in range(lo, hi)),
-                (universe[k] for k in range(lo)),
-                (universe[k] for k in range(hi, len(universe))),
-            )
-        found: list[int] = []
-        matches = self.matches
-        for checked, i in enumerate(ordered):
-            if checked >= budget:
-                return None
-            if matches(i):
-                found.append(i)
-                if len(found) >= self.limit:
-                    break
-        return found
-
-    def collect(self) -> list[int]:
-        """Candidates from the word index, narrowed in C, then checked in order."""
-        index = self.index
-        ids = index.word_ids
-        candidates: set[int] = set()
-        unchecked = []  # patterns of the words the candidates were not narrowed by
-        if self.words and self.words[0][2]:
-            _, ranges, _ = self.words[0]
-            for lo, hi in ranges:
-                candidates.update(ids[lo:hi])
-            for patterns, ranges, count in self.words[1:]:
-                if count > 4 * len(candidates):
-                    unchecked.append(patterns)  # cheaper to check the few left
-                    continue
-                narrowed: set[int] = set()
-                for lo, hi in ranges:
-                    narrowed.update(ids[lo:hi])
-                candidates &= narrowed
-        lo, hi = self.login_range
-        by_login = {i for i in ids[lo:hi] if index.logins[i].startswith(self.login_prefix)}
-        candidates |= by_login
-        if self.universe is not None:
-            if len(self.universe) <= len(candidates):
-                candidates &= set(self.universe)
-            else:
-                rows = index.rows
-                candidates = {i for i in candidates if self.uai in rows[i][_UAIS]}
-        ordered = sorted(candidates)
-        first, last = self.exact
-        lo, hi = bisect_left(ordered, first), bisect_left(ordered, last)
-        found: list[int] = []
-        bits, bit, keys = index.category_bits, self.bit, index.search_keys
-        for i in chain(ordered[lo:hi], ordered[:lo], ordered[hi:]):
-            if bit and not bits[i] & bit:
-                continue
-            if unchecked and i not in by_login:
-                key = keys[i]
-                if not all(upper in key or lower in key for upper, lower in unchecked):
-                    continue
-            found.append(i)
-            if len(found) >= self.limit:
-                break
-        return found
-
-
 def _split(raw: str) -> tuple[str, ...]:
     """The values of a multi-valued cell, stripped, empty ones dropped."""
     raw = raw.strip()
@@ -1257,227 +1120,5 @@ def _split(raw: str) -> tuple[str, ...]:
     return tuple(v for v in (p.strip() for p in raw.split(MULTI_VALUE_SEPARATOR)) if v)
 
 
-def _significant(words: list[str]) -> list[str]:
-    """The query words that say something: a word that starts another is implied by it."""
-    unique = list(dict.fromkeys(words))
-    return [w for w in unique if not any(o != w and o.startswith(w) for o in unique)]
-
-
-def _category_bit(category: Category) -> int:
-    return 1 << CATEGORIES.index(category)
-
-
-def _category_bits(categories: set[Category]) -> int:
-    bits = 0
-    for category in categories:
-        bits |= _category_bit(category)
-    return bits
-
-
 def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=20).digest()
-
-
-def _failed(change: IdentifierChange, reason: str) -> ChangeOutcome:
-    return ChangeOutcome(change, applied=False, failure="error", reason=reason)
-
-
-def _unavailable(change: IdentifierChange, reason: str) -> ChangeOutcome:
-    """The file could not be written at all (disk, lock): not about this account."""
-    return ChangeOutcome(change, applied=False, failure="unavailable", reason=reason)
-
-
-_ASCII_SPACES = " \t\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip removes, "\n" aside
-
-
-def _lines_named(
-    text: str, start: int, delimiter: str, column: int, wanted: set[str]
-) -> Iterator[int]:
-    """Where the physical lines after `start` whose cell `column`, read as a line
-    without quotes, is one of `wanted` (stripped, lower-cased) begin.
-
-    Half a million lines in about 0.3 s: the cells are cut and lower-cased in C
-    (one split, one join, one lower), and only the lines that match are located.
-    Lone CR line ends, which str.split cannot follow, take a pattern instead.
-    """
-    body = text[start:]
-    if "\r" in body and body.count("\r") != body.count("\r\n"):
-        d = re.escape(delimiter)
-        cell = re.compile(rf'(?<![^\r\n])(?:[^{d}\r\n"]*{d}){{{column}}}([^{d}\r\n"]*)')
-        for match in cell.finditer(text, start):
-            if match.group(1) and match.group(1).strip().lower() in wanted:
-                yield match.start()
-        return
-    lines = body.split("\n")
-    if column == 0:
-        cells = [line.partition(delimiter)[0] for line in lines]
-    else:
-        cells = [(line.split(delimiter, column + 1) + [""] * column)[column] for line in lines]
-    joined = "\n".join(cells).lower()
-    keys = joined.split("\n")
-    if not joined.isascii() or any(space in joined for space in _ASCII_SPACES):
-        # Spaces somewhere: a login may be written with some around it.
-        keys = [key.strip() for key in keys]
-    hits = [i for i, key in enumerate(keys) if key in wanted]
-    if hits:
-        ends = list(accumulate(map(len, lines)))  # line i starts after i line ends
-        for i in hits:
-            yield start + (ends[i - 1] if i else 0) + i
-
-
-def _line_start(text: str, at: int) -> int:
-    """Where the physical line holding `at` starts (LF, CRLF or CR, as io splits lines)."""
-    newline = text.rfind("\n", 0, at)
-    return max(newline, text.rfind("\r", newline + 1, at)) + 1
-
-
-def _line_end(text: str, at: int) -> int:
-    """Just past the end of the physical line holding `at` (its line end included)."""
-    newline = text.find("\n", at)
-    stop = len(text) if newline == -1 else newline
-    cr = text.find("\r", at, stop)
-    if cr != -1:
-        return cr + 2 if cr + 1 == newline else cr + 1
-    return stop if newline == -1 else newline + 1
-
-
-def _count_lines(text: str, start: int, end: int) -> int:
-    """Line ends in text[start:end], counted as the csv reader counts lines."""
-    lone_cr = text.count("\r", start, end) - text.count("\r\n", start, end)
-    return text.count("\n", start, end) + lone_cr
-
-
-class _RecordSpans:
-    """Record boundaries as the full read's csv reader finds them, cheaply.
-
-    Between quotes, every physical line is a record; from a line that holds
-    a quote, the csv reader (same dialect as `_parse_text`) reads one record
-    and says where it ends. It reads one line at a time and never ahead, so
-    the cursor after a record is where the next one starts.
-    """
-
-    def __init__(self, text: str, delimiter: str) -> None:
-        self.text = text
-        self.delimiter = delimiter
-        self.cursor = 0
-        self.reader = csv.reader(
-            self._lines(), delimiter=delimiter, quotechar=_QUOTE, doublequote=True
-        )
-
-    def _lines(self) -> Iterator[str]:
-        text = self.text
-        while self.cursor < len(text):
-            end = _line_end(text, self.cursor)
-            line, self.cursor = text[self.cursor : end], end
-            yield line
-
-    def _record_at(self, start: int) -> int | None:
-        self.cursor = start
-        try:
-            next(self.reader)
-        except (StopIteration, csv.Error):
-            return None
-        return self.cursor
-
-    def header_end(self) -> int | None:
-        return self._record_at(0)
-
-    def cell(self, start: int, end: int, column: int) -> str:
-        """Cell `column` of the record at start..end as the csv reader reads it, stripped
-        and lower-cased (a login as the full read keys it); "" if the record is shorter."""
-        reader = csv.reader(
-            io.StringIO(self.text[start:end], newline=""),
-            delimiter=self.delimiter,
-            quotechar=_QUOTE,
-            doublequote=True,
-        )
-        try:
-            cells = next(reader)
-        except (StopIteration, csv.Error):
-            return ""
-        return cells[column].strip().lower() if column < len(cells) else ""
-
-    def quoted(self, start: int) -> list[tuple[int, int]] | None:
-        """Spans of the records after `start` that hold a quote; None if the file is odd."""
-        text, spans, position = self.text, [], start
-        while (quote := text.find(_QUOTE, position)) != -1:
-            begin = max(_line_start(text, quote), position)
-            end = self._record_at(begin)
-            if end is None:
-                return None
-            spans.append((begin, end))
-            position = end
-        return spans
-
-
-def _detect_delimiter(header_line: str) -> str:
-    """`;` or `,`, whichever the header uses more (`;` when it uses neither)."""
-    semicolons, commas = header_line.count(";"), header_line.count(",")
-    return "," if commas > semicolons else ";"
-
-
-def _cell_spans(body: str, delimiter: str) -> list[tuple[int, int]] | None:
-    """Where each raw cell of one record lies, quotes included; None if unsure."""
-    spans = []
-    position = 0
-    while True:
-        start = position
-        if body.startswith(_QUOTE, position):
-            scan = position + 1
-            while True:
-                close = body.find(_QUOTE, scan)
-                if close < 0:
-                    return None
-                if body.startswith(_QUOTE, close + 1):
-                    scan = close + 2
-                    continue
-                break
-            position = close + 1
-        end = body.find(delimiter, position)
-        if end < 0:
-            spans.append((start, len(body)))
-            return spans
-        spans.append((start, end))
-        position = end + 1
-
-
-def _set_cell(record: str, column: int, value: str, delimiter: str) -> str:
-    """`record` (one CSV record, line ending included) with one cell replaced.
-
-    Every other byte stays as it was: the cells around it keep their quoting.
-    If the record is too odd for that, it is written again whole with the
-    csv module; either way the result is read back to prove it says the same.
-    """
-    ending = _TRAILING_LINE_END.search(record)
-    terminator = ending.group() if ending else ""
-    body = record[: len(record) - len(terminator)]
-    old = _read_back(record, delimiter) or []
-    expected = [*old, *[""] * (column + 1 - len(old))]
-    expected[column] = value
-
-    spans = _cell_spans(body, delimiter) if old else []
-    if spans is not None and len(spans) == len(old):
-        quoted = column < len(spans) and body.startswith(_QUOTE, spans[column][0])
-        if quoted or any(c in value for c in (delimiter, _QUOTE, "\r", "\n")):
-            cell = _QUOTE + value.replace(_QUOTE, _QUOTE * 2) + _QUOTE
-        else:
-            cell = value
-        if column < len(spans):
-            start, end = spans[column]
-            candidate = body[:start] + cell + body[end:] + terminator
-        else:
-            padding = delimiter * (column - len(spans) + (1 if spans else 0))
-            candidate = body + padding + cell + terminator
-        if _read_back(candidate, delimiter) == expected:
-            return candidate
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter, lineterminator=terminator).writerow(expected)
-    candidate = buffer.getvalue()
-    if _read_back(candidate, delimiter) != expected:  # pragma: no cover - csv round trip
-        raise DirectoryError(f"cannot write the identifier cell of record {record!r}")
-    return candidate
-
-
-def _read_back(record: str, delimiter: str) -> list[str] | None:
-    rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter))
-    return rows[0] if len(rows) == 1 else None

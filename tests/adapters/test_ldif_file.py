@@ -9,6 +9,7 @@ import io
 import os
 import random
 import stat
+import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,6 +25,7 @@ from core.model import Category, ChangeKind, DirectoryAccount, IdentifierChange,
 from core.names import normalise_name
 from directory_adapters import ldif_file, open_directory
 from directory_adapters.base import Directory
+from directory_adapters.file_protocol import WriteLock
 from directory_adapters.ldif_file import LdifDirectory
 from directory_adapters.mapping import AttributeMapping
 
@@ -886,6 +888,37 @@ def test_two_sessions_on_one_export_see_each_other(path: Path) -> None:
     assert second.apply([add("macco12", ID3)])[0].applied
     assert len(records(first)) == 2
     assert open_ldif(path).get("macco12").identifiers == (f"{UAI}${ID3}",)
+
+
+def test_a_write_made_while_waiting_for_the_lock_is_decided_against(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other session writes between our decision and our lock: we decide again under it."""
+    first, second = open_ldif(path), open_ldif(path)
+    other = WriteLock(Path(os.path.realpath(second.changes_path)))  # the first, mid-write
+    other.acquire()
+    planned = threading.Event()
+    plan = second._plan
+
+    def watched(changes: list[IdentifierChange]) -> object:
+        decided = plan(changes)
+        planned.set()
+        return decided
+
+    monkeypatch.setattr(second, "_plan", watched)
+    outcomes: list[object] = []
+    waiting = threading.Thread(target=lambda: outcomes.extend(second.apply([add("macco12", ID2)])))
+    try:
+        waiting.start()
+        assert planned.wait(10)
+        first._write(first._plan([add("jdupont", ID2)]))  # as its own apply does, under the lock
+    finally:
+        other.release()
+    waiting.join(10)
+    (outcome,) = outcomes
+    assert (outcome.applied, outcome.failure) == (False, "conflict")
+    assert len(records(first)) == 1
+    assert open_ldif(path).holders(ID2, UAI)[0].login == "jdupont"
 
 
 def test_an_interrupted_write_is_cut_off_and_reported(directory: LdifDirectory, path: Path) -> None:
