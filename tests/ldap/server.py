@@ -20,6 +20,7 @@ generated once per process with the openssl command line.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import shutil
@@ -458,9 +459,26 @@ class Slapd:
         process.wait()
 
     def pause(self) -> None:
-        """SIGSTOP: the port still accepts connections, nothing answers."""
-        if self.process is not None:
-            os.kill(self.process.pid, signal.SIGSTOP)
+        """SIGSTOP: the port still accepts connections, nothing answers.
+
+        Returns once every thread of slapd is stopped: the signal is only queued
+        by kill(), and a thread already running could still answer a request
+        sent right after (seen on a loaded machine: a search answered).
+        """
+        if self.process is None:
+            return
+        os.kill(self.process.pid, signal.SIGSTOP)
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            states = []
+            for task in tasks.iterdir():
+                with contextlib.suppress(OSError):
+                    # "pid (comm) S ...": the state follows the last ")".
+                    states.append((task / "stat").read_text().rpartition(")")[2].split()[0])
+            if states and all(state in ("T", "t") for state in states):
+                return
+            time.sleep(0.005)
 
     def resume(self) -> None:
         if self.process is not None:
