@@ -345,21 +345,10 @@ def main(argv: list[str] | None = None) -> int:
         target, key_path = wrap_file(args.wrap, args.out_dir)
         print(f"{target}: {args.wrap} for partner ENTPARTENAIRE; key {key_path} (0600)")
         return 0
+    # Every other option is one of generate()'s keywords, under the same name.
+    options = {k: v for k, v in vars(args).items() if k not in ("out_dir", "wrap")}
     started = time.perf_counter()
-    result = generate(
-        args.out_dir,
-        seed=args.seed,
-        students=args.students,
-        uai=args.uai,
-        name=args.name,
-        other_accounts=args.other_accounts,
-        export_date=args.export_date,
-        form=args.form,
-        envelope=args.envelope,
-        wrong_links=args.wrong_links,
-        relatives=args.relatives,
-        mode=args.mode,
-    )
+    result = generate(args.out_dir, **options)
     elapsed = time.perf_counter() - started
     print(f"{result.out_dir}: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
     print(
