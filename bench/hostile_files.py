@@ -36,6 +36,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import wait_measured  # noqa: E402
+
 UAI = "0441234A"
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 BODY = (
@@ -62,14 +66,12 @@ def measure(argv: list[str], cwd: Path) -> tuple[int, float, float, str]:
             cwd=cwd,
             env={**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(cwd / "data")},
         )
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        wall, mib = wait_measured(child, start)
         out.seek(0)
         err.seek(0)
         text = (err if child.returncode == 2 else out).read().decode("utf-8", "replace")
     first = next((line for line in text.splitlines() if line.strip()), "")
-    return child.returncode, wall, usage.ru_maxrss / 1024, first.replace(str(cwd), "…")
+    return child.returncode, wall, mib, first.replace(str(cwd), "…")
 
 
 def show(name: str, argv: list[str], cwd: Path) -> None:

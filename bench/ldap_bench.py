@@ -37,18 +37,17 @@ import math
 import os
 import random
 import shutil
-import statistics
 import string
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import timings  # noqa: E402
 from bench.datagen import generate  # noqa: E402
 from bench.ldap_data import line, person_dn, read_annuaire, write_ldif  # noqa: E402
 from core.model import ChangeKind, IdentifierChange  # noqa: E402
@@ -59,16 +58,6 @@ from tests.ldap.server import Slapd, find_program, missing_programs  # noqa: E40
 
 UAI = "0441234A"
 MODES = ("durable", "dbnosync")
-
-
-def timings(run: Callable[[str], object], queries: list[str]) -> tuple[float, float, float]:
-    spent = []
-    for query in queries:
-        start = time.perf_counter()
-        run(query)
-        spent.append((time.perf_counter() - start) * 1000)
-    spent.sort()
-    return statistics.median(spent), spent[max(0, int(len(spent) * 0.95) - 1)], spent[-1]
 
 
 def build_directory(folder: Path, accounts: int, preset: str) -> tuple[Path, list]:

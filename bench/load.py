@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import random
-import statistics
 import string
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import spread  # noqa: E402
 from bench.datagen import generate  # noqa: E402
 from bench.ldap_data import read_annuaire, write_ldif  # noqa: E402
 from core.model import Category  # noqa: E402
@@ -49,12 +49,8 @@ UAI = "0441234A"
 def percentiles(spent: list[float]) -> str:
     if not spent:
         return "no query"
-    spent = sorted(spent)
-    p95 = spent[max(0, int(len(spent) * 0.95) - 1)]
-    return (
-        f"median {statistics.median(spent):6.1f} ms, p95 {p95:6.1f} ms, "
-        f"max {spent[-1]:6.1f} ms ({len(spent)} queries)"
-    )
+    median, p95, worst = spread(spent)
+    return f"median {median:6.1f} ms, p95 {p95:6.1f} ms, max {worst:6.1f} ms ({len(spent)} queries)"
 
 
 def searcher(settings: dict, words: list[str], stop, out) -> None:

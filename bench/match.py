@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -49,6 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import wait_measured  # noqa: E402
 from bench.datagen import generate  # noqa: E402
 
 # Records no matcher can link with certainty from the file and the directory.
@@ -284,8 +284,8 @@ def evaluate(folder: Path, report: dict, mode: str = "complet") -> list[dict]:
 # -- running --------------------------------------------------------------------------------
 
 
-def run_match(folder: Path, mode: str = "complet") -> tuple[dict, float, int]:
-    """`idpronote match` as a process: (report, wall seconds, peak RSS in KiB)."""
+def run_match(folder: Path, mode: str = "complet") -> tuple[dict, float, float]:
+    """`idpronote match` as a process: (report, wall seconds, peak RSS in MiB)."""
     out = folder / "report.json"
     argv = [
         sys.executable,
@@ -304,11 +304,10 @@ def run_match(folder: Path, mode: str = "complet") -> tuple[dict, float, int]:
     ]
     started = time.perf_counter()
     process = subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
+    wall, mib = wait_measured(process, started)
+    if process.returncode not in (0, 1):
         raise SystemExit(f"idpronote match failed on {folder}")
-    return json.loads(out.read_text(encoding="utf-8")), wall, usage.ru_maxrss
+    return json.loads(out.read_text(encoding="utf-8")), wall, mib
 
 
 def split(folder: Path, mode: str = "complet") -> dict[str, float]:
@@ -384,7 +383,7 @@ def show(title: str, folder: Path, mode: str, added: Counter, generated: float) 
         f"({100.0 * left / max(1, guardians.get('accounts', 0)):.0f} %)"
     )
     print(
-        f"  idpronote match: {wall:.2f} s wall, {rss / 1024:.0f} MiB peak "
+        f"  idpronote match: {wall:.2f} s wall, {rss:.0f} MiB peak "
         "(process start, file, directory load and JSON report included)"
     )
     figures = split(folder, mode)

@@ -33,7 +33,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import wait_measured, work_folder  # noqa: E402
 from bench.datagen import CSV_HEADER, generate, uai_check_letter  # noqa: E402
 from bench.ldap_data import read_annuaire, write_ldif  # noqa: E402
 
@@ -125,11 +125,9 @@ def run_batch(folder: Path, files: Path, url: str, jobs: int) -> dict:
     assert child.stderr is not None
     for _line in child.stderr:
         pass  # the progress lines; read so the pipe never fills
-    _pid, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
+    wall, mib = wait_measured(child, started)
     data = json.loads(report.read_text(encoding="utf-8"))
-    return {"wall": wall, "rss_mib": usage.ru_maxrss / 1024, "exit": child.returncode,
+    return {"wall": wall, "rss_mib": mib, "exit": child.returncode,
             "report": data}  # fmt: skip
 
 
@@ -166,9 +164,7 @@ def main() -> int:
         print(f"needs OpenLDAP: {', '.join(missing)} not found (make slapd)", file=sys.stderr)
         return 2
     jobs = [int(j) for j in args.jobs.split(",") if j.strip()]
-    with tempfile.TemporaryDirectory(prefix="idpronote-region-") as tmp:
-        folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
+    with work_folder(args.keep, "idpronote-region-") as folder:
         start = time.perf_counter()
         region = build_region(folder, args.colleges, args.students)
         ldif = folder / "annuaire.ldif"

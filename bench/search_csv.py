@@ -14,16 +14,15 @@ import argparse
 import gc
 import random
 import resource
-import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import timings
 from core.model import Category, ChangeKind, IdentifierChange
 from directory_adapters.local_file import CsvDirectory
 
@@ -72,16 +71,6 @@ def generate(path: Path, rows: int, seed: int = 42) -> list[str]:
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return uais
-
-
-def timings(run: Callable[[str], object], queries: list[str]) -> tuple[float, float, float]:
-    spent = []
-    for query in queries:
-        start = time.perf_counter()
-        run(query)
-        spent.append((time.perf_counter() - start) * 1000)
-    spent.sort()
-    return statistics.median(spent), spent[int(len(spent) * 0.95) - 1], spent[-1]
 
 
 def main() -> None:

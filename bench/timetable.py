@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import wait_measured  # noqa: E402
 from bench.datagen import generate  # noqa: E402
 
 IDPRONOTE = [sys.executable, "-m", "tui"]
@@ -39,13 +39,11 @@ def run(*argv: str) -> tuple[dict, float, float]:
             [*IDPRONOTE, *argv, "--format", "json"], stdout=subprocess.PIPE, stderr=errors, cwd=ROOT
         )
         out = child.stdout.read() if child.stdout else b""
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - started
+        seconds, mib = wait_measured(child, started)
         if child.returncode not in (0, 1):
             errors.seek(0)
             raise SystemExit(f"{' '.join(argv)}: {errors.read().decode().strip()}")
-    return json.loads(out), seconds, usage.ru_maxrss / 1024
+    return json.loads(out), seconds, mib
 
 
 def decisions(report: dict) -> dict[str, tuple]:
