@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from textual import events  # noqa: E402
 
+from bench.common import work_folder  # noqa: E402
 from bench.datagen import generate  # noqa: E402
 from core.config import Config  # noqa: E402
 from tui.app import IdpronoteApp, Launch  # noqa: E402
@@ -83,25 +83,57 @@ def sizes(screen: StepScreen) -> dict[str, int]:
     return {t.id or "?": t.total for t in screen.query(RowTable)}
 
 
-async def drive(args: argparse.Namespace, folder: Path) -> None:
-    width, height = (int(n) for n in args.size.split("x"))
-    config = replace(Config(), data_dir=folder / "data")
-    app = IdpronoteApp(
+def the_app(folder: Path, data: str, directory_file: str) -> IdpronoteApp:
+    """The real app on the lycée of `folder`, writing into `directory_file`."""
+    config = replace(Config(), data_dir=folder / data)
+    return IdpronoteApp(
         Launch(
             config=config,
             export=folder / "identifiants.xml",
-            directory_file=folder / "annuaire.csv",
+            directory_file=folder / directory_file,
             uai=UAI,
         )
     )
+
+
+def terminal(args: argparse.Namespace) -> tuple[int, int]:
+    width, height = (int(n) for n in args.size.split("x"))
+    return width, height
+
+
+async def first_step(pilot, app: IdpronoteApp) -> float:
+    """From the start screen, read, to step 1 shown: the seconds Enter took."""
+    await until(pilot, lambda: started_up(app))
+    started = time.perf_counter()
+    await pilot.press("enter")
+    await until(pilot, lambda: shown(app.screen))
+    return time.perf_counter() - started
+
+
+async def validate(pilot, app: IdpronoteApp) -> tuple[float, float, float]:
+    """`v` then Enter on the confirmation: the seconds to the confirmation, from
+    that Enter to the next step (or the end) shown, and the CPU seconds of the latter."""
+    screen = app.screen
+    t0 = time.perf_counter()
+    await pilot.press("v")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+    t1, c1 = time.perf_counter(), cpu()
+    await pilot.press("enter")
+    await until(
+        pilot,
+        lambda: (
+            app.screen is not screen and (shown(app.screen) or isinstance(app.screen, EndScreen))
+        ),
+    )
+    return t1 - t0, time.perf_counter() - t1, cpu() - c1
+
+
+async def drive(args: argparse.Namespace, folder: Path) -> None:
+    app = the_app(folder, "data", "annuaire.csv")
     steps: list[tuple[str, dict[str, int], float, float]] = []
     biggest: tuple[int, str, int] | None = None  # rows, table, step index
-    async with app.run_test(size=(width, height)) as pilot:
-        await until(pilot, lambda: started_up(app))
-        started = time.perf_counter()
-        await pilot.press("enter")
-        await until(pilot, lambda: shown(app.screen))
-        print(f"start screen -> step 1 shown: {time.perf_counter() - started:.2f} s")
+    async with app.run_test(size=terminal(args)) as pilot:
+        print(f"start screen -> step 1 shown: {await first_step(pilot, app):.2f} s")
         while isinstance(app.screen, StepScreen):
             screen = app.screen
             label = screen.category.slug
@@ -110,22 +142,11 @@ async def drive(args: argparse.Namespace, folder: Path) -> None:
             for table, count in counts.items():
                 if biggest is None or count > biggest[0]:
                     biggest = (count, table, screen.session.index)
-            t0 = time.perf_counter()
-            await pilot.press("v")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-            t1, c1 = time.perf_counter(), cpu()
-            await pilot.press("enter")
-            await until(
-                pilot,
-                lambda s=screen: (
-                    app.screen is not s and (shown(app.screen) or isinstance(app.screen, EndScreen))
-                ),
-            )
-            t2, c2 = time.perf_counter(), cpu()
-            steps.append((label, counts, t1 - t0, t2 - t1))
+            confirmation, validated, used = await validate(pilot, app)
+            steps.append((label, counts, confirmation, validated))
             print(
-                f"step {label:<17} {rows:>6} rows {counts}: confirmation {t1 - t0:5.2f} s, "
-                f"Validate -> next step shown {t2 - t1:5.2f} s (CPU {c2 - c1:5.2f} s)"
+                f"step {label:<17} {rows:>6} rows {counts}: confirmation {confirmation:5.2f} s, "
+                f"Validate -> next step shown {validated:5.2f} s (CPU {used:5.2f} s)"
             )
         largest = max(steps, key=lambda s: sum(s[1].values()))
         print(
@@ -141,26 +162,11 @@ async def drive(args: argparse.Namespace, folder: Path) -> None:
 
 async def filter_bench(args: argparse.Namespace, folder: Path) -> None:
     """Type `--word` into the filter of the largest table, one key at a time."""
-    width, height = (int(n) for n in args.size.split("x"))
-    config = replace(Config(), data_dir=folder / "data2")
-    app = IdpronoteApp(
-        Launch(
-            config=config,
-            export=folder / "identifiants.xml",
-            directory_file=folder / "annuaire-copy.csv",
-            uai=UAI,
-        )
-    )
-    async with app.run_test(size=(width, height)) as pilot:
-        await until(pilot, lambda: started_up(app))
-        await pilot.press("enter")
-        await until(pilot, lambda: shown(app.screen))
+    app = the_app(folder, "data2", "annuaire-copy.csv")
+    async with app.run_test(size=terminal(args)) as pilot:
+        await first_step(pilot, app)
         while app.screen.session.index < args.filter_on:
-            screen = app.screen
-            await pilot.press("v")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-            await pilot.press("enter")
-            await until(pilot, lambda s=screen: app.screen is not s and shown(app.screen))
+            await validate(pilot, app)
         screen = app.screen
         table = screen.query_one(f"#{args.table}", RowTable)
         table.focus()
@@ -216,8 +222,7 @@ def main() -> None:
     args = parser.parse_args()
     args.filter_on = None
     args.table = None
-    with tempfile.TemporaryDirectory() as temporary:
-        folder = args.keep or Path(temporary)
+    with work_folder(args.keep, "idpronote-wizard-ui-") as folder:
         started = time.perf_counter()
         result = generate(
             folder, students=args.students, name="Lycée Jules Verne", other_accounts=args.others
