@@ -120,36 +120,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: the repository root is not on sys.path
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# The parts live in bench/generator/ (one module a concern); their names stay
-# importable from here, as the tests and the other bench scripts use them.
-from bench.generator.cases import _date_typo, _Establishment, _typo
-from bench.generator.directory import (
-    CSV_HEADER,
-    _write_directory,
-    _write_other_accounts,
-)
+# The parts live in bench/generator/ (one module a concern). The names the
+# tests and the other bench scripts use stay importable from here; the name
+# tables and the other helpers are in bench.generator.names.
+from bench.generator.cases import _Establishment
+from bench.generator.directory import CSV_HEADER, _write_directory
 from bench.generator.names import (
-    ADULT_FIRST_NAMES,
-    COMPANIES,
-    DISCIPLINES,
-    IDPN_ALPHABET,
-    POSTAL_SUFFIXES,
-    STAFF_FUNCTIONS_FIRST,
-    STAFF_FUNCTIONS_MORE,
-    STUDENT_FIRST_NAMES,
-    SURNAME_HEAD_SHARE,
-    SURNAMES,
-    TAIL_ENDS,
-    TAIL_MIDDLES,
-    TAIL_STARTS,
-    TWIN_PAIRS,
-    UAI_LETTERS,
-    _dmy,
-    _iso,
     _key,
-    _login_part,
-    _mojibake_safe,
-    _Weighted,
     fold,
     has_accent,
     lose_letters,
@@ -166,65 +143,22 @@ from bench.generator.people import (
     MODES,
     PROFILES,
     GenerationResult,
-    _Account,
-    _Human,
-    _Record,
 )
-from bench.generator.pronote import (
-    STREETS,
-    SUBJECTS,
-    TIMETABLE_NAMESPACE,
-    _write_identifiers,
-    _write_timetable,
-)
+from bench.generator.pronote import _write_identifiers, _write_timetable
 from bench.generator.truth import _write_truth
 
 __all__ = [
-    "ADULT_FIRST_NAMES",
     "ALL_LABELS",
     "CATEGORIES",
-    "COMPANIES",
     "CSV_HEADER",
-    "DISCIPLINES",
     "ELEMENTS",
     "EXTRA_LABELS",
     "FORMS",
-    "IDPN_ALPHABET",
     "LABELS",
     "MODES",
-    "POSTAL_SUFFIXES",
     "PROFILES",
-    "STAFF_FUNCTIONS_FIRST",
-    "STAFF_FUNCTIONS_MORE",
-    "STREETS",
-    "STUDENT_FIRST_NAMES",
-    "SUBJECTS",
-    "SURNAMES",
-    "SURNAME_HEAD_SHARE",
-    "TAIL_ENDS",
-    "TAIL_MIDDLES",
-    "TAIL_STARTS",
-    "TIMETABLE_NAMESPACE",
-    "TWIN_PAIRS",
-    "UAI_LETTERS",
     "GenerationResult",
-    "_Account",
-    "_Establishment",
-    "_Human",
-    "_Record",
-    "_Weighted",
-    "_date_typo",
-    "_dmy",
-    "_iso",
     "_key",
-    "_login_part",
-    "_mojibake_safe",
-    "_typo",
-    "_write_directory",
-    "_write_identifiers",
-    "_write_other_accounts",
-    "_write_timetable",
-    "_write_truth",
     "fold",
     "generate",
     "has_accent",

@@ -8,15 +8,10 @@ from datetime import date
 from pathlib import Path
 
 from bench.generator.names import _dmy, _iso
+from core.model import SLUGS
 
-CATEGORIES = (
-    "enseignants",
-    "eleves",
-    "responsables",
-    "maitres_de_stage",
-    "inspecteurs",
-    "personnels",
-)
+# The six category slugs, in the wizard's order (the order of the file's sections).
+CATEGORIES = SLUGS
 ELEMENTS = {
     "enseignants": ("Professeurs", "Professeur"),
     "eleves": ("Eleves", "Eleve"),
