@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli import words as _words  # noqa: F401  (registers the words)
 from core.config import Config
 from core.errors import IdpronoteError
 from core.i18n import t

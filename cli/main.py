@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
+from cli import words as _words  # noqa: F401  (registers the words)
 from cli.context import Context, Handler, say
 from core import i18n
 from core.config import ENV_CONFIG, Config, load_config
