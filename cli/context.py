@@ -14,13 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli import words as _words  # noqa: F401  (registers the words)
 from core.config import Config
 from core.errors import IdpronoteError
 from core.i18n import t
 from core.private_files import replace_file
 from core.text import printable
 
-__all__ = ["Context", "Handler", "UsageError", "say", "write_private"]
+__all__ = ["EXIT_OK", "EXIT_USAGE", "Context", "Handler", "UsageError", "say", "write_private"]
+
+# The exit statuses every command shares (CONTRACT.md); a command's own "1" (something
+# left for a human, a problem found) is its result.
+EXIT_OK = 0
+EXIT_USAGE = 2
 
 
 class UsageError(IdpronoteError):

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from core.directory import Directory
 from core.errors import UnusableInput
 from core.i18n import language, register, t
 from core.journal import SessionRecord
@@ -54,7 +54,7 @@ class AutomaticRun:
 
 
 def open_session(
-    directory: Any,
+    directory: Directory,
     export: IdentifiersFile,
     *,
     uai: str,

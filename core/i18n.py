@@ -3,6 +3,13 @@
 Messages are looked up by key when they are shown, not when they are made, so
 a problem found while reading the file renders in whatever language the
 report is printed in.
+
+This module holds the domain's words (the file's problems, the rules and
+outcomes, the configuration's checks, what the wizard, journal and batch say)
+and those both interfaces say. Other words live beside the code that says
+them and are added with `register()` when their module is imported: the
+matching's reasons (`core/matching/reasons.py`), the commands' (`cli/words.py`),
+the screens', the adapters'.
 """
 
 from __future__ import annotations
@@ -135,236 +142,29 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{path}: no account found; if the elements have other names, declare them "
         "under [file.elements] in config.toml",
     ),
-    # -- inspect -------------------------------------------------------------------
-    "inspect.file": ("Fichier", "File"),
-    "inspect.establishment": ("Établissement", "Establishment"),
-    "inspect.date": ("Date de l'export", "Export date"),
-    "inspect.encoding": ("Encodage", "Encoding"),
-    "inspect.counts": ("Comptes par catégorie", "Accounts per category"),
-    "inspect.total": ("Total", "Total"),
-    "inspect.problems": ("Problèmes ({count})", "Problems ({count})"),
-    "inspect.no_problem": ("Aucun problème.", "No problem."),
+    # -- said by both interfaces (the CLI's other words are in cli/words.py) -----------
     "inspect.line": ("ligne {line}", "line {line}"),
-    "inspect.unknown": ("inconnu", "unknown"),
     # -- command line ----------------------------------------------------------------
     "cli.internal_error": (
         "erreur interne : {error} ; détails dans {log}",
         "internal error: {error}; details in {log}",
     ),
-    "cli.interrupted": ("interrompu", "interrupted"),
-    "cli.written": ("écrit dans {path}", "written to {path}"),
-    "cli.format_unsupported": (
-        "le format {format} n'existe pas pour cette commande (possibles : {allowed})",
-        "format {format} is not available for this command (allowed: {allowed})",
-    ),
-    # -- why matching decided what it did (core/matching.py) ----------------------
-    "why.already_linked": (
-        "l'annuaire porte déjà cet identifiant pour l'établissement",
-        "the directory already stores this identifier for the establishment",
-    ),
-    "why.cas_login": (
-        "l'identifiant CAS du fichier est ce compte, et les noms concordent",
-        "the file's CAS login is this account, and the names agree",
-    ),
-    "why.remembered": (
-        "lien fait à la main lors d'un import précédent",
-        "linked by hand in an earlier import",
-    ),
-    "why.exact": (
-        "mêmes nom, prénom et date de naissance, uniques des deux côtés",
-        "same surname, first name and birth date, unique on both sides",
-    ),
-    "why.exact_name": (
-        "mêmes nom et prénom, uniques des deux côtés (pas de date de naissance d'un côté)",
-        "same surname and first name, unique on both sides (no birth date on one side)",
-    ),
-    "why.guardian_children": (
-        "mêmes nom et prénom, et rattaché dans l'annuaire à un enfant reconnu",
-        "same names, and linked in the directory to a recognised child",
-    ),
-    "why.fuzzy": (
-        "noms très proches (un champ identique, l'autre à une faute près), même date, "
-        "sans concurrent",
-        "very close names (one field equal, the other one typo away), same date, no rival",
-    ),
-    "why.married_name": (
-        "même prénom, seul responsable de ce prénom rattaché à l'enfant reconnu "
-        "(nom d'usage différent)",
-        "same first name, the only guardian of that name linked to the recognised child "
-        "(another surname in use)",
-    ),
-    "why.stored_twice": (
-        "cet identifiant est déjà porté par plusieurs comptes : {accounts}",
-        "this identifier is already stored on several accounts: {accounts}",
-    ),
-    "why.stored_on_another_person": (
-        "identifiant enregistré sur le compte d'une autre personne : {holder} ({name}) ; "
-        "un humain décide",
-        "identifier stored on the account of another person: {holder} ({name}); a human decides",
-    ),
-    "why.stored_better_fit": (
-        "l'identifiant est enregistré sur {holder}, mais {better} correspond mieux "
-        "(mêmes nom, prénom et date) : un humain choisit",
-        "the identifier is stored on {holder}, but {better} fits better (same names and "
-        "date): a human chooses",
-    ),
-    "why.cas_better_fit": (
-        "l'identifiant CAS désigne {holder}, mais {better} correspond mieux (mêmes nom, "
-        "prénom et date) : un humain choisit",
-        "the CAS login names {holder}, but {better} fits better (same names and date): "
-        "a human chooses",
-    ),
-    "why.remembered_owner_changed": (
-        "lien fait à la main vers {login}, mais ce compte a changé de titulaire depuis "
-        "(aujourd'hui {name}) : à relier à nouveau",
-        "linked by hand to {login}, but that account changed owner since (now {name}): "
-        "link it again",
-    ),
-    "why.remembered_names_disagree": (
-        "lien fait à la main vers {login} ({name}) : noms discordants, titulaire d'alors "
-        "inconnu ; à relier à nouveau",
-        "linked by hand to {login} ({name}), whose names do not agree and whose owner at "
-        "the time is unknown: link it again",
-    ),
-    "why.guardian_name": (
-        "fichier partiel : seul responsable de ces noms dans le fichier et l'annuaire ; "
-        "pas encore d'identifiant, enfants de l'établissement déjà connectés",
-        "partial file: the only guardian of these names in the file and the directory; "
-        "no identifier yet, children of the establishment signed in already",
-    ),
-    "why.stored_elsewhere": (
-        "l'identifiant est porté par {holder} mais l'identifiant CAS désigne {cas}",
-        "the identifier is stored on {holder} but the CAS login names {cas}",
-    ),
-    "why.cas_names_disagree": (
-        "l'identifiant CAS désigne {login} ({name}), dont les noms ne concordent pas",
-        "the CAS login names {login} ({name}), whose names do not agree",
-    ),
-    "why.account_taken": (
-        "le compte {login} porte déjà un autre identifiant de l'établissement ({stored})",
-        "account {login} already stores another identifier of the establishment ({stored})",
-    ),
-    "why.same_names_dates": (
-        "plusieurs comptes ont les mêmes nom, prénom et date de naissance",
-        "several accounts have the same surname, first name and birth date",
-    ),
-    "why.same_names": (
-        "plusieurs comptes ont les mêmes nom et prénom, sans date pour les départager",
-        "several accounts have the same names and no date to tell them apart",
-    ),
-    "why.same_names_children": (
-        "plusieurs responsables de mêmes noms sont rattachés aux enfants",
-        "several guardians of the same names are linked to the children",
-    ),
-    "why.twice_in_file": (
-        "une autre fiche Pronote désigne le même compte (doublon dans Pronote ?)",
-        "another Pronote record points at the same account (a duplicate in Pronote?)",
-    ),
-    "why.already_claimed": (
-        "le compte le plus proche est déjà relié à une autre fiche de cette étape",
-        "the closest account is already linked to another record of this step",
-    ),
-    "why.near_date": (
-        "un autre compte de nom proche a une date de naissance à une faute près",
-        "another account with a close name has a birth date one typo away",
-    ),
-    "why.close_candidates": (
-        "plusieurs comptes proches, aucun ne se détache nettement",
-        "several close accounts, none clearly ahead",
-    ),
-    "why.lost_letters": (
-        "le nom a des lettres illisibles dans le fichier : à relier à la main",
-        "the name has unreadable letters in the file: link it by hand",
-    ),
-    "why.date_differs": (
-        "mêmes noms, mais dates de naissance différentes",
-        "same names, but different birth dates",
-    ),
-    "why.no_child": (
-        "un responsable de mêmes noms existe, mais aucun de ses enfants n'a été reconnu "
-        "pour le confirmer",
-        "a guardian of the same names exists, but none of their children was recognised "
-        "to confirm it",
-    ),
-    "why.uncertain": (
-        "des comptes ressemblants, aucun certain",
-        "similar accounts, none certain",
-    ),
-    "why.no_candidate": (
-        "aucun compte de l'établissement ne ressemble",
-        "no account of the establishment looks like it",
-    ),
-    "why.conflict": ("conflit", "conflict"),
-    "why.ambiguous": ("ambigu", "ambiguous"),
-    "why.duplicate_in_file": ("doublon dans le fichier", "duplicate in the file"),
-    # -- idpronote match ----------------------------------------------------------------
-    "match.other_uai": (
-        "{file} : ce fichier est celui de l'établissement {file_uai}, pas de {uai}",
-        "{file}: this file is for establishment {file_uai}, not {uai}",
-    ),
+    # -- a file without a valid establishment, identifiers kept (match, batch, the TUI) -
     "match.no_uai": (
         "{file} : le fichier ne dit pas son établissement ; précisez --uai",
         "{file}: the file does not name its establishment; pass --uai",
     ),
-    "match.heading": (
-        "Rapprochement automatique — établissement {uai}, mode {mode}, fichier {file}",
-        "Automatic reconciliation — establishment {uai}, mode {mode}, file {file}",
-    ),
-    "match.col_step": ("Étape", "Step"),
-    "match.col_recognised": ("reconnus", "recognised"),
-    "match.col_unrecognised": ("non reconnus", "unrecognised"),
-    "match.col_obsolete": ("obsolètes", "obsolete"),
-    "match.by_rule": ("Reconnus, par règle :", "Recognised, by rule:"),
-    "match.unrecognised_in": (
-        "Non reconnus et obsolètes — {step} :",
-        "Unrecognised and obsolete — {step}:",
-    ),
-    "match.candidates": ("à examiner : {logins}", "look at: {logins}"),
-    "match.obsolete_reason": (
-        "identifiant de l'établissement absent du fichier",
-        "identifier of the establishment no longer in the file",
+    "match.invalid_uai": (
+        "{file} : son code d'établissement est invalide ({value}) ; rien n'est fait, "
+        "demandez un nouvel export à l'établissement",
+        "{file}: its establishment code is invalid ({value}); nothing is done, ask the "
+        "school for a new export",
     ),
     "match.kept_absent": (
         "{category} : {count} identifiant(s) stocké(s) gardé(s) : le fichier ne contient "
         "aucun compte de cette catégorie, il ne peut pas dire lesquels sont obsolètes",
         "{category}: {count} stored identifier(s) kept: the file holds no account of this "
         "category, so it cannot tell which are obsolete",
-    ),
-    "match.kept_absent_reason": (
-        "gardé : le fichier ne contient aucun compte de cette catégorie",
-        "kept: the file holds no account of this category",
-    ),
-    "match.nothing_written": (
-        "Simulation : rien n'a été écrit ({seconds} s).",
-        "Dry run: nothing was written ({seconds} s).",
-    ),
-    # -- search, linked, unlink ----------------------------------------------------------
-    "search.count": ("{count} compte(s) pour « {query} »", "{count} account(s) for '{query}'"),
-    "linked.count": (
-        "{count} identifiant(s) importé(s) pour l'établissement {uai}",
-        "{count} identifier(s) imported for establishment {uai}",
-    ),
-    "unlink.no_account": (
-        "aucun compte « {login} » dans l'annuaire",
-        "no account '{login}' in the directory",
-    ),
-    "unlink.nothing": (
-        "aucun identifiant de cet établissement n'est stocké ; rien à retirer",
-        "no identifier of this establishment is stored; nothing to remove",
-    ),
-    "unlink.confirm": (
-        "Retirer l'identifiant {idpn} du compte {login} pour {uai} ?",
-        "Remove identifier {idpn} from account {login} for {uai}?",
-    ),
-    "unlink.cancelled": ("annulé ; rien n'a été écrit", "cancelled; nothing was written"),
-    "unlink.done": ("identifiant retiré", "identifier removed"),
-    "cli.needs_yes": (
-        "pas de terminal pour confirmer : ajoutez --yes pour le faire quand même",
-        "no terminal to confirm on: add --yes to go ahead",
-    ),
-    "cli.uai_required": (
-        "précisez l'établissement avec --uai (ex. --uai 0441234A)",
-        "name the establishment with --uai (e.g. --uai 0441234A)",
     ),
     # -- the wizard, the journal, remembered decisions ----------------------------------
     "wizard.ended": (
@@ -396,10 +196,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "reprenez-la avec le même fichier",
         "session {session} was started with another identifiers file; resume it with the same file",
     ),
-    "journal.unreadable": (
-        "{path} n'est pas un journal d'import lisible",
-        "{path} is not a readable import journal",
-    ),
     "journal.no_session": (
         "aucune session « {session} » dans l'historique (idpronote history)",
         "no session '{session}' in the history (idpronote history)",
@@ -414,56 +210,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{path} : décisions mémorisées illisibles ({error})",
         "{path}: remembered decisions cannot be read ({error})",
     ),
-    # -- apply, history, undo -----------------------------------------------------------
-    "apply.heading": (
-        "Import automatique — établissement {uai}, mode {mode}, session {session}",
-        "Automatic import — establishment {uai}, mode {mode}, session {session}",
-    ),
-    "apply.dry_run": (
-        "Simulation d'import (rien n'est écrit) — établissement {uai}, mode {mode}",
-        "Import dry run (nothing is written) — establishment {uai}, mode {mode}",
-    ),
-    "apply.col_written": ("écrits", "written"),
-    "apply.nothing_to_resume": (
-        "aucune session interrompue à reprendre pour {uai}",
-        "no interrupted session to resume for {uai}",
-    ),
+    # -- apply (core/automatic.py) -------------------------------------------------------
     "apply.cut_session": (
         "la session {session} de {uai} a été coupée pendant une écriture : terminez-la avec "
         "--resume (ou dans l'assistant, F5) avant d'en commencer une autre",
         "session {session} of {uai} was cut while writing: finish it with --resume (or in "
         "the wizard, F5) before starting another",
-    ),
-    "apply.not_written": ("non traitée", "not processed"),
-    "apply.col_planned": ("à écrire", "to write"),
-    "apply.undo_hint": (
-        "Pour revenir en arrière : idpronote undo {session}",
-        "To revert it: idpronote undo {session}",
-    ),
-    "history.count": ("{count} session(s)", "{count} session(s)"),
-    "history.remaining": (
-        "{count} compte(s) restent à relier dans la session {session}",
-        "{count} account(s) left to link in session {session}",
-    ),
-    "history.written": ("{count} écrit(s)", "{count} written"),
-    "history.failed": ("{count} échec(s)", "{count} failed"),
-    "history.undone_by": ("annulée par {session}", "undone by {session}"),
-    "history.undo_of": ("annule {session}", "undoes {session}"),
-    "undo.not_an_import": (
-        "la session {session} n'est pas un import ; seul un import peut être annulé",
-        "session {session} is not an import; only an import can be undone",
-    ),
-    "undo.confirm": (
-        "Annuler la session {session} ({count} écriture(s) pour {uai}) ?",
-        "Undo session {session} ({count} write(s) for {uai})?",
-    ),
-    "undo.done": (
-        "{restored} valeur(s) restaurée(s) (session {session})",
-        "{restored} value(s) restored (session {session})",
-    ),
-    "cli.not_yet": (
-        "la commande « {command} » n'est pas encore disponible dans cette version",
-        "command '{command}' is not available in this version yet",
     ),
     # issue 16: nothing lost
     "wizard.draft_dropped": (
@@ -490,17 +242,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "wizard.not_sent": (
         "non envoyé : l'annuaire a fait défaut plus tôt dans l'étape ({reason})",
         "not sent: the directory failed earlier in the step ({reason})",
-    ),
-    "apply.draft_note": ("  ! {note}", "  ! {note}"),
-    "demo.reset_done": (
-        "Copie de démonstration remise à neuf dans {path}.",
-        "Demo copy reset in {path}.",
-    ),
-    "demo.kept_in": (
-        "La copie de démonstration (et ses sessions) reste dans {path} ; relancez "
-        "idpronote demo pour la retrouver, idpronote demo --reset pour repartir de zéro.",
-        "The demo copy (and its sessions) stays in {path}; run idpronote demo again to "
-        "find it, idpronote demo --reset to start afresh.",
     ),
     # issue 18: LDAP lock
     "lock.directory_held": (
@@ -647,8 +388,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "doit être le nom d'une variable d'environnement",
         "must be the name of an environment variable",
     ),
-    # Rules and reasons of the matching, as words (the JSON and CSV keep the codes);
-    # at most 18 characters: `match` prints them at the end of an 80-column line.
+    # The matching's rules, as words (the JSON and CSV keep the codes; the reasons are in
+    # core/matching/reasons.py); at most 18 characters: `match` prints them at the end of
+    # an 80-column line.
     "rule.already_linked": ("déjà relié", "already linked"),
     "rule.cas_login": ("identifiant CAS", "CAS login"),
     "rule.remembered": ("choix mémorisé", "remembered"),
@@ -667,7 +409,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "rule.uncertain": ("incertain", "uncertain"),
     "rule.no_candidate": ("aucun candidat", "no candidate"),
     "rule.rejected": ("refusé", "rejected"),
-    "match.obsolete": ("obsolète", "obsolete"),
     # How a session ended, as a word (the JSON keeps the codes).
     "outcome.completed": ("terminée", "finished"),
     "outcome.interrupted": ("interrompue", "interrupted"),
@@ -677,15 +418,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "outcome.undone": ("annulée", "undone"),
     "outcome.damaged": ("journal abîmé", "damaged journal"),
     # issue 18: batch
-    "batch.one_input": (
-        "donnez un dossier (idpronote batch DOSSIER) ou un manifeste (--manifest FICHIER), "
-        "pas les deux",
-        "give a folder (idpronote batch DIR) or a manifest (--manifest FILE), not both",
-    ),
-    "batch.bad_jobs": (
-        "--jobs {jobs} : au moins 1 établissement à la fois",
-        "--jobs {jobs}: at least 1 establishment at a time",
-    ),
     "batch.no_folder": (
         "{path} n'est pas un dossier : donnez le dossier des fichiers d'identifiants",
         "{path} is not a folder: give the folder of the identifiers files",
@@ -726,49 +458,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "n'est fait pour lui, vérifiez le fichier",
         "{file}: the file is establishment {file_uai}'s, not {uai}'s; nothing is done for it, "
         "check the file",
-    ),
-    "batch.nothing_to_resume": (
-        "aucun lot interrompu sur {source} à reprendre",
-        "no interrupted batch over {source} to resume",
-    ),
-    "batch.outcome.completed": ("terminé", "done"),
-    "batch.outcome.left_for_human": ("à compléter", "left for a human"),
-    "batch.outcome.failed": ("échec", "failed"),
-    "batch.failed_line": ("échec : {reason}", "failed: {reason}"),
-    "batch.progress": (
-        "{outcome} : {recognised} reconnu(s), {left} pour un humain, {written} écrit(s), "
-        "{refused} refusé(s), {removed} retiré(s) ; session {session} ({seconds} s)",
-        "{outcome}: {recognised} recognised, {left} left for a human, {written} written, "
-        "{refused} refused, {removed} removed; session {session} ({seconds} s)",
-    ),
-    "batch.heading": (
-        "Import par lot — {count} établissement(s), mode {mode}, lot {batch}",
-        "Batch import — {count} establishment(s), mode {mode}, batch {batch}",
-    ),
-    "batch.col_name": ("établissement", "establishment"),
-    "batch.col_recognised": ("reconnus", "recogn."),
-    "batch.col_left": ("humain", "human"),
-    "batch.col_written": ("écrits", "written"),
-    "batch.col_refused": ("refusés", "refused"),
-    "batch.col_removed": ("retirés", "removed"),
-    "batch.earlier": ("passe précédente", "earlier run"),
-    "batch.resumed": ("session reprise", "session resumed"),
-    "batch.session": ("session {session}", "session {session}"),
-    "batch.more_errors": ("… et {count} de plus", "… and {count} more"),
-    "batch.total": (
-        "{completed} terminé(s), {left} à compléter par un humain, {failed} en échec ; "
-        "{written} identifiant(s) écrit(s), {removed} retiré(s)",
-        "{completed} done, {left} left for a human, {failed} failed; {written} identifier(s) "
-        "written, {removed} removed",
-    ),
-    "batch.resume_hint": (
-        "Après correction, relancez avec --resume : seuls les établissements non terminés "
-        "sont repris.",
-        "Once fixed, run it again with --resume: only the establishments not done are run.",
-    ),
-    "batch.undo_hint": (
-        "Annuler l'import d'un établissement : idpronote undo SESSION",
-        "To undo one establishment's import: idpronote undo SESSION",
     ),
 }
 

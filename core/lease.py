@@ -24,10 +24,14 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core.i18n import t
 from core.journal import EstablishmentLock, Journal, LockHeld, operator
+
+if TYPE_CHECKING:
+    # Typing only: the port names DirectoryLease, which this module defines.
+    from core.directory import Directory
 
 __all__ = ["DirectoryLease", "EstablishmentHold", "LeaseKeeper", "LeaseLost"]
 
@@ -114,7 +118,7 @@ class LeaseKeeper:
 class EstablishmentHold:
     """The establishment's locks for one session: the local one, then the directory's."""
 
-    def __init__(self, directory: Any, data_dir: Path, uai: str) -> None:
+    def __init__(self, directory: Directory, data_dir: Path, uai: str) -> None:
         self.directory = directory
         self.local = EstablishmentLock(data_dir, uai)
         self.uai = uai

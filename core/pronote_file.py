@@ -32,7 +32,7 @@ from core.names import InvalidDate, normalise_name, parse_date
 from core.text import fold_tag, has_unsafe_characters, printable
 from core.timetable_export import TimetableWalker, is_timetable
 from core.untrusted_xml import check_encoding, check_markup, parse, read_bytes
-from core.xml_records import FileProblem, SourceLines, start_line
+from core.xml_records import FileProblem, RecordFields, SourceLines, start_line
 from core.xml_records import RawRecord as _Raw
 from core.xml_records import local_name as _local
 
@@ -211,22 +211,9 @@ class _Walker:
                 self._children(child)
 
     def _record(self, element: etree._Element, category: Category) -> _Raw:
-        fields: dict[str, str] = {}
-        other: list[tuple[str, str]] = []
+        record = RecordFields(self.schema)
         guardians: list[tuple[str, int]] = []
-
-        def put(name: str, value: str) -> None:
-            key = self.schema.field_of(fold_tag(name))
-            value = value.strip()
-            if key is None:
-                other.append((name, value))
-            elif key not in fields or not fields[key]:
-                fields[key] = value
-
-        for name, value in element.attrib.items():
-            local = _local(name)
-            if local:
-                put(local, value)
+        record.put_attributes(element)
         for child in element.iter():
             if child is element:
                 continue
@@ -243,8 +230,8 @@ class _Walker:
             in_link = parent is not None and parent is not element and self._inside_link(child)
             if in_link or len(child):
                 continue
-            put(name, child.text or "")
-        return _Raw(category, self.line_of(element), fields, other, guardians)
+            record.put(name, child.text or "")
+        return _Raw(category, self.line_of(element), record.fields, record.other, guardians)
 
     def line_of(self, element: etree._Element) -> int:
         return start_line(self.lines, element)

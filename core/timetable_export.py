@@ -31,6 +31,7 @@ from core.xml_records import (
     FileProblem,
     Names,
     RawRecord,
+    RecordFields,
     SourceLines,
     local_name,
     start_line,
@@ -171,26 +172,13 @@ class TimetableWalker:
 
     def _fields(self, element: etree._Element) -> tuple[dict[str, str], list[tuple[str, str]]]:
         """The element's attributes, and the text of its leaf children, by field key."""
-        fields: dict[str, str] = {}
-        other: list[tuple[str, str]] = []
-
-        def put(name: str, value: str) -> None:
-            key = self.names.field_of(fold_tag(name))
-            value = value.strip()
-            if key is None:
-                other.append((name, value))
-            elif key not in fields or not fields[key]:
-                fields[key] = value
-
-        for name, value in element.attrib.items():
-            local = local_name(name)
-            if local:
-                put(local, value)
+        record = RecordFields(self.names)
+        record.put_attributes(element)
         for child in element:
             name = local_name(child.tag)
             if name and len(child) == 0 and not child.attrib:
-                put(name, child.text or "")
-        return fields, other
+                record.put(name, child.text or "")
+        return record.fields, record.other
 
     def _person(self, element: etree._Element, category: Category) -> None:
         if category is Category.RESPONSABLES:

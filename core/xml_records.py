@@ -16,6 +16,7 @@ from lxml import etree
 
 from core.i18n import t
 from core.model import Category
+from core.text import fold_tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,33 @@ class RawRecord:
     other: list[tuple[str, str]]
     # For a student: (guardian file key, line of the link).
     guardian_keys: list[tuple[str, int]]
+
+
+class RecordFields:
+    """A record's fields as both forms read them: by field key, the first value that is
+    not empty wins; a name that is no field is kept, with its value, in `other`."""
+
+    __slots__ = ("field_of", "fields", "other")
+
+    def __init__(self, names: Names) -> None:
+        self.field_of = names.field_of
+        self.fields: dict[str, str] = {}
+        self.other: list[tuple[str, str]] = []
+
+    def put(self, name: str, value: str) -> None:
+        key = self.field_of(fold_tag(name))
+        value = value.strip()
+        if key is None:
+            self.other.append((name, value))
+        elif not self.fields.get(key):
+            self.fields[key] = value
+
+    def put_attributes(self, element: etree._Element) -> None:
+        """The element's attributes, by their names without a namespace."""
+        for name, value in element.attrib.items():
+            local = local_name(name)
+            if local:
+                self.put(local, value)
 
 
 def local_name(tag: object) -> str | None:

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cli import words as _words  # noqa: F401  (registers the words)
 from core.batch import (
     COUNT_KEYS,
     OUTCOMES,

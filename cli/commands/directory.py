@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from cli import words as _words  # noqa: F401  (registers the words)
 from core.errors import UnusableInput
 from core.i18n import register, t
 from core.model import Category, DirectoryAccount

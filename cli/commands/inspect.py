@@ -6,6 +6,7 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
+from cli import words as _words  # noqa: F401  (registers the words)
 from core.errors import UnusableInput
 from core.i18n import language, register, t
 from core.model import CATEGORIES

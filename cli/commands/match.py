@@ -8,8 +8,9 @@ import textwrap
 import time
 from typing import TYPE_CHECKING, Any
 
+from cli import words as _words  # noqa: F401  (registers the words)
 from core.errors import UnusableInput
-from core.i18n import language, register, t, word
+from core.i18n import language, t, word
 from core.matching import Reconciliation, StepMatch, decision_json
 from core.memory import DecisionMemory
 from core.pronote_file import IdentifiersFile, read_identifiers_file
@@ -18,18 +19,6 @@ from core.text import json_dumps, printable, spreadsheet_cell
 
 if TYPE_CHECKING:
     from cli.context import Context
-
-
-register(
-    {
-        "match.invalid_uai": (
-            "{file} : son code d'établissement est invalide ({value}) ; rien n'est fait, "
-            "demandez un nouvel export à l'établissement",
-            "{file}: its establishment code is invalid ({value}); nothing is done, ask the "
-            "school for a new export",
-        ),
-    }
-)
 
 
 def establishment(ctx: Context, result: IdentifiersFile) -> str:

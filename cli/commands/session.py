@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from cli import words as _words  # noqa: F401  (registers the words)
 from cli.commands.directory import _confirm
 from cli.commands.match import as_json, establishment, kept_absent_lines
 from core.automatic import open_session, run_automatic

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cli import words as _words  # noqa: F401  (registers the words)
 from cli.commands.directory import _confirm, _required_uai
 from core.errors import IdpronoteError, UnusableInput
 from core.i18n import language, register, t, word

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cli import words as _words  # noqa: F401  (registers the words)
 from core.config import Config
 from core.i18n import t
 from core.private_files import check_private_dir, private_dir, replace_file

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.i18n import t
+from core.matching import reasons as _reasons  # noqa: F401  (registers the words)
 from core.model import Category, DirectoryAccount, PronoteAccount
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.identifier_form import IdentifierForm
 from core.matching.decisions import Decision, MatchSettings, ObsoleteLink, StepMatch
@@ -24,6 +24,10 @@ from core.model import (
     PronoteAccount,
     RememberedLink,
 )
+
+if TYPE_CHECKING:
+    # Typing only: matching reads the port, and needs nothing else of it.
+    from core.directory import Directory
 
 MODES = ("complet", "partiel")
 
@@ -81,7 +85,7 @@ class Reconciliation:
     @classmethod
     def from_directory(
         cls,
-        directory: Any,
+        directory: Directory,
         uai: str,
         *,
         mode: str = "complet",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.directory import Directory
 from core.errors import IdpronoteError
 from core.i18n import register, t
 from core.model import ChangeOutcome
@@ -148,7 +149,7 @@ class Action:
 
 
 def apply_action(
-    directory: Any,
+    directory: Directory,
     action: Action,
     *,
     data_dir: Path | None,

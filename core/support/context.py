@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.directory import Directory
 from core.errors import IdpronoteError
 from core.journal import SessionRecord, sessions
 from core.matching import Decision, MatchSettings, Reconciliation
@@ -76,7 +77,7 @@ class _Context:
     """What explain reads once for an establishment."""
 
     uai: str
-    directory: Any
+    directory: Directory
     accounts: list[DirectoryAccount]
     by_login: dict[str, DirectoryAccount]
     file: FileInfo
@@ -103,7 +104,7 @@ class _Context:
 
 
 def _context(
-    directory: Any,
+    directory: Directory,
     uai: str,
     export: IdentifiersFile | None,
     data_dir: Path | None,
@@ -131,7 +132,7 @@ def _context(
     return _Context(uai, directory, accounts, by_login, info, export, decisions, record)
 
 
-def _stored_per_uai(directory: Any, account: DirectoryAccount) -> dict[str, list[str]]:
+def _stored_per_uai(directory: Directory, account: DirectoryAccount) -> dict[str, list[str]]:
     """Identifiers stored on an account, per establishment (all its establishments)."""
     found: dict[str, list[str]] = {}
     for value in account.identifiers:

@@ -9,8 +9,8 @@ names the first cause that holds (`causes`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from core.directory import Directory
 from core.i18n import t
 from core.matching import MatchSettings
 from core.model import IDPN_PATTERN, Category, DirectoryAccount, PronoteAccount
@@ -42,7 +42,7 @@ PICK_LIMIT = 10
 
 
 def explain(
-    directory: Any,
+    directory: Directory,
     who: str,
     *,
     uai: str | None = None,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.directory import Directory
 from core.journal import SessionRecord, sessions
 from core.model import CATEGORIES, Category
 from core.pronote_file import FileSchema, IdentifiersFile
@@ -76,7 +77,7 @@ class Status:
 
 
 def status(
-    directory: Any,
+    directory: Directory,
     uai: str,
     *,
     export: IdentifiersFile | None = None,
