@@ -48,12 +48,11 @@ from core.model import (
 from core.names import normalise_name
 from core.text import printable
 from directory_adapters.base import (
-    COUNT_CAP,
-    DEFAULT_SEARCH_LIMIT,
     READ_ONLY,
     WRITABLE,
     Census,
     Directory,
+    SearchQuery,
     WriteCheck,
     not_found,
     plan_change,
@@ -286,8 +285,6 @@ __all__ = ["CHANGES_SUFFIX", "MAX_FILE_SIZE", "DirectoryProblem", "LdifDirectory
 # An academy's export is a few hundred MB at most; past this, refuse unread.
 MAX_FILE_SIZE = 512 * 1024 * 1024
 CHANGES_SUFFIX = ".modifications.ldif"
-# Past this, a query is not a name anyone typed.
-_MAX_QUERY = 200
 
 # RFC 4512 attribute description: a name or an OID, then options (`sn;lang-fr`).
 _ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:;[A-Za-z0-9-]+)*|[0-9]+(?:\.[0-9]+)*")
@@ -790,45 +787,29 @@ class LdifDirectory(Directory):
         key = self.form.format(uai.strip().upper(), idpn)
         return [self._accounts[i] for i in sorted(self._holders.get(key, ()))]
 
-    def search(
-        self,
-        text: str,
-        *,
-        uai: str | None = None,
-        category: Category | None = None,
-        limit: int = DEFAULT_SEARCH_LIMIT,
-    ) -> list[DirectoryAccount]:
+    def _search(self, query: SearchQuery) -> list[DirectoryAccount]:
         """Each word a prefix of a surname, first-name or login word; exact surnames first."""
-        query = " ".join(str(text).split())[:_MAX_QUERY]
-        if not query or limit <= 0 or not self._accounts:
+        if not self._accounts:
             return []
-        normalised = " ".join(normalise_name(query).split())
-        candidates = sorted(self._candidates(significant(normalised.split()), query.lower()))
+        normalised = " ".join(normalise_name(query.text).split())
+        candidates = sorted(self._candidates(significant(normalised.split()), query.text.lower()))
         lo = bisect_left(candidates, bisect_left(self._surnames, normalised))
         hi = bisect_left(candidates, bisect_right(self._surnames, normalised))
-        wanted_uai = uai.strip().upper() if uai is not None else None
         found: list[DirectoryAccount] = []
         for i in chain(candidates[lo:hi], candidates[:lo], candidates[hi:]):
             account = self._accounts[i]
-            if wanted_uai is not None and wanted_uai not in account.establishments:
+            if query.uai is not None and query.uai not in account.establishments:
                 continue
-            if category is not None and not self.profiles.matches(account, category):
+            if query.category is not None and not self.profiles.matches(account, query.category):
                 continue
             found.append(account)
-            if len(found) >= limit:
+            if len(found) >= query.limit:
                 break
         return found
 
-    def count(
-        self,
-        text: str,
-        *,
-        uai: str | None = None,
-        category: Category | None = None,
-        cap: int = COUNT_CAP,
-    ) -> int | None:
+    def _count(self, query: SearchQuery) -> int:
         """The same search, counted in memory (the accounts are made already)."""
-        return len(self.search(text, uai=uai, category=category, limit=cap))
+        return 0 if query.empty else len(self._search(query))
 
     def _candidates(self, words: list[str], login_prefix: str) -> set[int]:
         """Accounts with every word (narrowed from the rarest), or whose login starts the query."""

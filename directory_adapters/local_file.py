@@ -57,13 +57,12 @@ from core.names import InvalidDate, normalise_name, parse_date
 from core.text import printable
 from directory_adapters.base import (
     BEST_SAMPLE,
-    COUNT_CAP,
-    DEFAULT_SEARCH_LIMIT,
     NOT_CHECKED,
     READ_ONLY,
     WRITABLE,
     Census,
     Directory,
+    SearchQuery,
     WriteCheck,
     not_found,
     plan_change,
@@ -221,8 +220,6 @@ MULTI_VALUE_SEPARATOR = "|"
 
 _LINE_END = re.compile(r"\r\n|\n|\r")
 _NORMALISED = re.compile(r"[A-Z0-9?]+(?: [A-Z0-9?]+)*")
-# Past this, a query is not a name anyone typed.
-_MAX_QUERY = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -791,44 +788,27 @@ class CsvDirectory(Directory):
         key = self.form.format(uai.strip().upper(), idpn)
         return [index.account(i) for i in sorted(index.holders.get(key, ()))]
 
-    def search(
-        self,
-        text: str,
-        *,
-        uai: str | None = None,
-        category: Category | None = None,
-        limit: int = DEFAULT_SEARCH_LIMIT,
-    ) -> list[DirectoryAccount]:
+    def _search(self, query: SearchQuery) -> list[DirectoryAccount]:
         index = self._index
-        return [index.account(i) for i in self._found(text, uai, category, limit)]
+        return [index.account(i) for i in self._found(query)]
 
-    def count(
-        self,
-        text: str,
-        *,
-        uai: str | None = None,
-        category: Category | None = None,
-        cap: int = COUNT_CAP,
-    ) -> int | None:
+    def _count(self, query: SearchQuery) -> int:
         """The same search, counted in memory without making the accounts."""
-        return len(self._found(text, uai, category, cap))
+        return len(self._found(query))
 
-    def _found(
-        self, text: str, uai: str | None, category: Category | None, limit: int
-    ) -> list[int]:
+    def _found(self, query: SearchQuery) -> list[int]:
         """The row ids `search` returns, in its order."""
         index = self._index
-        query = " ".join(str(text).split())[:_MAX_QUERY]
-        if not query or limit <= 0 or not index.rows:
+        if query.empty or not index.rows:
             return []
-        normalised = " ".join(normalise_name(query).split())
+        text, uai, category, limit = query.text, query.uai, query.category, query.limit
+        normalised = " ".join(normalise_name(text).split())
         words = significant(normalised.split())
-        login_prefix: str | None = query.lower()
+        login_prefix: str | None = text.lower()
         if len(words) == 1 and words[0].lower() == login_prefix:
             login_prefix = None  # the word's own login lookup covers it
         universe = None
         if uai is not None:
-            uai = uai.strip().upper()
             universe = index.by_uai.get(uai)
             if not universe:
                 return []
