@@ -33,14 +33,27 @@ from core.model import (
 )
 
 __all__ = [
+    "BEST_SAMPLE",
+    "COUNT_CAP",
+    "DEFAULT_SEARCH_LIMIT",
+    "FAILED",
+    "MAX_QUERY",
+    "NOT_CHECKED",
+    "READ_ONLY",
+    "UNKNOWN_ATTRIBUTE",
+    "WRITABLE",
     "Census",
     "Directory",
     "DirectoryError",
     "LinkedAccount",
     "SearchQuery",
     "WriteCheck",
+    "census_of",
     "not_found",
     "plan_change",
+    "sample_rank",
+    "sample_rank_of",
+    "spread",
 ]
 
 register(
