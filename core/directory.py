@@ -33,13 +33,27 @@ from core.model import (
 )
 
 __all__ = [
+    "BEST_SAMPLE",
+    "COUNT_CAP",
+    "DEFAULT_SEARCH_LIMIT",
+    "FAILED",
+    "MAX_QUERY",
+    "NOT_CHECKED",
+    "READ_ONLY",
+    "UNKNOWN_ATTRIBUTE",
+    "WRITABLE",
     "Census",
     "Directory",
     "DirectoryError",
     "LinkedAccount",
+    "SearchQuery",
     "WriteCheck",
+    "census_of",
     "not_found",
     "plan_change",
+    "sample_rank",
+    "sample_rank_of",
+    "spread",
 ]
 
 register(
@@ -71,12 +85,41 @@ DEFAULT_SEARCH_LIMIT = 50
 # The most `count` counts: past it, "more than 10,000" is all the admin needs.
 COUNT_CAP = 10_000
 
+# Past this, a query is not a name anyone typed.
+MAX_QUERY = 200
+
 # What a write check found (`WriteCheck.status`).
 WRITABLE = "writable"
 READ_ONLY = "read_only"
 UNKNOWN_ATTRIBUTE = "unknown_attribute"
 NOT_CHECKED = "not_checked"
 FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """The arguments of `search` and `count`, normalised once for every adapter."""
+
+    text: str  # the words, one space apart, at most MAX_QUERY characters
+    uai: str | None  # stripped, upper-case
+    category: Category | None
+    limit: int  # `search`'s limit, `count`'s cap
+
+    @classmethod
+    def of(
+        cls, text: str, *, uai: str | None, category: Category | None, limit: int
+    ) -> SearchQuery:
+        return cls(
+            " ".join(str(text).split())[:MAX_QUERY],
+            uai.strip().upper() if uai is not None else None,
+            category,
+            limit,
+        )
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to look for: no word, or no room for a result."""
+        return not self.text or self.limit <= 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +247,6 @@ class Directory(ABC):
     def accounts(self, uai: str, category: Category | None = None) -> list[DirectoryAccount]:
         """The accounts of an establishment, restricted to a category's profiles if given."""
 
-    @abstractmethod
     def search(
         self,
         text: str,
@@ -213,7 +255,12 @@ class Directory(ABC):
         category: Category | None = None,
         limit: int = DEFAULT_SEARCH_LIMIT,
     ) -> list[DirectoryAccount]:
-        """Accounts whose surname, first name or login start with the words of `text`."""
+        """Accounts whose surname, first name or login start with the words of `text`.
+
+        The arguments are normalised here, once (`SearchQuery`); an adapter
+        implements `_search`, which never sees an empty query or limit."""
+        query = SearchQuery.of(text, uai=uai, category=category, limit=limit)
+        return [] if query.empty else self._search(query)
 
     def count(
         self,
@@ -226,6 +273,15 @@ class Directory(ABC):
         """How many accounts `search` would find with no limit, at most `cap`; None when
         only reading every match would tell (LDAP: the search dialog then says "more
         than 50" rather than scan the directory at each keystroke)."""
+        return self._count(SearchQuery.of(text, uai=uai, category=category, limit=cap))
+
+    def _search(self, query: SearchQuery) -> list[DirectoryAccount]:
+        """`search` for a query with words and a positive limit: what every adapter implements
+        (unless it overrides `search` itself)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither search nor _search")
+
+    def _count(self, query: SearchQuery) -> int | None:
+        """`count` (the query's `limit` is the cap; it may be empty): None, unknown, by default."""
         return None
 
     @abstractmethod

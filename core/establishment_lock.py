@@ -10,11 +10,11 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from core.i18n import t
-from core.journal_format import LockHeld, SessionBlocked, now, operator
+from core.journal_format import LockHeld, SessionBlocked
 from core.journal_sessions import SessionRecord, sessions
+from core.lock_holder import held_by, holder_record, read_holder
 from core.private_files import (
     open_private,
     private_dir,
@@ -43,32 +43,15 @@ class EstablishmentLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = self._holder(fd)
+            holder = read_holder(fd)
             os.close(fd)
-            raise LockHeld(
-                t(
-                    "journal.locked",
-                    uai=self.uai,
-                    user=holder.get("user", "?"),
-                    host=holder.get("host", "?"),
-                    pid=holder.get("pid", "?"),
-                    since=holder.get("since", "?"),
-                )
-            ) from None
-        info = {**operator(), "pid": os.getpid(), "since": now(), "session": session}
+            raise LockHeld(held_by("journal.locked", holder, uai=self.uai)) from None
+        info = holder_record(session=session)
         with contextlib.suppress(OSError):  # who holds it is a courtesy: a full disk may refuse
             os.ftruncate(fd, 0)
             os.write(fd, json.dumps(info).encode())
             os.fsync(fd)
         self._fd = fd
-
-    @staticmethod
-    def _holder(fd: int) -> dict[str, Any]:
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            return json.loads(os.read(fd, 4096) or b"{}")
-        except (OSError, ValueError):
-            return {}
 
     def release(self) -> None:
         if self._fd is not None:

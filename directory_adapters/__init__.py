@@ -63,7 +63,7 @@ def open_directory(
     if path is None and kind in ("csv", "ldif"):
         raise ConfigError(t("dir.open.path_required", kind=kind))
     if kind == "csv":
-        from directory_adapters.local_file import CsvDirectory
+        from directory_adapters.csv import CsvDirectory
 
         return CsvDirectory(
             path,
@@ -82,7 +82,7 @@ def open_directory(
             credentials=credentials,
         )
     if kind == "ldif":
-        from directory_adapters.ldif_file import LdifDirectory
+        from directory_adapters.ldif import LdifDirectory
 
         return LdifDirectory(
             path, mapping=AttributeMapping.from_settings(settings), profiles=config.profiles

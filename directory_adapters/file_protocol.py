@@ -26,11 +26,10 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from core.errors import DirectoryError
 from core.i18n import register, t
-from core.journal import now, operator
+from core.lock_holder import held_by, holder_record, read_holder
 
 __all__ = ["FileLocked", "WriteLock", "remove_leftovers"]
 
@@ -77,28 +76,19 @@ class WriteLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = _holder(fd)
+                holder = read_holder(fd)
                 os.close(fd)
                 if not wait:
                     return False
                 if time.monotonic() >= deadline:
-                    raise FileLocked(
-                        t(
-                            "dir.file.locked",
-                            path=self.target,
-                            user=holder.get("user", "?"),
-                            host=holder.get("host", "?"),
-                            pid=holder.get("pid", "?"),
-                            since=holder.get("since", "?"),
-                        )
-                    ) from None
+                    raise FileLocked(held_by("dir.file.locked", holder, path=self.target)) from None
                 time.sleep(0.02)
                 continue
             if not self._still_there(fd):
                 os.close(fd)  # removed by the holder we waited for: take the new one
                 continue
             with contextlib.suppress(OSError):
-                info = {**operator(), "pid": os.getpid(), "since": now()}
+                info = holder_record()
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, json.dumps(info).encode(), 0)
             self._fd = fd
@@ -145,14 +135,6 @@ class WriteLock:
             yield self
         finally:
             self.release()
-
-
-def _holder(fd: int) -> dict[str, Any]:
-    try:
-        found = json.loads(os.pread(fd, 4096, 0) or b"{}")
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
 
 
 def remove_leftovers(target: Path, patterns: list[re.Pattern[str]], lock: WriteLock) -> list[Path]:

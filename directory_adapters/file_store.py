@@ -1,11 +1,13 @@
 """What the CSV and LDIF directory files share, written once.
 
-Both adapters hold a whole directory file in memory and write it back under
-the cross-host lock of directory_adapters/file_protocol.py. The pieces that
-were the same in both live here: the problem a row or record of the file
-raises, the outcomes of a change that could not be written, the query words
-that matter for a prefix search, the canonical key of an identifier value,
-and the write protocol itself (`decide_and_write`): decide against memory,
+Both adapters hold a whole directory file in memory (an `AccountIndex`,
+directory_adapters/file_index.py) and write it back under the cross-host
+lock of directory_adapters/file_protocol.py. The pieces that were the same in
+both live here: every read answered from the index (`FileDirectory`), the
+problem a row or record of the file raises, the outcomes of a change that
+could not be written, the canonical key of an identifier value, a load
+without the garbage collector, and the write protocol itself
+(`decide_and_write`): decide against memory,
 take the lock, and when the file changed since it was read, read it again
 and decide again *under the lock*, so that two writers of one file (two jobs
 of one batch, two hosts) take turns instead of one losing every time.
@@ -14,24 +16,24 @@ of one batch, two hosts) take turns instead of one losing every time.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 from core.identifier_form import IdentifierForm
-from core.model import ChangeOutcome, IdentifierChange
+from core.model import Category, ChangeOutcome, DirectoryAccount, IdentifierChange
+from directory_adapters.base import Directory, SearchQuery
+from directory_adapters.file_index import AccountIndex
 from directory_adapters.file_protocol import WriteLock
 
 __all__ = [
     "COLLECT_AFTER",
     "DirectoryProblem",
+    "FileDirectory",
     "decide_and_write",
     "failed",
     "holder_key",
     "loaded_without_collecting",
-    "prefix_range",
-    "significant",
     "unavailable",
 ]
 
@@ -52,16 +54,52 @@ class DirectoryProblem:
     message: str
 
 
-def significant(words: list[str]) -> list[str]:
-    """The query words that say something: a word that starts another is implied by it."""
-    unique = list(dict.fromkeys(words))
-    return [w for w in unique if not any(o != w and o.startswith(w) for o in unique)]
+class FileDirectory(Directory):
+    """The reads a directory file answers from its index, the same for CSV and LDIF.
 
+    A subclass sets `_index` (replaced whole on reload), `_write_lock` and `form`.
+    """
 
-def prefix_range(words: Sequence[str], prefix: str) -> tuple[int, int]:
-    """The slice of the sorted `words` that start with `prefix`."""
-    lo = bisect_left(words, prefix)
-    return lo, bisect_left(words, prefix + "\U0010ffff", lo)
+    _index: AccountIndex
+    _write_lock: WriteLock
+
+    @property
+    def lock_timeout(self) -> float:
+        """How long a write waits for another process (another host) writing the file."""
+        return self._write_lock.timeout
+
+    @lock_timeout.setter
+    def lock_timeout(self, seconds: float) -> None:
+        self._write_lock.timeout = seconds
+
+    @property
+    def problems(self) -> list[DirectoryProblem]:
+        """Rows or entries that could not be used as given (the rest still loads)."""
+        return self._index.problems
+
+    def get(self, login: str) -> DirectoryAccount | None:
+        return self._index.with_login(login)
+
+    def accounts(self, uai: str, category: Category | None = None) -> list[DirectoryAccount]:
+        return self._index.of_establishment(uai, category)
+
+    def holders(self, idpn: str, uai: str) -> list[DirectoryAccount]:
+        """Accounts storing `idpn` for `uai` in this form, whatever their establishments."""
+        return self._index.holding(self.form.format(uai.strip().upper(), idpn))
+
+    def _search(self, query: SearchQuery) -> list[DirectoryAccount]:
+        index = self._index
+        return [index.account(i) for i in index.found(query)]
+
+    def _count(self, query: SearchQuery) -> int:
+        """The same search, counted in memory without making the accounts."""
+        return len(self._index.found(query))
+
+    def every_account(self) -> Iterator[DirectoryAccount]:
+        return self._index.every_account()
+
+    def _holder_key(self, value: str) -> str | None:
+        return holder_key(self.form, value)
 
 
 def loaded_without_collecting(load: Callable[[], Loaded], size: Callable[[Loaded], int]) -> Loaded:

@@ -31,16 +31,7 @@ from dataclasses import dataclass, replace
 
 from core.i18n import register, t
 from core.model import CATEGORIES, Category, DirectoryAccount, ProfileMapping
-from directory_adapters.base import (
-    FAILED,
-    NOT_CHECKED,
-    READ_ONLY,
-    UNKNOWN_ATTRIBUTE,
-    WRITABLE,
-    Census,
-    Directory,
-    WriteCheck,
-)
+from directory_adapters.base import NOT_CHECKED, Census, Directory, WriteCheck
 
 register(
     {
@@ -51,18 +42,7 @@ register(
     }
 )
 
-__all__ = [
-    "FAILED",
-    "NOT_CHECKED",
-    "READ_ONLY",
-    "UNKNOWN_ATTRIBUTE",
-    "WRITABLE",
-    "Census",
-    "Survey",
-    "WriteCheck",
-    "propose_profiles",
-    "survey",
-]
+__all__ = ["Census", "Survey", "WriteCheck", "propose_profiles", "survey"]
 
 DEFAULT_LIMIT = 500_000
 

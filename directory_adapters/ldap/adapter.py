@@ -64,9 +64,9 @@ from core.model import (
 )
 from core.names import normalise_name
 from directory_adapters.base import (
-    DEFAULT_SEARCH_LIMIT,
     Directory,
     LinkedAccount,
+    SearchQuery,
 )
 from directory_adapters.credentials import BindCredentials, bind_credentials
 from directory_adapters.ldap.census import _SetupQuestions
@@ -331,20 +331,13 @@ class LdapDirectory(_SetupQuestions, Directory):
         held = [a for a in accounts if idpn in self.form.idpns_for(a.identifiers, uai)]
         return sorted(held, key=_sort_key(""))
 
-    def search(
-        self,
-        text: str,
-        *,
-        uai: str | None = None,
-        category: Category | None = None,
-        limit: int = DEFAULT_SEARCH_LIMIT,
-    ) -> list[DirectoryAccount]:
-        query = _Query.parse(text)
-        by_category = self._category_filter(category)
-        if query is None or limit <= 0 or by_category is None:
+    def _search(self, query: SearchQuery) -> list[DirectoryAccount]:
+        words = _Query.parse(query.text)
+        by_category = self._category_filter(query.category)
+        if words is None or by_category is None:
             return []
-        uai = uai.strip().upper() if uai is not None else None
-        parts = [self.mapping.person_filter, query.server_filter(self.mapping, uai is not None)]
+        uai, category, limit = query.uai, query.category, query.limit
+        parts = [self.mapping.person_filter, words.server_filter(self.mapping, uai is not None)]
         if uai is not None:
             parts.append(self._establishment_filter(uai))
         parts.append(by_category)
@@ -354,15 +347,15 @@ class LdapDirectory(_SetupQuestions, Directory):
         entries = self.channel.search(
             _all_of(parts),
             self.mapping.attributes(),
-            what=t("dir.ldap.what.search", text=text),
+            what=t("dir.ldap.what.search", text=query.text),
             size_limit=fetch,
             time_limit=self.settings.time_limit or DEFAULT_SEARCH_TIME_LIMIT,
             truncate=True,
         )
         found = [
-            a for a in self._accounts(entries) if self._keep(a, uai, category) and query.matches(a)
+            a for a in self._accounts(entries) if self._keep(a, uai, category) and words.matches(a)
         ]
-        found.sort(key=_sort_key(" ".join(normalise_name(query.text).split())))
+        found.sort(key=_sort_key(" ".join(normalise_name(words.text).split())))
         return found[:limit]
 
     # -- writing ------------------------------------------------------------------------------

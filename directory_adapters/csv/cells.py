@@ -16,6 +16,7 @@ from itertools import accumulate
 from core.errors import DirectoryError
 
 _QUOTE = '"'
+_LINE_END = re.compile(r"\r\n|\n|\r")
 _TRAILING_LINE_END = re.compile(r"(?:\r\n|\n|\r)\Z")
 
 
