@@ -7,7 +7,8 @@ same for whoever reaches them with Tab.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -116,3 +117,15 @@ class ConfirmDialog(LocalisedModal[bool]):
     def action_scroll(self, how: str) -> None:
         lines = self.query_one("#confirm-lines", VerticalScroll)
         getattr(lines, f"scroll_{how}")()
+
+
+def ask(
+    app: Any, title: str, lines: Sequence[str], *, yes: str, no: str, then: Callable[[], None]
+) -> None:
+    """Ask the question; `then` runs once the admin says yes (No and Escape do nothing)."""
+
+    def answered(answer: bool | None) -> None:
+        if answer:
+            then()
+
+    app.push_screen(ConfirmDialog(title, lines, yes=yes, no=no), answered)
