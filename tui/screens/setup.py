@@ -48,6 +48,7 @@ from core.i18n import language, register, t
 from core.model import CATEGORIES, Category
 from core.text import printable
 from tui.localise import LocalisedScreen
+from tui.screens.confirm import ask
 from tui.screens.start import PathSuggester
 
 KINDS = ("ldap", "ldif", "csv")
@@ -473,22 +474,12 @@ class SetupScreen(LocalisedScreen[None]):
             lines.append(t("tui.setup.export_env", name=answers.password_env))
         secret = Secret(typed) if typed and ldap else None
 
-        def go_on(yes: bool | None) -> None:
-            if yes:
-                self.app.reconfigure(config, secret)
-
-        from tui.screens.confirm import ConfirmDialog
+        def go_on() -> None:
+            self.app.reconfigure(config, secret)
 
         self._say("\n".join(lines))
-        self.app.push_screen(
-            ConfirmDialog(
-                t("tui.setup.continue_title"),
-                "\n".join(lines).split("\n"),
-                yes=t("tui.setup.continue"),
-                no=t("tui.setup.stay"),
-            ),
-            go_on,
-        )
+        ask(self.app, t("tui.setup.continue_title"), "\n".join(lines).split("\n"),
+            yes=t("tui.setup.continue"), no=t("tui.setup.stay"), then=go_on)  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # "Back" when there is somewhere to go back to (opened from the start screen);
@@ -515,21 +506,8 @@ class SetupScreen(LocalisedScreen[None]):
         if self._form() == self._initial:
             self.app.exit()
             return
-        from tui.screens.confirm import ConfirmDialog
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.app.exit()
-
-        self.app.push_screen(
-            ConfirmDialog(
-                t("tui.setup.leave_title"),
-                [t("tui.setup.leave_unsaved")],
-                yes=t("tui.setup.leave_yes"),
-                no=t("tui.setup.stay"),
-            ),
-            answered,
-        )
+        ask(self.app, t("tui.setup.leave_title"), [t("tui.setup.leave_unsaved")],
+            yes=t("tui.setup.leave_yes"), no=t("tui.setup.stay"), then=self.app.exit)  # fmt: skip
 
     def action_back(self) -> None:
         """Back to the start screen when setup was opened from it (F6); else nothing."""
