@@ -97,7 +97,7 @@ async def through_the_cli(site: Path, capsys, *, resume: bool, uai: str) -> tupl
     """(refused, what was said) of `idpronote apply`."""
     argv = ["apply", *BASE, "--uai", uai, "--format", "json"]
     code = main([*argv, "--resume"] if resume else argv)
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     return code == 2, err
 
 
