@@ -189,12 +189,7 @@ class SetupScreen(LocalisedScreen[None]):
                     for p in PRESETS:
                         yield RadioButton(p, value=p == directory.preset)
             with Vertical(id="ldap-fields"):
-                yield from self._field(
-                    "url",
-                    "tui.setup.url",
-                    _text(ldap.get("url")),
-                    placeholder=t("tui.setup.example", value="ldaps://ldap.example.org"),
-                )
+                yield from self._setting(ldap, "url", example="ldaps://ldap.example.org")
                 with Horizontal(classes="field"):
                     yield Label("", classes="label")
                     yield Checkbox(
@@ -203,15 +198,9 @@ class SetupScreen(LocalisedScreen[None]):
                         id="start_tls",
                         compact=True,
                     )
-                yield from self._field("ca_file", "tui.setup.ca_file", _text(ldap.get("ca_file")),
-                                       suggest=True)  # fmt: skip
-                yield from self._field(
-                    "bind_dn",
-                    "tui.setup.bind_dn",
-                    _text(ldap.get("bind_dn")),
-                    placeholder=t(
-                        "tui.setup.example", value="cn=idpronote,ou=services,dc=example,dc=org"
-                    ),
+                yield from self._setting(ldap, "ca_file", suggest=True)
+                yield from self._setting(
+                    ldap, "bind_dn", example="cn=idpronote,ou=services,dc=example,dc=org"
                 )
                 yield from self._field("password", "tui.setup.password", "", password=True)
                 with Horizontal(classes="field"):
@@ -225,12 +214,7 @@ class SetupScreen(LocalisedScreen[None]):
                     else _text(ldap.get("password_env")) or DEFAULT_PASSWORD_ENV
                 )
                 yield from self._field("store_where", "tui.setup.store_env_name", where)
-                yield from self._field(
-                    "base_dn",
-                    "tui.setup.base_dn",
-                    _text(ldap.get("base_dn")),
-                    placeholder=t("tui.setup.example", value="ou=people,dc=example,dc=org"),
-                )
+                yield from self._setting(ldap, "base_dn", example="ou=people,dc=example,dc=org")
             with Vertical(id="file-fields"):
                 path = str(directory.path) if directory.path else ""
                 yield from self._field("path", "tui.setup.file", path, suggest=True)
@@ -241,6 +225,15 @@ class SetupScreen(LocalisedScreen[None]):
             yield LoadingIndicator(id="busy")
             yield Static("", id="results")
         yield Footer()
+
+    def _setting(
+        self, ldap: Any, key: str, *, example: str = "", suggest: bool = False
+    ) -> ComposeResult:
+        """An [directory.ldap] key's field: its label `tui.setup.<key>`, its value, an example."""
+        placeholder = t("tui.setup.example", value=example) if example else ""
+        yield from self._field(
+            key, f"tui.setup.{key}", _text(ldap.get(key)), placeholder=placeholder, suggest=suggest
+        )
 
     def _field(
         self,

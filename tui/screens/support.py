@@ -28,6 +28,7 @@ from core.support import Explanation, apply_action, explain
 from core.text import printable
 from tui.localise import LocalisedScreen
 from tui.screens.confirm import ask
+from tui.widgets.keys import scroll_keys
 from tui.widgets.typing import TypingPause
 
 register(
@@ -111,8 +112,7 @@ class SupportScreen(LocalisedScreen[None]):
         Binding("f2", "apply", t("tui.support.key_apply"), id="support.apply"),
         # From the input, Down reaches the pick list of a name with several accounts.
         Binding("down", "to_picks", show=False, id="support.to_picks"),
-        Binding("pageup", "scroll('page_up')", show=False, id="support.page_up"),
-        Binding("pagedown", "scroll('page_down')", show=False, id="support.page_down"),
+        *scroll_keys("support"),
     ]
 
     def __init__(
