@@ -125,6 +125,8 @@ class ImportSession(Decisions, Validation):
         # line per choice dropped because it no longer makes sense.
         self.draft_restored = 0
         self.draft_notes: list[str] = []
+        # The interrupted session this one resumes (`resume`), None for a new one.
+        self.resumed_from: SessionRecord | None = None
         # What each account stores, as read at the start and updated by our writes.
         self._values: dict[str, tuple[str, ...]] = {
             a.login.casefold(): a.identifiers for a in self.reconciliation.accounts
@@ -475,6 +477,7 @@ class ImportSession(Decisions, Validation):
             data_dir=data_dir,
             settings=settings,
         )
+        session.resumed_from = record
         session.lock = EstablishmentHold(directory, data_dir, record.uai)
         session.lock.acquire(record.session)
         try:

@@ -224,19 +224,11 @@ class Localised:
             )
         return out
 
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: Any = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        """A notice of this app is text, not markup (it names logins, files, errors)."""
-        super().notify(  # type: ignore[misc]
-            message, title=title, severity=severity, timeout=timeout, markup=markup
-        )
+    def notify(self, message: str, **options: Any) -> None:
+        """A notice of this app is text, not markup (it names logins, files, errors);
+        the app's own `notify` (tui/app.py) puts it in the admin's language."""
+        options.setdefault("markup", False)
+        super().notify(message, **options)  # type: ignore[misc]
 
 
 ResultType = TypeVar("ResultType")

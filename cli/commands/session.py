@@ -8,16 +8,14 @@ from typing import TYPE_CHECKING
 from cli import words as _words  # noqa: F401  (registers the words)
 from cli.commands.directory import _confirm
 from cli.commands.match import as_json, establishment, kept_absent_lines
-from core.automatic import open_session, run_automatic
+from core.automatic import run_automatic
 from core.errors import UnusableInput
 from core.i18n import language, register, t, word
 from core.journal import (
     acknowledge_damage,
-    blocking_session,
     find_session,
     purge,
     purge_candidates,
-    resumable_session,
     sessions,
 )
 from core.model import CATEGORIES, Category
@@ -25,6 +23,7 @@ from core.pronote_file import read_identifiers_file
 from core.report import REMAINING_HEADER, csv_text, session_removals
 from core.text import json_dumps, printable
 from core.wizard import undo_session
+from core.wizard_open import NothingToResume, open_session
 
 register(
     {
@@ -141,24 +140,23 @@ def apply(ctx: Context) -> int:
     export = read_identifiers_file(ctx.args.file, ctx.config.file_schema)
     uai = establishment(ctx, export)
     dry = ctx.args.dry_run
-    record = None if dry else resumable_session(ctx.config.data_dir, uai)
-    if ctx.args.resume and record is None:
-        blocked = blocking_session(ctx.config.data_dir, uai)
-        if blocked is not None and blocked.damaged:
-            raise UnusableInput(blocked.damage_message())
-        raise UnusableInput(t("apply.nothing_to_resume", uai=uai))
-    # A new import while a session is cut or damaged: refused by the session's start,
-    # under the establishment's lock (the wizard's start too).
+    # The wizard's start screen opens its sessions the same way, with the same guards;
+    # a new one is started by run_automatic, once the mass-removal guard has passed.
     with open_directory(ctx.config, ctx.args.directory_file) as directory:
-        session = open_session(
-            directory,
-            export,
-            uai=uai,
-            mode=mode,
-            data_dir=None if dry else ctx.config.data_dir,
-            settings=ctx.config.matching,
-            resume=record if ctx.args.resume else None,
-        )
+        try:
+            session = open_session(
+                directory,
+                export,
+                uai=uai,
+                mode=mode,
+                data_dir=None if dry else ctx.config.data_dir,
+                settings=ctx.config.matching,
+                resume=bool(ctx.args.resume),
+                start=False,
+            )
+        except NothingToResume:
+            raise UnusableInput(t("apply.nothing_to_resume", uai=uai)) from None
+        record = session.resumed_from
         mode = session.mode
         with session:
             run = run_automatic(

@@ -7,7 +7,8 @@ same for whoever reaches them with Tab.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -20,6 +21,7 @@ from textual.widgets import Button, Static
 from core.i18n import register, t
 from core.text import printable
 from tui.localise import LocalisedModal
+from tui.widgets.keys import scroll_keys
 
 register(
     {
@@ -78,10 +80,7 @@ class ConfirmDialog(LocalisedModal[bool]):
         Binding("enter,o,y", "answer(True)", t("tui.confirm.yes"), id="confirm.yes"),
         Binding("escape,n", "answer(False)", t("tui.confirm.no"), id="confirm.no"),
         # The list may be longer than the screen: scroll it without leaving the buttons.
-        Binding("up", "scroll('up')", show=False, id="confirm.scroll_up"),
-        Binding("down", "scroll('down')", show=False, id="confirm.scroll_down"),
-        Binding("pageup", "scroll('page_up')", show=False, id="confirm.page_up"),
-        Binding("pagedown", "scroll('page_down')", show=False, id="confirm.page_down"),
+        *scroll_keys("confirm", lines=True),
     ]
 
     def __init__(self, title: str, lines: Sequence[str], *, yes: str, no: str) -> None:
@@ -116,3 +115,15 @@ class ConfirmDialog(LocalisedModal[bool]):
     def action_scroll(self, how: str) -> None:
         lines = self.query_one("#confirm-lines", VerticalScroll)
         getattr(lines, f"scroll_{how}")()
+
+
+def ask(
+    app: Any, title: str, lines: Sequence[str], *, yes: str, no: str, then: Callable[[], None]
+) -> None:
+    """Ask the question; `then` runs once the admin says yes (No and Escape do nothing)."""
+
+    def answered(answer: bool | None) -> None:
+        if answer:
+            then()
+
+    app.push_screen(ConfirmDialog(title, lines, yes=yes, no=no), answered)

@@ -20,17 +20,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from core.i18n import register, t
 from core.model import ChangeOutcome
-from core.text import has_unsafe_characters, printable
+from core.text import printable
 from core.wizard import unlink_account
 from tui.localise import LocalisedScreen
-from tui.screens.confirm import ConfirmDialog
+from tui.screens.confirm import ask
 from tui.widgets.cells import cell
+from tui.widgets.typing import TypingPause
 
 register(
     {
@@ -199,7 +199,7 @@ class ImportedScreen(LocalisedScreen[None]):
         self._shown: list[str] = []
         self._loaded = False
         self._unlinking = False
-        self._debounce: Timer | None = None
+        self._pause = TypingPause(self, self._apply_filter)
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -269,28 +269,17 @@ class ImportedScreen(LocalisedScreen[None]):
 
     @on(Input.Changed, "#imported-filter")
     def _typed(self, event: Input.Changed) -> None:
-        if has_unsafe_characters(event.value):
-            # Pasted control characters: show them escaped, as every name is.
-            event.input.value = printable(event.value)
-            return
-        if self._debounce is not None:
-            self._debounce.stop()
-        if DEBOUNCE_SECONDS > 0:
-            self._debounce = self.set_timer(DEBOUNCE_SECONDS, self._apply_filter)
-        else:  # no delay (tests)
-            self.call_later(self._apply_filter)
+        self._pause.typed(event, DEBOUNCE_SECONDS)
 
     def action_to_table(self) -> None:
         # The list as filtered by every word typed, and focused now, not after the
         # keys that follow: they are meant for the list.
-        if self._debounce is not None:
+        if self._pause.pending:
             self._apply_filter()
         self.set_focus(self._table())
 
     def _apply_filter(self) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-            self._debounce = None
+        self._pause.stop()
         if not self._loaded:
             return
         words = fold(self.query_one("#imported-filter", Input).value).split()
@@ -396,20 +385,13 @@ class ImportedScreen(LocalisedScreen[None]):
         if self.data_dir is not None:
             lines += ["", t("tui.imported.confirm_undo")]
 
-        def answered(yes: bool | None) -> None:
-            if yes and not self._unlinking:
+        def unlink() -> None:
+            if not self._unlinking:
                 self._unlinking = True
                 self._unlink(row)
 
-        self.app.push_screen(
-            ConfirmDialog(
-                t("tui.imported.confirm_title"),
-                lines,
-                yes=t("tui.imported.yes"),
-                no=t("tui.imported.no"),
-            ),
-            answered,
-        )
+        ask(self.app, t("tui.imported.confirm_title"), lines, yes=t("tui.imported.yes"),
+            no=t("tui.imported.no"), then=unlink)  # fmt: skip
 
     # Not exclusive: a new worker would not stop the thread of a write under way, so the
     # screen allows one write at a time instead (see action_unlink).

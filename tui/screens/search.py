@@ -9,8 +9,7 @@ the results are those of the words typed), Escape cancels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import date
+from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
@@ -19,17 +18,23 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.markup import escape
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.errors import IdpronoteError
 from core.i18n import language, number, register, t
 from core.model import Category, DirectoryAccount, PronoteAccount
-from core.text import has_unsafe_characters, printable
+from core.text import printable
 from tui.localise import LocalisedModal
-from tui.widgets.cells import cell
-from tui.widgets.tables import ColumnSpec, FittedTable
+from tui.screens.search_record import (
+    LinkCheck,
+    account_details,
+    record_text,
+    result_cells,
+    result_columns,
+)
+from tui.widgets.tables import FittedTable
+from tui.widgets.typing import TypingPause
 
 register(
     {
@@ -57,20 +62,6 @@ register(
         ),
         "tui.search.error": ("Annuaire indisponible : {error}", "Directory unavailable: {error}"),
         "tui.search.failed": ("Recherche impossible : {error}", "Search failed: {error}"),
-        "tui.search.col_login": ("Login", "Login"),
-        "tui.search.col_surname": ("Nom", "Surname"),
-        "tui.search.col_first": ("Prénom", "First name"),
-        "tui.search.col_born": ("Naissance", "Born"),
-        "tui.search.col_classes": ("Classes", "Classes"),
-        "tui.search.born": ("né(e) le {date}", "born {date}"),
-        "tui.search.profiles": ("Profils : ", "Profiles: "),
-        "tui.search.classes": ("Classes : ", "Classes: "),
-        "tui.search.students": ("Élèves : ", "Students: "),
-        "tui.search.establishments": ("Établissements : ", "Establishments: "),
-        "tui.search.identifiers": ("Identifiants : ", "Identifiers: "),
-        "tui.search.none_stored": ("aucun", "none"),
-        "tui.search.this_establishment": ("cet établissement", "this establishment"),
-        "tui.search.nothing_highlighted": ("Aucun compte sélectionné.", "No account selected."),
         "tui.search.key_link": ("Relier", "Link"),
         "tui.search.key_profiles": ("Profils", "Profiles"),
         "tui.search.key_establishment": ("Établissement", "Establishment"),
@@ -85,38 +76,6 @@ register(
             "more than {total} accounts, the first {limit}",
         ),
         "tui.search.proposed": ("★ proposé", "★ suggested"),
-        "tui.search.col_uai": ("Étab.", "School"),
-        "tui.search.col_profile": ("Profil", "Profile"),
-        "tui.search.mark_taken": ("✗ pris", "✗ taken"),
-        "tui.search.mark_holds": ("✗ occupé", "✗ has id"),
-        "tui.search.mark_replaces": ("~ ancien", "~ stale"),
-        "tui.search.why_taken": (
-            "✗ pris : un autre compte Pronote de cette étape est déjà relié à ce compte ; "
-            "Entrée serait refusée.",
-            "✗ taken: another Pronote account of this step is linked to it already; "
-            "Enter would be refused.",
-        ),
-        "tui.search.why_holds": (
-            "✗ occupé : ce compte porte déjà un autre identifiant de cet établissement, "
-            "encore utilisé ; Entrée serait refusée.",
-            "✗ has id: this account already holds another identifier of this "
-            "establishment, still in use; Enter would be refused.",
-        ),
-        "tui.search.why_replaces": (
-            "~ ancien : ce compte porte un identifiant que le fichier n'a plus ; "
-            "le lien le remplacera.",
-            "~ stale: this account holds an identifier the file no longer has; "
-            "the link replaces it.",
-        ),
-        "tui.search.record": ("Pronote : {who}", "Pronote: {who}"),
-        "tui.search.record_class": ("classe {name}", "class {name}"),
-        "tui.search.record_no_date": ("sans date de naissance", "no birth date"),
-        "tui.search.children": ("enfants : {children}", "children: {children}"),
-        "tui.search.no_children": (
-            "aucun enfant dans le fichier",
-            "no child in the file",
-        ),
-        "tui.search.child_unlinked": ("non relié", "not linked"),
     }
 )
 
@@ -125,49 +84,8 @@ SEARCH_LIMIT = 50
 COUNT_CAP = 10_000
 # Long enough to let a word be typed, short enough to feel live.
 DEBOUNCE_SECONDS = 0.15
-STAR = "★"
-
 # The words, the establishment filter, the profile filter.
 Request = tuple[str, str | None, Category | None]
-# Why a link to an account would be refused, or would replace a value ("taken",
-# "holds", "replaces"), or None: ImportSession.link_check.
-LinkCheck = Callable[[DirectoryAccount], str | None]
-MARKS = {
-    "taken": "tui.search.mark_taken",
-    "holds": "tui.search.mark_holds",
-    "replaces": "tui.search.mark_replaces",
-}
-WHY = {
-    "taken": "tui.search.why_taken",
-    "holds": "tui.search.why_holds",
-    "replaces": "tui.search.why_replaces",
-}
-
-
-def result_columns(by_establishment: bool) -> list[ColumnSpec]:
-    """The results' columns: with the establishment filter off, each row says whose it is."""
-    columns = [
-        ColumnSpec("mark", "", 9),  # "★✗ occupé"
-        ColumnSpec("login", t("tui.search.col_login"), 13, grow=3, most=28),
-        ColumnSpec("surname", t("tui.search.col_surname"), 10, grow=2, most=24),
-        ColumnSpec("first", t("tui.search.col_first"), 8, grow=2, most=20),
-        ColumnSpec("born", t("tui.search.col_born"), 10),
-    ]
-    if by_establishment:
-        columns.append(ColumnSpec("classes", t("tui.search.col_classes"), 6, grow=1, most=16))
-    else:
-        columns.append(ColumnSpec("uai", t("tui.search.col_uai"), 8, grow=1, most=18))
-        columns.append(ColumnSpec("profile", t("tui.search.col_profile"), 6, grow=1, most=24))
-    return columns
-
-
-def short_profile(value: str) -> str:
-    """ "National_ELV" -> "ELV": the national prefix says nothing that tells rows apart."""
-    return value.removeprefix("National_")
-
-
-def short_date(value: date | None) -> str:
-    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}" if value else ""
 
 
 class SearchField(Input):
@@ -281,7 +199,7 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         # Fetched once, with the first search (directory.get may be slow too).
         self._candidates: list[DirectoryAccount] | None = None
         self._accounts: dict[str, DirectoryAccount] = {}
-        self._debounce: Timer | None = None
+        self._pause = TypingPause(self, self._search_now)
         # The search last started, and the one whose results are on screen.
         self._last_request: Request | None = None
         self._shown_request: Request | None = None
@@ -305,7 +223,9 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
             )
             yield Static(id="search-filters")
             if self.pronote_record is not None:
-                yield Static(self._record_text(), id="search-record")
+                yield Static(
+                    record_text(self.pronote_record, self.record_children), id="search-record"
+                )
             yield Static(id="search-status")
             table = FittedTable(
                 result_columns(self.by_establishment), id="search-results", cursor_type="row"
@@ -326,46 +246,11 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         table = self.query_one("#search-results", FittedTable)
         table.set_columns(result_columns(self.by_establishment))
 
-    def _record_text(self) -> Text:
-        """The Pronote side: names, birth date, class; a guardian's children and accounts."""
-        p = self.pronote_record
-        if p is None:
-            return Text()
-        parts = [p.display_name]
-        if p.birth_date is not None:
-            parts.append(t("tui.search.born", date=short_date(p.birth_date)))
-        elif self.record_children is None:
-            parts.append(t("tui.search.record_no_date"))
-        if p.class_name:
-            parts.append(t("tui.search.record_class", name=p.class_name))
-        if self.record_children is not None:
-            if self.record_children:
-                listed = "; ".join(
-                    f"{child.display_name}"
-                    + (f" {child.class_name}" if child.class_name else "")
-                    + f" → {login or t('tui.search.child_unlinked')}"
-                    for child, login in self.record_children
-                )
-                parts.append(t("tui.search.children", children=listed))
-            else:
-                parts.append(t("tui.search.no_children"))
-        text = Text(printable(t("tui.search.record", who=" · ".join(parts))))
-        return text
-
     # -- searching ------------------------------------------------------------------------
 
     @on(Input.Changed, "#search-input")
     def _typed(self, event: Input.Changed) -> None:
-        if has_unsafe_characters(event.value):
-            # Pasted control characters: show them escaped, as every name is.
-            event.input.value = printable(event.value)
-            return
-        if self._debounce is not None:
-            self._debounce.stop()
-        if DEBOUNCE_SECONDS > 0:
-            self._debounce = self.set_timer(DEBOUNCE_SECONDS, self._search_now)
-        else:  # no delay (tests)
-            self.call_later(self._search_now)
+        self._pause.typed(event, DEBOUNCE_SECONDS)
 
     def _request(self) -> Request:
         return (
@@ -375,9 +260,7 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         )
 
     def _search_now(self) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-            self._debounce = None
+        self._pause.stop()
         request = self._request()
         if request == self._last_request:
             return
@@ -471,23 +354,7 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
         return self.link_check(account) if self.link_check is not None else None
 
     def _cells(self, account: DirectoryAccount, suggested: bool) -> list[Text]:
-        mark = STAR if suggested else " "
-        obstacle = self._obstacle(account)
-        if obstacle is not None:
-            mark += t(MARKS[obstacle])
-        cells = [
-            Text(mark.rstrip(), no_wrap=True, overflow="ellipsis"),
-            cell(account.login),
-            cell(account.surname),
-            cell(account.first_name),
-            cell(short_date(account.birth_date)),
-        ]
-        if self.by_establishment:
-            cells.append(cell(",".join(account.classes)))
-        else:
-            cells.append(cell(",".join(account.establishments)))
-            cells.append(cell(",".join(short_profile(p) for p in account.profiles)))
-        return cells
+        return result_cells(account, suggested, self._obstacle(account), self.by_establishment)
 
     def _status(
         self, text: str, candidates: list[DirectoryAccount], results: list[DirectoryAccount]
@@ -569,43 +436,10 @@ class SearchDialog(LocalisedModal[DirectoryAccount | None]):
     def _show_details(self, account: DirectoryAccount | None) -> None:
         details = self.query_one("#search-details", Static)
         if account is None:
-            details.update(Text(t("tui.search.nothing_highlighted")))
+            details.update(account_details(None, None, None, self.uai))
             return
-        text = Text(no_wrap=False)
         obstacle = self._obstacle(account)
-        if obstacle is not None:
-            text.append(t(WHY[obstacle]) + "\n", "bold")
-        text.append(printable(account.login), "bold")
-        text.append(f" — {printable(account.display_name)}")
-        if account.birth_date:
-            text.append(f" — {t('tui.search.born', date=short_date(account.birth_date))}")
-        none = t("tui.search.none_stored")
-        lines: list[tuple[str, str, tuple[str, ...]]] = [
-            ("\n", "tui.search.profiles", account.profiles)
-        ]
-        # A guardian has children, not classes: show whichever tells them apart.
-        if account.classes or not account.students:
-            lines.append(("\n", "tui.search.classes", account.classes))
-        if account.students:
-            lines.append(
-                (" · " if account.classes else "\n", "tui.search.students", account.students)
-            )
-        lines.append((" · ", "tui.search.establishments", account.establishments))
-        for separator, label, values in lines:
-            text.append(f"{separator}{t(label)}")
-            text.append(printable(", ".join(values)) if values else none)
-        text.append(f"\n{t('tui.search.identifiers')}")
-        if not account.identifiers:
-            text.append(none)
-        for n, value in enumerate(account.identifiers):
-            if n:
-                text.append(", ")
-            if self.directory.form.idpns_for([value], self.uai):
-                text.append(printable(value), "bold reverse")
-                text.append(f" ({t('tui.search.this_establishment')})", "bold")
-            else:
-                text.append(printable(value))
-        details.update(text)
+        details.update(account_details(account, obstacle, self.directory.form, self.uai))
 
     # -- the admin's answer ---------------------------------------------------------------
 

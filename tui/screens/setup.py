@@ -48,6 +48,7 @@ from core.i18n import language, register, t
 from core.model import CATEGORIES, Category
 from core.text import printable
 from tui.localise import LocalisedScreen
+from tui.screens.confirm import ask
 from tui.screens.start import PathSuggester
 
 KINDS = ("ldap", "ldif", "csv")
@@ -188,12 +189,7 @@ class SetupScreen(LocalisedScreen[None]):
                     for p in PRESETS:
                         yield RadioButton(p, value=p == directory.preset)
             with Vertical(id="ldap-fields"):
-                yield from self._field(
-                    "url",
-                    "tui.setup.url",
-                    _text(ldap.get("url")),
-                    placeholder=t("tui.setup.example", value="ldaps://ldap.example.org"),
-                )
+                yield from self._setting(ldap, "url", example="ldaps://ldap.example.org")
                 with Horizontal(classes="field"):
                     yield Label("", classes="label")
                     yield Checkbox(
@@ -202,15 +198,9 @@ class SetupScreen(LocalisedScreen[None]):
                         id="start_tls",
                         compact=True,
                     )
-                yield from self._field("ca_file", "tui.setup.ca_file", _text(ldap.get("ca_file")),
-                                       suggest=True)  # fmt: skip
-                yield from self._field(
-                    "bind_dn",
-                    "tui.setup.bind_dn",
-                    _text(ldap.get("bind_dn")),
-                    placeholder=t(
-                        "tui.setup.example", value="cn=idpronote,ou=services,dc=example,dc=org"
-                    ),
+                yield from self._setting(ldap, "ca_file", suggest=True)
+                yield from self._setting(
+                    ldap, "bind_dn", example="cn=idpronote,ou=services,dc=example,dc=org"
                 )
                 yield from self._field("password", "tui.setup.password", "", password=True)
                 with Horizontal(classes="field"):
@@ -224,12 +214,7 @@ class SetupScreen(LocalisedScreen[None]):
                     else _text(ldap.get("password_env")) or DEFAULT_PASSWORD_ENV
                 )
                 yield from self._field("store_where", "tui.setup.store_env_name", where)
-                yield from self._field(
-                    "base_dn",
-                    "tui.setup.base_dn",
-                    _text(ldap.get("base_dn")),
-                    placeholder=t("tui.setup.example", value="ou=people,dc=example,dc=org"),
-                )
+                yield from self._setting(ldap, "base_dn", example="ou=people,dc=example,dc=org")
             with Vertical(id="file-fields"):
                 path = str(directory.path) if directory.path else ""
                 yield from self._field("path", "tui.setup.file", path, suggest=True)
@@ -240,6 +225,15 @@ class SetupScreen(LocalisedScreen[None]):
             yield LoadingIndicator(id="busy")
             yield Static("", id="results")
         yield Footer()
+
+    def _setting(
+        self, ldap: Any, key: str, *, example: str = "", suggest: bool = False
+    ) -> ComposeResult:
+        """An [directory.ldap] key's field: its label `tui.setup.<key>`, its value, an example."""
+        placeholder = t("tui.setup.example", value=example) if example else ""
+        yield from self._field(
+            key, f"tui.setup.{key}", _text(ldap.get(key)), placeholder=placeholder, suggest=suggest
+        )
 
     def _field(
         self,
@@ -473,22 +467,12 @@ class SetupScreen(LocalisedScreen[None]):
             lines.append(t("tui.setup.export_env", name=answers.password_env))
         secret = Secret(typed) if typed and ldap else None
 
-        def go_on(yes: bool | None) -> None:
-            if yes:
-                self.app.reconfigure(config, secret)
-
-        from tui.screens.confirm import ConfirmDialog
+        def go_on() -> None:
+            self.app.reconfigure(config, secret)
 
         self._say("\n".join(lines))
-        self.app.push_screen(
-            ConfirmDialog(
-                t("tui.setup.continue_title"),
-                "\n".join(lines).split("\n"),
-                yes=t("tui.setup.continue"),
-                no=t("tui.setup.stay"),
-            ),
-            go_on,
-        )
+        ask(self.app, t("tui.setup.continue_title"), "\n".join(lines).split("\n"),
+            yes=t("tui.setup.continue"), no=t("tui.setup.stay"), then=go_on)  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # "Back" when there is somewhere to go back to (opened from the start screen);
@@ -515,21 +499,8 @@ class SetupScreen(LocalisedScreen[None]):
         if self._form() == self._initial:
             self.app.exit()
             return
-        from tui.screens.confirm import ConfirmDialog
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.app.exit()
-
-        self.app.push_screen(
-            ConfirmDialog(
-                t("tui.setup.leave_title"),
-                [t("tui.setup.leave_unsaved")],
-                yes=t("tui.setup.leave_yes"),
-                no=t("tui.setup.stay"),
-            ),
-            answered,
-        )
+        ask(self.app, t("tui.setup.leave_title"), [t("tui.setup.leave_unsaved")],
+            yes=t("tui.setup.leave_yes"), no=t("tui.setup.stay"), then=self.app.exit)  # fmt: skip
 
     def action_back(self) -> None:
         """Back to the start screen when setup was opened from it (F6); else nothing."""

@@ -30,6 +30,7 @@ from core.journal import LockHeld, resumable_session
 from core.model import CATEGORIES, UAI_PATTERN
 from core.pronote_file import IdentifiersFile, read_identifiers_file
 from core.text import printable
+from core.wizard_open import NothingToResume, open_session, session_to_resume
 from tui.errors import PasswordNeeded
 from tui.localise import LocalisedScreen
 
@@ -95,10 +96,6 @@ register(
             "reprend et la termine ; aucun nouvel import de {uai} ne commence avant.",
             "Session {session} of {uai} was cut while writing: F5 resumes and finishes "
             "it; no new import of {uai} starts before that.",
-        ),
-        "tui.start.no_accounts": (
-            "L'annuaire n'a aucun compte rattaché à {uai} : vérifiez l'établissement.",
-            "The directory has no account attached to {uai}: check the establishment.",
         ),
         "tui.start.matching": ("Rapprochement de l'étape 1…", "Matching step 1…"),
         "tui.key.start": ("Commencer", "Start"),
@@ -344,25 +341,29 @@ class StartScreen(LocalisedScreen[None]):
         if uai is None:
             self.message(t("tui.start.bad_uai"))
             return
-        self.begin(uai, self.mode, None)
+        self.begin(uai, self.mode)
 
     def action_resume(self) -> None:
         """F5: the establishment's interrupted or cut session, or a word saying there is none."""
         if self.export is None:
             self.message(t("tui.start.resume_needs_file"))
             return
-        if self.unfinished is None:
-            # Looked for again: a session may have been interrupted since the file was read.
-            self._look_for_unfinished()
-        if self.unfinished is None:
-            uai = self._uai()
-            self.message(
-                t("tui.start.nothing_to_resume", uai=uai) if uai else t("tui.start.bad_uai")
-            )
+        uai = self._uai()
+        if uai is None:
+            self.message(t("tui.start.bad_uai"))
             return
-        self.begin(
-            self.unfinished.uai, self.unfinished.header.get("mode", "complet"), self.unfinished
-        )
+        try:
+            # Looked for again: a session may have been interrupted since the file was read.
+            _, self.unfinished = session_to_resume(self.app.config.data_dir, uai)
+        except NothingToResume:
+            self.unfinished = None
+            self.message(t("tui.start.nothing_to_resume", uai=uai))
+            return
+        except IdpronoteError as error:  # a damaged journal in the way
+            self.unfinished = None
+            self.message(str(error))
+            return
+        self.begin(uai, self.unfinished.header.get("mode", "complet"), resume=True)
 
     def action_imported(self) -> None:
         uai = self._uai()
@@ -381,35 +382,20 @@ class StartScreen(LocalisedScreen[None]):
         open_support(self.app, uai=self._uai(), export=self.export)
 
     @work(thread=True, exclusive=True, group="session", exit_on_error=False)
-    def begin(self, uai: str, mode: str, record: Any) -> None:
-        from core.wizard import ImportSession
-
+    def begin(self, uai: str, mode: str, resume: bool = False) -> None:
         self.app.call_from_thread(self.busy, True)
         self.app.call_from_thread(self.message, t("tui.start.matching"))
+        config = self.app.config
         try:
-            directory = self.app.open_directory()
-            config = self.app.config
-            if record is not None:
-                session = ImportSession.resume(
-                    directory,
-                    record,
-                    self.export,
-                    data_dir=config.data_dir,
-                    settings=config.matching,
-                )
-            else:
-                if not directory.accounts(uai):
-                    raise IdpronoteError(t("tui.start.no_accounts", uai=uai))
-                session = ImportSession(
-                    directory,
-                    self.export,
-                    uai=uai,
-                    mode=mode,
-                    data_dir=config.data_dir,
-                    settings=config.matching,
-                ).start()
+            # The one way to open a session, `idpronote apply`'s too: the same guards.
+            session = open_session(self.app.open_directory(), self.export, uai=uai, mode=mode,
+                                   data_dir=config.data_dir, settings=config.matching,
+                                   resume=resume)  # fmt: skip
             if not session.finished:
                 session.current  # noqa: B018 - matches step 1 here, in the thread
+        except NothingToResume:
+            self.app.call_from_thread(self.message, t("tui.start.nothing_to_resume", uai=uai))
+            return
         except (IdpronoteError, LockHeld) as error:
             self.app.call_from_thread(self.message, str(error))
             return

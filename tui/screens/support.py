@@ -17,7 +17,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -26,9 +25,11 @@ from core.errors import IdpronoteError
 from core.i18n import register, t
 from core.model import ChangeOutcome
 from core.support import Explanation, apply_action, explain
-from core.text import has_unsafe_characters, printable
+from core.text import printable
 from tui.localise import LocalisedScreen
-from tui.screens.confirm import ConfirmDialog
+from tui.screens.confirm import ask
+from tui.widgets.keys import scroll_keys
+from tui.widgets.typing import TypingPause
 
 register(
     {
@@ -111,8 +112,7 @@ class SupportScreen(LocalisedScreen[None]):
         Binding("f2", "apply", t("tui.support.key_apply"), id="support.apply"),
         # From the input, Down reaches the pick list of a name with several accounts.
         Binding("down", "to_picks", show=False, id="support.to_picks"),
-        Binding("pageup", "scroll('page_up')", show=False, id="support.page_up"),
-        Binding("pagedown", "scroll('page_down')", show=False, id="support.page_down"),
+        *scroll_keys("support"),
     ]
 
     def __init__(
@@ -135,7 +135,7 @@ class SupportScreen(LocalisedScreen[None]):
         self.schema = schema
         self.query_text = printable(query)
         self.explanation: Explanation | None = None
-        self._debounce: Timer | None = None
+        self._pause = TypingPause(self, self._explain_now)
         self._applying = False
 
     # -- layout ---------------------------------------------------------------------------
@@ -164,24 +164,14 @@ class SupportScreen(LocalisedScreen[None]):
 
     @on(Input.Changed, "#support-input")
     def _typed(self, event: Input.Changed) -> None:
-        if has_unsafe_characters(event.value):
-            event.input.value = printable(event.value)
-            return
-        if self._debounce is not None:
-            self._debounce.stop()
-        if DEBOUNCE_SECONDS > 0:
-            self._debounce = self.set_timer(DEBOUNCE_SECONDS, self._explain_now)
-        else:  # no delay (tests)
-            self.call_later(self._explain_now)
+        self._pause.typed(event, DEBOUNCE_SECONDS)
 
     @on(Input.Submitted, "#support-input")
     def _submitted(self) -> None:
         self._explain_now()
 
     def _explain_now(self, who: str | None = None) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-            self._debounce = None
+        self._pause.stop()
         who = (who if who is not None else self.query_one("#support-input", Input).value).strip()
         if not who:
             self.explanation = None
@@ -262,20 +252,13 @@ class SupportScreen(LocalisedScreen[None]):
         if self.data_dir is not None:
             lines += ["", t("tui.support.apply_undo")]
 
-        def answered(yes: bool | None) -> None:
-            if yes and not self._applying:
+        def apply() -> None:
+            if not self._applying:
                 self._applying = True
                 self._apply(found)
 
-        self.app.push_screen(
-            ConfirmDialog(
-                t("tui.support.apply_title"),
-                lines,
-                yes=t("tui.support.yes"),
-                no=t("tui.support.no"),
-            ),
-            answered,
-        )
+        ask(self.app, t("tui.support.apply_title"), lines, yes=t("tui.support.yes"),
+            no=t("tui.support.no"), then=apply)  # fmt: skip
 
     @work(thread=True, group="apply", exit_on_error=False)
     def _apply(self, found: Explanation) -> None:
