@@ -145,35 +145,23 @@ class _SetupQuestions:
 
         def run(connection: ldap3.Connection) -> _ScanT:
             scan = start()
-            cookie = None
-            while True:
-                connection.search(
-                    base,
-                    search_filter,
-                    search_scope=ldap3.SUBTREE,
-                    attributes=attributes or ["1.1"],
-                    size_limit=size_limit,
-                    time_limit=self.settings.time_limit,
-                    paged_size=self.settings.page_size,
-                    paged_cookie=cookie,
-                )
-                result = connection.result or {}
-                for response in connection.response or ():
-                    if response.get("type") == "searchResEntry":
-                        scan.returned += 1
-                        scan.add(response)
+            for page, result in self.channel.pages(
+                connection,
+                base,
+                search_filter,
+                attributes,
+                size_limit=size_limit,
+                time_limit=self.settings.time_limit,
+            ):
+                for response in page:
+                    scan.returned += 1
+                    scan.add(response)
                 code = result.get("result")
                 if code in (_SIZE_LIMIT, _TIME_LIMIT, _ADMIN_LIMIT):
                     scan.capped, scan.stopped = True, _server_words(result)
-                    return scan
-                if code != _SUCCESS:
+                elif code != _SUCCESS:
                     self.channel.search_failed(result, base, what, scan.seen, False)
-                    return scan
-                controls = result.get("controls") or {}
-                paged = controls.get("1.2.840.113556.1.4.319") or {}
-                cookie = (paged.get("value") or {}).get("cookie")
-                if not cookie:
-                    return scan
+            return scan
 
         return self.channel.run(run, what)
 
@@ -322,34 +310,16 @@ class _SetupQuestions:
                 attribute: [(ldap3.MODIFY_DELETE, [value])],
             },
         )
-        code = result.get("result")
-        who = self.channel.who()
-        if code in (_NO_SUCH_ATTRIBUTE, _SUCCESS):
-            return WriteCheck(
-                WRITABLE,
-                attribute,
-                t(
-                    "dir.ldap.check.writable_with_class",
-                    who=who,
-                    attribute=attribute,
-                    object_class=object_class,
-                    dn=dn,
-                ),
-                dn,
-            )
-        if code == _INSUFFICIENT_ACCESS:
-            return WriteCheck(
-                READ_ONLY,
-                attribute,
-                t(
-                    "dir.ldap.check.no_object_class",
-                    who=who,
-                    attribute=attribute,
-                    object_class=object_class,
-                    dn=dn,
-                ),
-                dn,
-            )
+        check = self._verdict(
+            result,
+            attribute,
+            dn,
+            "dir.ldap.check.writable_with_class",
+            "dir.ldap.check.no_object_class",
+            object_class=object_class,
+        )
+        if check is not None:
+            return check
         words = self.credentials.scrub(_server_words(result))
         return WriteCheck(
             FAILED,
@@ -375,24 +345,40 @@ class _SetupQuestions:
 
         return self.channel.run(run, t("dir.ldap.what.check", dn=dn))
 
+    def _verdict(
+        self,
+        result: Mapping[str, Any],
+        attribute: str,
+        dn: str,
+        writable: str,
+        read_only: str,
+        **words: str,
+    ) -> WriteCheck | None:
+        """What both checks (the value, then the auxiliary class) read alike in the
+        server's answer: noSuchAttribute (or success), allowed; insufficientAccessRights,
+        not allowed; said with the `writable` or `read_only` message. None for any
+        other answer, which each check tells in its own words."""
+        code = result.get("result")
+        if code in (_NO_SUCH_ATTRIBUTE, _SUCCESS):
+            status, message = WRITABLE, writable
+        elif code == _INSUFFICIENT_ACCESS:
+            status, message = READ_ONLY, read_only
+        else:
+            return None
+        who = self.channel.who()
+        return WriteCheck(
+            status, attribute, t(message, who=who, attribute=attribute, dn=dn, **words), dn
+        )
+
     def _write_verdict(self, result: Mapping[str, Any], attribute: str, dn: str) -> WriteCheck:
+        check = self._verdict(
+            result, attribute, dn, "dir.ldap.check.writable", "dir.ldap.check.read_only"
+        )
+        if check is not None:
+            return check
         code = result.get("result")
         who = self.channel.who()
         words = self.credentials.scrub(_server_words(result))
-        if code in (_NO_SUCH_ATTRIBUTE, _SUCCESS):
-            return WriteCheck(
-                WRITABLE,
-                attribute,
-                t("dir.ldap.check.writable", who=who, attribute=attribute, dn=dn),
-                dn,
-            )
-        if code == _INSUFFICIENT_ACCESS:
-            return WriteCheck(
-                READ_ONLY,
-                attribute,
-                t("dir.ldap.check.read_only", who=who, attribute=attribute, dn=dn),
-                dn,
-            )
         if code in (_STRONGER_AUTH_REQUIRED, _CONFIDENTIALITY_REQUIRED):
             fix = t(
                 "dir.ldap.check.fix_bind_dn"

@@ -40,6 +40,9 @@ from directory_adapters.ldap.connection import (
 )
 from directory_adapters.ldap.query import _dn_key, _Entry, _entry
 
+# The paged results control (RFC 2696), as ldap3 names it in a result's controls.
+_PAGED_RESULTS = "1.2.840.113556.1.4.319"
+
 
 class Channel:
     """One directory's connection pools (readers, writers) and its low-level reads."""
@@ -151,35 +154,60 @@ class Channel:
     ) -> list[_Entry]:
         def run(connection: ldap3.Connection) -> list[_Entry]:
             entries: list[_Entry] = []
-            cookie = None
-            while True:
-                connection.search(
-                    base,
-                    search_filter,
-                    search_scope=scope,
-                    attributes=list(attributes) or ["1.1"],
-                    size_limit=size_limit,
-                    time_limit=time_limit,
-                    paged_size=self.settings.page_size if scope != ldap3.BASE else None,
-                    paged_cookie=cookie,
-                )
-                result = connection.result or {}
-                entries += [
-                    _entry(r)
-                    for r in connection.response or ()
-                    if r.get("type") == "searchResEntry"
-                ]
-                code = result.get("result")
-                if code != _SUCCESS:
+            for page, result in self.pages(
+                connection,
+                base,
+                search_filter,
+                attributes,
+                scope=scope,
+                size_limit=size_limit,
+                time_limit=time_limit,
+            ):
+                entries += [_entry(r) for r in page]
+                if result.get("result") != _SUCCESS:
                     self.search_failed(result, base, what, len(entries), truncate)
-                    return entries
-                controls = result.get("controls") or {}
-                paged = controls.get("1.2.840.113556.1.4.319") or {}
-                cookie = (paged.get("value") or {}).get("cookie")
-                if not cookie:
-                    return entries
+            return entries
 
         return self.run(run, what)
+
+    def pages(
+        self,
+        connection: ldap3.Connection,
+        base: str,
+        search_filter: str,
+        attributes: Sequence[str],
+        *,
+        scope: str = ldap3.SUBTREE,
+        size_limit: int,
+        time_limit: int,
+    ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
+        """One search on `connection`, asked page by page (RFC 2696; a BASE read is one
+        page): (the page's entries as ldap3 gives them, the page's result), until a
+        page whose result is not success, or the last one. `search` keeps the
+        entries; the census counts them as they come (census.py)."""
+        cookie = None
+        while True:
+            connection.search(
+                base,
+                search_filter,
+                search_scope=scope,
+                attributes=list(attributes) or ["1.1"],
+                size_limit=size_limit,
+                time_limit=time_limit,
+                paged_size=self.settings.page_size if scope != ldap3.BASE else None,
+                paged_cookie=cookie,
+            )
+            result = connection.result or {}
+            yield (
+                [r for r in connection.response or () if r.get("type") == "searchResEntry"],
+                result,
+            )
+            if result.get("result") != _SUCCESS:
+                return
+            paged = (result.get("controls") or {}).get(_PAGED_RESULTS) or {}
+            cookie = (paged.get("value") or {}).get("cookie")
+            if not cookie:
+                return
 
     def search_failed(
         self, result: Mapping[str, Any], base: str, what: str, count: int, truncate: bool

@@ -15,6 +15,7 @@ from core.model import (
     DirectoryAccount,
 )
 from core.names import normalise_name
+from directory_adapters.file_store import significant
 from directory_adapters.ldap.connection import (
     INNER_WORD_MIN,
     MAX_QUERY,
@@ -112,12 +113,6 @@ def _accents_guessed(plain: str) -> Iterator[str]:
             yield plain[:first] + a + plain[first + 1 : second] + b + plain[second + 1 :]
 
 
-def _significant(words: list[str]) -> list[str]:
-    """The query words that say something: a word that starts another is implied by it."""
-    unique = list(dict.fromkeys(words))
-    return [w for w in unique if not any(o != w and o.startswith(w) for o in unique)]
-
-
 @dataclass
 class _Query:
     """A search-as-you-type query: the words to match, and how to ask the server."""
@@ -132,7 +127,7 @@ class _Query:
         query = " ".join(str(text).split())[:MAX_QUERY]
         if not query:
             return None
-        words = _significant(normalise_name(query).split())
+        words = significant(normalise_name(query).split())
         tokens = [(token, normalise_name(token).split()) for token in query.split()]
         return cls(query, words, query.lower(), tokens)
 

@@ -1,4 +1,8 @@
-"""The LDIF directory: an export read like the LDAP directory, changes ldapmodify applies."""
+"""The LDIF directory: an export read like the LDAP directory, changes ldapmodify applies.
+
+What every directory promises (listings, search, holders, the write rule, replay)
+is tested once for the three kinds in tests/contract/; here, what is the LDIF export's own.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import pytest
 from core import i18n
 from core.config import Config, DirectoryConfig
 from core.errors import ConfigError, DirectoryError
-from core.model import Category, ChangeKind, DirectoryAccount, IdentifierChange, ProfileMapping
+from core.model import Category, ChangeKind, DirectoryAccount, IdentifierChange
 from core.names import normalise_name
 from directory_adapters import ldif_file, open_directory
 from directory_adapters.base import Directory
@@ -608,51 +612,6 @@ def test_person_filter_subset() -> None:
 # -- reading: search and listings ---------------------------------------------------------
 
 
-def test_get_and_accounts(directory: LdifDirectory) -> None:
-    assert directory.get(" JDupont ").login == "jdupont"
-    assert directory.get("nobody") is None
-    assert logins(directory.accounts(UAI, Category.ELEVES)) == [
-        "macco12",
-        "jdupont",
-        "mdupont",
-        "bdate",
-        "lmartinez",
-    ]
-    assert logins(directory.accounts(UAI.lower(), Category.ENSEIGNANTS)) == ["hcaron", "pmartin"]
-    assert logins(directory.accounts(OTHER_UAI)) == ["ldoc", "pmartin"]
-    profiles = ProfileMapping({Category.PERSONNELS: ("national_ens",)})
-    custom = open_ldif(directory.path, profiles=profiles)
-    assert logins(custom.accounts(UAI, Category.PERSONNELS)) == ["hcaron", "pmartin"]
-
-
-def test_search_semantics(directory: LdifDirectory) -> None:
-    assert logins(directory.search("dup")) == ["jdupont", "mdupont"]
-    assert logins(directory.search("jean dupont")) == ["jdupont"]
-    assert logins(directory.search("DUP je")) == ["jdupont"]
-    assert logins(directory.search("dupont paul")) == []
-    assert logins(directory.search("accolee")) == ["macco12"]
-    assert logins(directory.search("meri")) == ["macco12"]
-    assert logins(directory.search("hélène")) == ["hcaron"]
-    assert logins(directory.search("anne sophie le bris")) == ["ldoc"]
-    assert logins(directory.search("tdur")) == ["tdurand"]
-    # exact surname first, then (surname, first name, login) order
-    assert logins(directory.search("martin")) == ["pmartin", "bdate", "lmartinez"]
-    assert logins(directory.search("m", uai=OTHER_UAI)) == ["pmartin"]
-    assert logins(directory.search("m", category=Category.ELEVES, limit=2)) == [
-        "macco12",
-        "mdupont",
-    ]
-    assert directory.search("d", limit=0) == []
-    assert directory.search("dup", uai="0000000X") == []
-
-
-@pytest.mark.parametrize(
-    "query", ["", "   ", "*)(uid=*", "*", ".*", "(?P<x>", "\\", "\x00\x1b[2J", "é" * 5000]
-)
-def test_hostile_or_empty_queries_find_nothing(directory: LdifDirectory, query: str) -> None:
-    assert directory.search(query) == []
-
-
 def reference_search(
     directory: LdifDirectory,
     everyone: list[DirectoryAccount],
@@ -832,20 +791,6 @@ def test_ldif_values_are_base64_unless_safe(value: str, safe: bool) -> None:
         assert line == f"attr:: {b64(value)}\n"
 
 
-def test_conflicts_are_refused_even_within_one_batch(directory: LdifDirectory) -> None:
-    outcomes = directory.apply([add("jdupont", ID1)])  # mdupont holds ID1
-    assert (outcomes[0].applied, outcomes[0].failure) == (False, "conflict")
-    assert "mdupont" in outcomes[0].reason
-    assert not directory.changes_path.exists()
-    outcomes = directory.apply([add("jdupont", ID2), add("macco12", ID2)])
-    assert [(o.applied, o.failure) for o in outcomes] == [(True, None), (False, "conflict")]
-    # moving an identifier: free it first, then give it, in one batch
-    outcomes = directory.apply([remove("jdupont", ID2), add("macco12", ID2)])
-    assert all(o.applied for o in outcomes)
-    assert logins(directory.holders(ID2, UAI)) == ["macco12"]
-    assert len(records(directory)) == 3
-
-
 def test_changed_values_and_unknown_or_duplicate_logins(english, directory: LdifDirectory) -> None:
     outcomes = directory.apply(
         [add("mdupont", ID2), add("nobody", ID2), add("double", ID2), add("nosn", ID2)]
@@ -853,15 +798,6 @@ def test_changed_values_and_unknown_or_duplicate_logins(english, directory: Ldif
     assert [o.failure for o in outcomes] == ["changed", "not_found", "not_found", "not_found"]
     assert "fix the export" in outcomes[2].reason
     assert not directory.changes_path.exists()
-
-
-def test_replay_is_already_in_effect_and_writes_nothing(directory: LdifDirectory) -> None:
-    changes = [add("jdupont", ID2), add("mdupont", ID3, previous=ID1), remove("tdurand", ID1)]
-    directory.apply(changes)
-    written = directory.changes_path.read_bytes()
-    outcomes = directory.apply(changes)
-    assert [o.reason for o in outcomes] == ["already in effect"] * 3
-    assert directory.changes_path.read_bytes() == written
 
 
 def test_reopening_replays_the_changes_file(directory: LdifDirectory, path: Path) -> None:

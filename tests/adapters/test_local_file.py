@@ -1,4 +1,8 @@
-"""The CSV directory: what an admin's file looks like before and after idpronote."""
+"""The CSV directory: what an admin's file looks like before and after idpronote.
+
+What every directory promises (listings, search, holders, the write rule, replay)
+is tested once for the three kinds in tests/contract/; here, what is the CSV file's own.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ from core.model import (
     ChangeKind,
     DirectoryAccount,
     IdentifierChange,
-    ProfileMapping,
 )
 from core.names import normalise_name
 from directory_adapters import local_file
@@ -206,66 +209,6 @@ def test_problem_rows_are_reported_with_their_lines(directory: CsvDirectory) -> 
 # -- reading: search and listings ------------------------------------------------
 
 
-def test_get_ignores_case(directory: CsvDirectory) -> None:
-    assert directory.get("JDupont").login == "jdupont"
-    assert directory.get("nobody") is None
-
-
-def test_accounts_per_establishment_and_category(directory: CsvDirectory) -> None:
-    assert logins(directory.accounts(UAI, Category.ELEVES)) == [
-        "macco12",
-        "jdupont",
-        "mdupont",
-        "bdate",
-    ]
-    assert logins(directory.accounts(UAI, Category.ENSEIGNANTS)) == ["pmartin"]
-    assert logins(directory.accounts(OTHER_UAI)) == ["ldoc", "pmartin"]
-    assert logins(directory.accounts(OTHER_UAI.lower(), Category.PERSONNELS)) == ["ldoc"]
-    assert directory.accounts("0000000X") == []
-
-
-def test_search_by_prefix_of_surname_first_name_or_login(directory: CsvDirectory) -> None:
-    assert logins(directory.search("dup")) == ["jdupont", "mdupont"]
-    assert logins(directory.search("mari")) == ["mdupont"]
-    assert logins(directory.search("tdur")) == ["tdurand"]
-    assert logins(directory.search("macco1")) == ["macco12"]
-    assert logins(directory.search("martin")) == ["pmartin", "bdate"]  # exact surname first
-
-
-def test_search_needs_every_word_in_any_order(directory: CsvDirectory) -> None:
-    assert logins(directory.search("jean dupont")) == ["jdupont"]
-    assert logins(directory.search("DUP je")) == ["jdupont"]
-    assert logins(directory.search("dupont paul")) == []
-
-
-def test_search_ignores_accents_case_and_punctuation(directory: CsvDirectory) -> None:
-    assert logins(directory.search("meri")) == ["macco12"]
-    assert logins(directory.search("accolee")) == ["macco12"]
-    assert logins(directory.search("Anne Sophie le bris")) == ["ldoc"]
-    assert logins(directory.search("léa")) == ["bdate"]
-
-
-def test_search_filters_and_limit(directory: CsvDirectory) -> None:
-    assert logins(directory.search("m", uai=OTHER_UAI)) == ["pmartin"]
-    assert logins(directory.search("m", category=Category.ELEVES)) == [
-        "macco12",
-        "mdupont",
-        "bdate",
-    ]
-    assert logins(directory.search("d", uai=UAI, category=Category.RESPONSABLES)) == ["tdurand"]
-    assert logins(directory.search("d", limit=1)) == ["jdupont"]
-    assert directory.search("d", limit=0) == []
-    assert directory.search("dup", uai="0000000X") == []
-
-
-@pytest.mark.parametrize(
-    "query",
-    ["", "   ", "*)(uid=*", "*", ".*", "(?P<x>", "[a-z]+", "\\", "%", "\x00\x1b[2J", "é" * 5000],
-)
-def test_hostile_or_empty_queries_find_nothing(directory: CsvDirectory, query: str) -> None:
-    assert directory.search(query) == []
-
-
 def test_login_with_punctuation_is_found_by_its_raw_prefix(tmp_path: Path) -> None:
     path = write(tmp_path, "login;nom;prenom\nj.dupont-2;DUPONT;Jean\nx;DUPONTEL;Y\n")
     directory = CsvDirectory(path)
@@ -349,14 +292,6 @@ def test_search_agrees_with_the_obvious_rule_on_a_larger_directory(tmp_path: Pat
                     expected = reference_search(directory, query, uai, category, limit)
                     found = directory.search(query, uai=uai, category=category, limit=limit)
                     assert logins(found) == expected, (query, uai, category, limit)
-
-
-def test_linked_and_holders(directory: CsvDirectory) -> None:
-    linked = directory.linked(UAI)
-    assert [(row.account.login, row.idpn) for row in linked] == [("mdupont", ID1)]
-    assert logins(directory.holders(ID1, UAI)) == ["mdupont"]
-    assert logins(directory.holders(ID1, OTHER_UAI)) == []
-    assert logins(directory.holders(ID4, OTHER_UAI.lower())) == ["pmartin"]
 
 
 # -- writing ---------------------------------------------------------------------
@@ -453,40 +388,6 @@ def test_identifier_column_is_added_when_missing(tmp_path: Path) -> None:
     assert CsvDirectory(path).get("b").identifiers == (f"{UAI}${ID1}",)
     assert directory.apply([add("a", ID2)])[0].applied
     assert CsvDirectory(path).get("a").identifiers == (f"{UAI}${ID2}",)
-
-
-def test_replay_is_already_in_effect_and_writes_nothing(path: Path) -> None:
-    directory = CsvDirectory(path)
-    directory.apply([add("jdupont", ID2)])
-    written = path.read_bytes()
-    mtime = path.stat().st_mtime_ns
-    backup = (path.parent / "annuaire.csv.bak").read_bytes()
-    outcomes = directory.apply([add("jdupont", ID2), remove("tdurand", ID1)])
-    assert [(o.applied, o.reason) for o in outcomes] == [(True, "already in effect")] * 2
-    assert path.stat().st_mtime_ns == mtime
-    assert path.read_bytes() == written
-    assert (path.parent / "annuaire.csv.bak").read_bytes() == backup
-
-
-def test_conflicts_are_refused_even_within_one_batch(directory: CsvDirectory, path: Path) -> None:
-    before = path.read_bytes()
-    outcomes = directory.apply([add("jdupont", ID1)])  # mdupont holds ID1
-    assert (outcomes[0].applied, outcomes[0].failure) == (False, "conflict")
-    assert "mdupont" in outcomes[0].reason
-    assert path.read_bytes() == before
-    outcomes = directory.apply([add("jdupont", ID2), add("macco12", ID2)])
-    assert [(o.applied, o.failure) for o in outcomes] == [(True, None), (False, "conflict")]
-    assert "jdupont" in outcomes[1].reason
-    # moving an identifier: free it first, then give it, in one batch
-    outcomes = directory.apply([remove("jdupont", ID2), add("macco12", ID2)])
-    assert all(o.applied for o in outcomes)
-    assert logins(directory.holders(ID2, UAI)) == ["macco12"]
-
-
-def test_a_stored_value_that_changed_is_not_overwritten(directory: CsvDirectory) -> None:
-    outcomes = directory.apply([add("mdupont", ID2), add("mdupont", ID2, previous=ID3)])
-    assert [o.failure for o in outcomes] == ["changed", "changed"]
-    assert directory.get("mdupont").identifiers == (f"{UAI}${ID1}",)
 
 
 def test_unknown_and_duplicate_logins_are_not_found(directory: CsvDirectory) -> None:
@@ -634,13 +535,6 @@ def test_other_value_forms(tmp_path: Path) -> None:
     assert directory.apply([add("a", ID3, previous=ID2)])[0].applied
     assert directory.get("a").identifiers == (f"{UAI}${ID1}", f"PRONOTE${ID3}")
     assert directory.apply([add("b", ID3)])[0].failure == "conflict"
-
-
-def test_profiles_come_from_the_mapping(path: Path) -> None:
-    profiles = ProfileMapping({Category.PERSONNELS: ("national_ens",)})
-    directory = CsvDirectory(path, profiles=profiles)
-    assert logins(directory.accounts(UAI, Category.PERSONNELS)) == ["pmartin"]
-    assert directory.accounts(UAI, Category.ENSEIGNANTS) == []
 
 
 def test_a_csv_problem_is_said_in_french_by_default(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""`survey` on a real slapd: counts per profile and establishment, limits, the write check.
+"""`survey` on a real slapd: counts per profile and establishment, limits, the write check
+(what every directory promises of them: tests/contract/).
 
 The write check sends modify requests that must change nothing: every test
 of it compares the whole directory, operational attributes included
@@ -182,18 +183,6 @@ def test_census_counts_accounts_per_profile_and_establishment(
             assert len(directory.accounts(uai)) == count
         assert list(found.profiles.values()) == sorted(found.profiles.values(), reverse=True)
         assert found.problems == ()
-
-
-def test_the_sample_is_a_whole_account_with_a_category_an_establishment_and_a_date(
-    server: Slapd,
-) -> None:
-    with open_ldap(server) as directory:
-        sample = survey(directory, write_check=False).sample
-        assert sample is not None
-        assert sample == directory.get(sample.login)  # read whole, through the mapping
-        assert directory.profiles.categories_of(sample.profiles)
-        assert sample.establishments and sample.birth_date is not None
-        assert sample.dn and sample.surname
 
 
 def test_a_census_over_several_bases_counts_each_entry_once(server: Slapd) -> None:

@@ -1,4 +1,8 @@
-"""Writing identifiers into a real slapd: only this establishment's values, never blindly."""
+"""Writing identifiers into a real slapd: only this establishment's values, never blindly.
+
+What every directory promises (listings, search, holders, the write rule, replay)
+is tested once for the three kinds in tests/contract/; here, what is the LDAP adapter's own.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,8 @@ from tests.ldap.conftest import (
     ESCO_DN,
     ID1,
     ID2,
-    ID3,
     ID4,
     INO_DN,
-    OTHER_UAI,
     UAI,
     open_ldap,
 )
@@ -59,20 +61,6 @@ def admin_edit(server: Slapd, tmp_path: Path, ldif: str) -> None:
     path.write_text(ldif, encoding="utf-8")
     done = server.ldapmodify(path)
     assert done.returncode == 0, done.stderr
-
-
-def test_add_replace_remove_touch_only_this_establishments_value(writing_server: Slapd) -> None:
-    others = [f"{OTHER_UAI}${ID4}", f"PRONOTE${ID3}"]  # another school's, another tool's
-    with open_ldap(writing_server) as directory:
-        assert [o.applied for o in directory.apply([add("pmartin", ID2)])] == [True]
-        assert stored(writing_server, "pmartin") == sorted([*others, f"{UAI}${ID2}"])
-        assert [o.applied for o in directory.apply([add("pmartin", ID5, previous=ID2)])] == [True]
-        assert stored(writing_server, "pmartin") == sorted([*others, f"{UAI}${ID5}"])
-        assert [o.applied for o in directory.apply([remove("pmartin", ID5)])] == [True]
-        assert stored(writing_server, "pmartin") == sorted(others)
-        assert directory.get("pmartin").identifiers == tuple(sorted(others)) or set(
-            directory.get("pmartin").identifiers
-        ) == set(others)
 
 
 def test_the_auxiliary_class_is_added_when_missing(writing_server: Slapd) -> None:
@@ -117,30 +105,6 @@ def test_without_the_auxiliary_class_the_refusal_says_what_to_set(writing_server
     assert "object_class" in outcome.reason and "entPronoteAccount" in outcome.reason
 
 
-def test_replay_is_already_in_effect_and_writes_nothing(writing_server: Slapd) -> None:
-    with open_ldap(writing_server) as directory:
-        directory.apply([add("jdupont", ID2)])
-        before = writing_server.search("(uid=jdupont)", ["entryCSN"])
-        outcomes = directory.apply([add("jdupont", ID2), remove("tdurand", ID1)])
-    assert [(o.applied, o.reason) for o in outcomes] == [(True, "already in effect")] * 2
-    assert writing_server.search("(uid=jdupont)", ["entryCSN"]) == before
-
-
-def test_conflicts_are_refused_even_within_one_batch(writing_server: Slapd) -> None:
-    with open_ldap(writing_server) as directory:
-        outcome = directory.apply([add("jdupont", ID1)])[0]  # mdupont holds ID1
-        assert (outcome.applied, outcome.failure) == (False, "conflict")
-        assert "mdupont" in outcome.reason
-        assert stored(writing_server, "jdupont") == []
-        outcomes = directory.apply([add("jdupont", ID2), add("macco12", ID2)])
-        assert [(o.applied, o.failure) for o in outcomes] == [(True, None), (False, "conflict")]
-        assert "jdupont" in outcomes[1].reason
-        # moving an identifier: free it first, then give it, in one batch
-        outcomes = directory.apply([remove("jdupont", ID2), add("macco12", ID2)])
-        assert all(o.applied for o in outcomes)
-        assert [a.login for a in directory.holders(ID2, UAI)] == ["macco12"]
-
-
 def test_a_holder_is_found_whatever_the_case_of_its_value(
     writing_server: Slapd, tmp_path: Path
 ) -> None:
@@ -157,13 +121,6 @@ def test_a_holder_is_found_whatever_the_case_of_its_value(
         # and the value, lower case as it is, belongs to the collège: removable
         assert directory.apply([remove("hcaron", ID5)])[0].applied
     assert stored(writing_server, "hcaron") == []
-
-
-def test_a_stored_value_that_changed_is_not_overwritten(writing_server: Slapd) -> None:
-    with open_ldap(writing_server) as directory:
-        outcomes = directory.apply([add("mdupont", ID2), add("mdupont", ID2, previous=ID3)])
-    assert [o.failure for o in outcomes] == ["changed", "changed"]
-    assert stored(writing_server, "mdupont") == [f"{UAI}${ID1}"]
 
 
 def test_a_value_changed_between_reading_and_writing_is_reported(
