@@ -15,7 +15,7 @@ from core.model import (
     DirectoryAccount,
 )
 from core.names import normalise_name
-from directory_adapters.file_store import significant
+from directory_adapters.file_index import significant
 from directory_adapters.ldap.connection import (
     INNER_WORD_MIN,
     MAX_QUERY,
