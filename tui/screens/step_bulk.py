@@ -14,6 +14,7 @@ from core.text import printable
 from core.wizard import ImportSession
 from tui.screens.confirm import ask
 from tui.screens.step_rows import REASON_SHORT, born, short_word
+import tui.screens.step_validate  # noqa: F401  registers tui.step.no, said here
 
 register(
     {
