@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from bench.ldap_data import Person
+from bench.ldap_data import Person, to_ldif
 from core.model import ProfileMapping
 from directory_adapters.base import Directory
 from directory_adapters.ldif_file import LdifDirectory
@@ -105,10 +105,10 @@ class Kind:
 class CsvKind(Kind):
     name = "csv"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, people: list[Person]) -> None:
         self.folder = folder
         self.path = folder / "annuaire.csv"
-        self.path.write_text(csv_text(EVERYONE), encoding="utf-8")
+        self.path.write_text(csv_text(people), encoding="utf-8")
 
     def open(self, profiles: ProfileMapping | None = None) -> Directory:
         return CsvDirectory(self.path, profiles=profiles)
@@ -130,10 +130,11 @@ class CsvKind(Kind):
 class LdifKind(Kind):
     name = "ldif"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, people: list[Person], ldif: str) -> None:
         self.folder = folder
+        self.people = people
         self.path = folder / "annuaire.ldif"
-        self.path.write_text(fixture_ldif(), encoding="utf-8")
+        self.path.write_text(ldif, encoding="utf-8")
 
     def open(self, profiles: ProfileMapping | None = None) -> Directory:
         mapping = AttributeMapping.build("ent")
@@ -141,7 +142,7 @@ class LdifKind(Kind):
 
     def stored(self, login: str) -> list[str]:
         """The export's values, then the changes file's records replayed by hand."""
-        [person] = [p for p in EVERYONE if p.login == login]
+        [person] = [p for p in self.people if p.login == login]
         values = list(person.idpronote)
         changes = self.folder / "annuaire.modifications.ldif"
         text = changes.read_text(encoding="utf-8") if changes.exists() else ""
@@ -234,12 +235,22 @@ def deny_writes_to(monkeypatch: pytest.MonkeyPatch, denied: Path) -> None:
     monkeypatch.setattr(os, "access", access)
 
 
-def make_kind(name: str, folder: Path, start: Callable[[], Slapd]) -> CsvKind | LdifKind | LdapKind:
+def make_kind(
+    name: str,
+    folder: Path,
+    start: Callable[[str], Slapd],
+    people: list[Person] = EVERYONE,
+    ldif: str | None = None,
+) -> CsvKind | LdifKind | LdapKind:
+    """A storage of kind `name` holding `people` (`ldif`: their entries, as slapd and
+    the LDIF directory load them; by default the whole fixture directory)."""
+    ldif = fixture_ldif() if ldif is None else ldif
+    folder.mkdir(parents=True, exist_ok=True)
     if name == "csv":
-        return CsvKind(folder)
+        return CsvKind(folder, people)
     if name == "ldif":
-        return LdifKind(folder)
-    return LdapKind(start())
+        return LdifKind(folder, people, ldif)
+    return LdapKind(start(ldif))
 
 
 @pytest.fixture(scope="session")
@@ -258,7 +269,7 @@ def reading_kind(
 ) -> Iterator[Kind]:
     """One storage of each kind for the session, that no test writes to."""
     folder = tmp_path_factory.mktemp(f"contract-{request.param}")
-    kind = make_kind(request.param, folder, lambda: request.getfixturevalue("contract_server"))
+    kind = make_kind(request.param, folder, lambda _: request.getfixturevalue("contract_server"))
     yield kind
     if isinstance(kind, LdapKind):
         kind.close()
@@ -274,8 +285,8 @@ def reader(reading_kind: Kind) -> Directory:
 def kind(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kind]:
     """A fresh storage of each kind, for one test that writes (or checks it may)."""
 
-    def start() -> Slapd:
-        return request.getfixturevalue("slapd_factory")(fixture_ldif(), tls=False)
+    def start(ldif: str) -> Slapd:
+        return request.getfixturevalue("slapd_factory")(ldif, tls=False)
 
     made = make_kind(request.param, tmp_path, start)
     yield made
@@ -286,3 +297,22 @@ def kind(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kind]:
 @pytest.fixture
 def writer(kind: Kind) -> Directory:
     return kind.open()
+
+
+@pytest.fixture
+def fresh_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Kind]]:
+    """`fresh_storage(name, people)`: a new storage of that kind holding `people`, only."""
+    made: list[Kind] = []
+
+    def start(ldif: str) -> Slapd:
+        return request.getfixturevalue("slapd_factory")(ldif, tls=False)
+
+    def build(name: str, people: list[Person]) -> Kind:
+        kind = make_kind(name, tmp_path / name, start, people, to_ldif(people))
+        made.append(kind)
+        return kind
+
+    yield build
+    for kind in made:
+        if isinstance(kind, LdapKind):
+            kind.close()

@@ -6,17 +6,13 @@ is tested once for the three kinds in tests/contract/; here, what is the LDAP ad
 
 from __future__ import annotations
 
-import random
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from bench.ldap_data import Person, to_ldif
 from core.errors import ConfigError, DirectoryError
 from core.model import Category, DirectoryAccount
 from directory_adapters.ldap import LdapDirectory
-from directory_adapters.local_file import CsvDirectory
 from directory_adapters.mapping import AttributeMapping
 from tests.ldap.conftest import (
     BIG_COUNT,
@@ -127,43 +123,6 @@ def test_a_missing_base_is_named(reading_server: Slapd) -> None:
     with open_ldap(reading_server, base_dn="ou=nowhere,dc=example,dc=org") as directory:
         with pytest.raises(DirectoryError, match="ou=nowhere,dc=example,dc=org"):
             directory.accounts(UAI)
-
-
-# -- search ------------------------------------------------------------------------------------
-
-
-def test_search_agrees_with_the_csv_directory(slapd_factory, tmp_path: Path) -> None:
-    """Same rule and order as CsvDirectory.search, as long as the server's answer is whole.
-
-    (A search fetches twice the results asked for, at least 50; beyond that
-    the server's first answers are sorted, not the whole directory's.)
-    """
-    rng = random.Random(7)
-    surnames = ["MARTIN", "MARTINEZ", "BERNARD", "DUBOIS", "DURAND", "LE BRIS", "MA", "DE LA TOUR"]
-    firsts = ["Jean", "Marie", "Mérine", "Léa", "Jean-Pierre", "Anne Sophie", "Martin"]
-    profiles = ["National_ELV", "National_ENS", "National_TUT"]
-    people, lines = [], ["login;nom;prenom;profil;uai"]
-    for n in range(48):
-        login, surname, first = f"u{n}{rng.choice('abc')}", rng.choice(surnames), rng.choice(firsts)
-        profile, uais = rng.choice(profiles), rng.choice([(UAI,), (OTHER_UAI,), (UAI, OTHER_UAI)])
-        people.append(Person(login, surname, first, profils=(profile,), uais=uais))
-        lines.append(f"{login};{surname};{first};{profile};{'|'.join(uais)}")
-    csv_path = tmp_path / "annuaire.csv"
-    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    reference = CsvDirectory(csv_path)
-    server = slapd_factory(to_ldif(people), tls=False)
-    queries = ["m", "ma", "mar", "martin", "j", "je m", "le", "de la", "u1", "u12", "marti j"]
-    queries += ["b", "z", "jean pierre", "merine du", "u17", "lea", "tour", "sophie an"]
-    with open_ldap(server) as directory:
-        for query in queries:
-            # "b" starts BRIS, a short word inside "LE BRIS": found only in an
-            # establishment (the documented limit); the other queries everywhere.
-            for uai in (UAI,) if query == "b" else (None, UAI):
-                for category in (None, Category.ENSEIGNANTS):
-                    for limit in (5, 50):
-                        expected = reference.search(query, uai=uai, category=category, limit=limit)
-                        found = directory.search(query, uai=uai, category=category, limit=limit)
-                        assert logins(found) == logins(expected), (query, uai, category, limit)
 
 
 # -- configuration -----------------------------------------------------------------------------
