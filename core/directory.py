@@ -17,11 +17,11 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from core.errors import DirectoryError
 from core.i18n import register, t
 from core.identifier_form import IdentifierForm
-from core.lease import DirectoryLease
 from core.model import (
     ALREADY_IN_EFFECT,
     Category,
@@ -45,6 +45,7 @@ __all__ = [
     "Census",
     "Directory",
     "DirectoryError",
+    "DirectoryLease",
     "LinkedAccount",
     "SearchQuery",
     "WriteCheck",
@@ -226,6 +227,24 @@ def spread(combinations: Counter[tuple[str, ...]]) -> Counter[str]:
         for value in dict.fromkeys(values):
             counts[value] += count
     return counts
+
+
+class DirectoryLease(Protocol):
+    """A directory's lock entry on one establishment, held by this session."""
+
+    # The lock entry (for the journal and messages), and the lease's length in seconds.
+    where: str
+    duration: float
+    # The holder whose expired lease this one replaced (user, host, pid, session,
+    # since, until), or None when the lock was free.
+    taken_over: Mapping[str, str] | None
+
+    def renew(self) -> None:
+        """Push the lease's end one `duration` away; LeaseLost if the entry is no longer
+        ours (core/lease.py), DirectoryError if the directory cannot be reached."""
+
+    def release(self) -> None:
+        """Remove the entry if it is still ours; never raises (it expires anyway)."""
 
 
 class Directory(ABC):

@@ -22,16 +22,13 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
+# The lease's shape is part of the port (core/directory.py), named again here for its users.
+from core.directory import Directory, DirectoryLease
 from core.i18n import t
 from core.journal import EstablishmentLock, Journal, LockHeld, operator
-
-if TYPE_CHECKING:
-    # Typing only: the port names DirectoryLease, which this module defines.
-    from core.directory import Directory
 
 __all__ = ["DirectoryLease", "EstablishmentHold", "LeaseKeeper", "LeaseLost"]
 
@@ -41,24 +38,6 @@ RENEWALS_PER_LEASE = 3
 
 class LeaseLost(LockHeld):
     """The directory's lock on the establishment is no longer this session's."""
-
-
-class DirectoryLease(Protocol):
-    """A directory's lock entry on one establishment, held by this session."""
-
-    # The lock entry (for the journal and messages), and the lease's length in seconds.
-    where: str
-    duration: float
-    # The holder whose expired lease this one replaced (user, host, pid, session,
-    # since, until), or None when the lock was free.
-    taken_over: Mapping[str, str] | None
-
-    def renew(self) -> None:
-        """Push the lease's end one `duration` away; LeaseLost if the entry is no longer
-        ours, DirectoryError if the directory cannot be reached."""
-
-    def release(self) -> None:
-        """Remove the entry if it is still ours; never raises (it expires anyway)."""
 
 
 class LeaseKeeper:

@@ -14,12 +14,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from rapidfuzz import fuzz
 
 from core.matching.bounds import BLOCK_LIMIT
-from core.matching.decisions import Decision
+from core.matching.decisions import Decision, MatchSettings
 from core.matching.evidence import _StoredEvidence
 from core.matching.guardians import _GuardianRules
 from core.matching.people import (
@@ -29,11 +29,28 @@ from core.matching.people import (
     _surname_score,
     candidate_scores,
 )
-from core.model import Category, DirectoryAccount, PronoteAccount
+from core.model import Category, DirectoryAccount, ProfileMapping, PronoteAccount, RememberedLink
 from core.names import dates_compatible
 
-if TYPE_CHECKING:
-    from core.matching.reconciliation import Reconciliation
+
+class StepOwner(Protocol):
+    """What a step reads of the establishment's matching (`Reconciliation`): named here,
+    so that the step does not import the module that drives it."""
+
+    uai: str
+    mode: str
+    profiles: ProfileMapping
+    settings: MatchSettings
+    stored: Mapping[str, Sequence[DirectoryAccount]]
+    remembered: Mapping[str, RememberedLink]
+
+    def person(self, account: DirectoryAccount) -> _Person: ...
+
+    def candidates_of(self, category: Category) -> list[DirectoryAccount]: ...
+
+    def stored_for(self, account: DirectoryAccount) -> tuple[str, ...]: ...
+
+    def by_login(self, login: str | None) -> DirectoryAccount | None: ...
 
 
 class _Step(_StoredEvidence, _GuardianRules):
@@ -41,7 +58,7 @@ class _Step(_StoredEvidence, _GuardianRules):
 
     def __init__(
         self,
-        owner: Reconciliation,
+        owner: StepOwner,
         category: Category,
         pronote: list[PronoteAccount],
         in_file: set[str],

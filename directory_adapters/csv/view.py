@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 from array import array
 from bisect import bisect_right
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from core.errors import DirectoryError
+from core.identifier_form import IdentifierForm
 from directory_adapters.csv.cells import (
     _LINE_END,
     _count_lines,
@@ -25,8 +26,15 @@ from directory_adapters.csv.cells import (
     _RecordSpans,
 )
 
-if TYPE_CHECKING:
-    from directory_adapters.csv.reader import CsvReader
+
+class CsvReader(Protocol):
+    """What the view reads of the file's reader (directory_adapters/csv/reader.py), named
+    here so that the view does not import the module that calls it."""
+
+    form: IdentifierForm
+    delimiter: str | None
+
+    def resolve_columns(self, header: list[str], delimiter: str) -> dict[str, int | None]: ...
 
 
 def only_rows_of(reader: CsvReader, text: str, uai: str) -> tuple[str, array | None]:

@@ -12,9 +12,9 @@ from textual import work
 from core.i18n import number, register, t
 from core.text import printable
 from core.wizard import ImportSession
+from tui.screens import step_validate as _validate  # noqa: F401  (registers tui.step.no)
 from tui.screens.confirm import ask
 from tui.screens.step_rows import REASON_SHORT, born, short_word
-import tui.screens.step_validate  # noqa: F401  registers tui.step.no, said here
 
 register(
     {
