@@ -239,7 +239,7 @@ def evaluate(folder: Path, report: dict, mode: str = "complet") -> list[dict]:
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     records = truth["records"]
     from core.pronote_file import read_identifiers_file
-    from directory_adapters.local_file import CsvDirectory
+    from directory_adapters.csv import CsvDirectory
 
     export = read_identifiers_file(folder / "identifiants.xml")
     directory = CsvDirectory(folder / "annuaire.csv", only_uai=truth["uai"])
@@ -317,7 +317,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import cli.main, core.matching as m, core.matching.step as matching_step
 from core.pronote_file import read_identifiers_file
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 t1 = time.perf_counter()
 spent = {"blocking": 0.0, "candidates": 0.0}
 def timed(name, fn):

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import timings
 from core.model import Category, ChangeKind, IdentifierChange
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 
 SYLLABLES = (
     "ba be bo bou bi ca ce cha che co cou da de di do du fa fe fi fo ga gi go gu "

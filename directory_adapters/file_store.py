@@ -31,6 +31,7 @@ __all__ = [
     "DirectoryProblem",
     "FileDirectory",
     "decide_and_write",
+    "duplicate_logins",
     "failed",
     "holder_key",
     "loaded_without_collecting",
@@ -52,6 +53,20 @@ class DirectoryProblem:
     line: int
     kind: str  # "missing_login", "duplicate_login", "invalid_date", ...
     message: str
+
+
+def duplicate_logins(
+    lines_of: dict[str, list[int]], say: Callable[[int, str, str], DirectoryProblem]
+) -> tuple[dict[str, list[int]], list[DirectoryProblem]]:
+    """The logins (lower case) on more than one line, and a problem for each of those lines:
+    `say(line, login, other lines)`. Never guess which of two is right: neither is read."""
+    duplicates = {key: lines for key, lines in lines_of.items() if len(lines) > 1}
+    problems = [
+        say(line, key, ", ".join(str(other) for other in lines if other != line))
+        for key, lines in duplicates.items()
+        for line in lines
+    ]
+    return duplicates, problems
 
 
 class FileDirectory(Directory):

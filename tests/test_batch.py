@@ -22,7 +22,7 @@ from core.config import load_config
 from core.journal import EstablishmentLock, sessions
 from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tests.killpoints import run_child
 
 COLLEGES = 3

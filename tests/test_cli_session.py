@@ -137,7 +137,7 @@ def test_apply_resume_finishes_an_interrupted_session(site, capsys):
     from core.config import load_config
     from core.pronote_file import read_identifiers_file
     from core.wizard import ImportSession
-    from directory_adapters.local_file import CsvDirectory
+    from directory_adapters.csv import CsvDirectory
 
     config = load_config(None)
     session = ImportSession(
@@ -214,7 +214,7 @@ def test_purge_days_must_be_a_number(site, capsys):
 
 
 def csv_stored(site: Path) -> dict[str, frozenset[str]]:
-    from directory_adapters.local_file import CsvDirectory
+    from directory_adapters.csv import CsvDirectory
 
     d = CsvDirectory(site / "annuaire.csv")
     return {

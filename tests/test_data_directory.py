@@ -204,7 +204,7 @@ def test_files_of_the_data_directory_are_opened_without_following_links(tmp_path
 def _two_students(site: Path) -> tuple[str, str, str]:
     """An unrecognised student's identifier, and two logins of the establishment."""
     from core.model import Category
-    from directory_adapters.local_file import CsvDirectory
+    from directory_adapters.csv import CsvDirectory
 
     export = read_identifiers_file(site / "identifiants.xml")
     student = export.accounts[Category.ELEVES][0]

@@ -25,7 +25,7 @@ from core.journal import resumable_session
 from core.model import CATEGORIES
 from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"

@@ -28,7 +28,7 @@ from core.journal import (
 )
 from core.journal_lines import read_lines
 from core.wizard import undo_session
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tests.journals import records_of
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from cli.main import main
 from core.pronote_file import read_identifiers_file
 from core.support import Action, apply_action, explain, status
 from core.wizard import LinkRefused, link_account
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tests.support_situations import (
     ADAM,
     FIXABLE,

@@ -24,7 +24,7 @@ from core.matching import Reconciliation
 from core.model import CATEGORIES, Category
 from core.names import normalise_name
 from core.pronote_file import read_identifiers_file
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 
 UAI = "0441234A"
 DEMO = Path(__file__).resolve().parent.parent / "tui" / "demo"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from core.journal import sessions
 from core.model import ChangeKind, IdentifierChange
+from directory_adapters.csv import CsvDirectory
 from directory_adapters.file_protocol import WriteLock
-from directory_adapters.local_file import CsvDirectory
 from tests.killpoints import start_child
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ import pytest
 
 from cli.main import main
 from core.model import ChangeKind, IdentifierChange
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tests.killpoints import run_child
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from core.memory import DecisionMemory
 from core.model import CATEGORIES, Category, ChangeKind
 from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession, LinkRefused, undo_session, unlink_account
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"

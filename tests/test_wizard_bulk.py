@@ -10,8 +10,8 @@ import pytest
 from core.model import Category, ChangeKind
 from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession
-from directory_adapters.ldif_file import LdifDirectory
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
+from directory_adapters.ldif import LdifDirectory
 from directory_adapters.mapping import AttributeMapping
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from core.journal import read_session, resumable_session, sessions
 from core.model import Category
 from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tui" / "demo"
@@ -224,7 +224,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     from core.pronote_file import read_identifiers_file
     from core.wizard import ImportSession
-    from directory_adapters.local_file import CsvDirectory
+    from directory_adapters.csv import CsvDirectory
 
     site = Path(sys.argv[1])
     s = ImportSession(

@@ -24,7 +24,7 @@ from core.journal import find_session, read_session, sessions
 from core.private_files import UnsafePath
 from core.pronote_file import read_identifiers_file
 from core.wizard_open import NothingToResume, check_establishment, open_session
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tests.journals import records_of
 from tui.app import IdpronoteApp, Launch
 from tui.screens.start import StartScreen

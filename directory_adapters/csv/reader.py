@@ -32,7 +32,12 @@ from core.text import printable
 from directory_adapters.csv.cells import _LINE_END, _QUOTE, _detect_delimiter
 from directory_adapters.csv.view import only_rows_of
 from directory_adapters.file_index import AccountIndex, category_bits
-from directory_adapters.file_store import DirectoryProblem, holder_key, loaded_without_collecting
+from directory_adapters.file_store import (
+    DirectoryProblem,
+    duplicate_logins,
+    holder_key,
+    loaded_without_collecting,
+)
 
 register(
     {
@@ -388,21 +393,19 @@ class CsvReader:
             lines_of.setdefault(lower, []).append(line)
             entries.append((row, lower if lower != login else login, len(starts) - 2, line))
 
-        duplicates = {key: seen for key, seen in lines_of.items() if len(seen) > 1}
+        duplicates, twice = duplicate_logins(
+            lines_of,
+            lambda line, login, others: DirectoryProblem(
+                line,
+                "duplicate_login",
+                t("dir.csv.duplicate_login", line=line, login=login, others=others),
+            ),
+        )
         if not duplicates:
             return entries, duplicates
-        for key, seen in duplicates.items():
-            for line in seen:
-                others = ", ".join(str(other) for other in seen if other != line)
-                problems.append(
-                    DirectoryProblem(
-                        line,
-                        "duplicate_login",
-                        t("dir.csv.duplicate_login", line=line, login=key, others=others),
-                    )
-                )
-        # Never guess which of two rows is right: neither is read. Their date
-        # problems go too, the duplicate is what the admin must fix.
+        problems.extend(twice)
+        # Neither of two rows is read: their date problems go too, the duplicate is
+        # what the admin must fix.
         duplicate_lines = {line for seen in duplicates.values() for line in seen}
         problems[:] = [
             p for p in problems if p.kind != "invalid_date" or p.line not in duplicate_lines

@@ -173,33 +173,18 @@ class LdifDirectory(_ExportReading, _ChangesFile, FileDirectory):
         path = self.changes_path
         target = str(path)
         if os.path.lexists(path):
-            if os.access(path, os.R_OK | os.W_OK):
-                return WriteCheck(
-                    WRITABLE,
-                    attribute,
-                    t("dir.ldif.check.appended", path=path),
-                    target,
-                )
-            return WriteCheck(
-                READ_ONLY,
-                attribute,
-                t("dir.ldif.check.changes_read_only", path=path),
-                target,
+            writable = os.access(path, os.R_OK | os.W_OK)
+            key = "dir.ldif.check.appended" if writable else "dir.ldif.check.changes_read_only"
+            why = t(key, path=path)
+        else:
+            folder = path.parent
+            writable = os.access(folder, os.W_OK | os.X_OK)
+            why = (
+                t("dir.ldif.check.will_write", path=path)
+                if writable
+                else t("dir.ldif.check.folder_read_only", folder=folder, name=path.name)
             )
-        folder = path.parent
-        if os.access(folder, os.W_OK | os.X_OK):
-            return WriteCheck(
-                WRITABLE,
-                attribute,
-                t("dir.ldif.check.will_write", path=path),
-                target,
-            )
-        return WriteCheck(
-            READ_ONLY,
-            attribute,
-            t("dir.ldif.check.folder_read_only", folder=folder, name=path.name),
-            target,
-        )
+        return WriteCheck(WRITABLE if writable else READ_ONLY, attribute, why, target)
 
     # -- the Directory protocol: writing -------------------------------------------
 

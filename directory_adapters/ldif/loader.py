@@ -26,7 +26,11 @@ from core.model import DirectoryAccount, ProfileMapping
 from core.names import normalise_name
 from core.text import printable
 from directory_adapters.file_index import AccountIndex, category_bits
-from directory_adapters.file_store import DirectoryProblem, loaded_without_collecting
+from directory_adapters.file_store import (
+    DirectoryProblem,
+    duplicate_logins,
+    loaded_without_collecting,
+)
 from directory_adapters.ldif.names import _dn_key, _dn_key_cached
 from directory_adapters.ldif.syntax import (
     _CHANGE_MARKERS,
@@ -394,17 +398,15 @@ class _ExportReading:
         lines_of: dict[str, list[int]] = {}
         for account, entry in built:
             lines_of.setdefault(account.login.lower(), []).append(entry.line)
-        duplicates = {key: lines for key, lines in lines_of.items() if len(lines) > 1}
-        for key, lines in duplicates.items():
-            for line in lines:
-                others = ", ".join(str(other) for other in lines if other != line)
-                problems.append(
-                    _problem(
-                        line,
-                        "duplicate_login",
-                        t("dir.ldif.duplicate_login", login=printable(key), others=others),
-                    )
-                )
+        duplicates, twice = duplicate_logins(
+            lines_of,
+            lambda line, login, others: _problem(
+                line,
+                "duplicate_login",
+                t("dir.ldif.duplicate_login", login=printable(login), others=others),
+            ),
+        )
+        problems.extend(twice)
         kept = [pair for pair in built if pair[0].login.lower() not in duplicates]
         return kept, duplicates
 

@@ -20,7 +20,7 @@ from core.config import load_config
 from core.matching import Reconciliation
 from core.pronote_file import read_identifiers_file
 from directory_adapters import open_directory
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tests.report_rows import check_report_rows
 
 ROOT = Path(__file__).resolve().parents[2]

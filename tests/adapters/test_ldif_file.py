@@ -25,10 +25,12 @@ from core import i18n
 from core.config import Config, DirectoryConfig
 from core.errors import ConfigError, DirectoryError
 from core.model import Category, ChangeKind, DirectoryAccount, IdentifierChange
-from directory_adapters import ldif_file, open_directory
+from directory_adapters import open_directory
 from directory_adapters.base import Directory
 from directory_adapters.file_protocol import WriteLock
-from directory_adapters.ldif_file import LdifDirectory
+from directory_adapters.ldif import LdifDirectory
+from directory_adapters.ldif.names import _dn_key, _parse_filter
+from directory_adapters.ldif.syntax import _ldif_line, _LdifReader
 from directory_adapters.mapping import AttributeMapping
 
 UAI = "0441234A"
@@ -499,7 +501,7 @@ def test_base_dn_keeps_the_persons_under_it(tmp_path: Path) -> None:
     ],
 )
 def test_dns_compare_as_ldap_compares_them(one: str, other: str, same: bool) -> None:
-    assert (ldif_file._dn_key(one) == ldif_file._dn_key(other)) is same
+    assert (_dn_key(one) == _dn_key(other)) is same
 
 
 def test_base_dn_is_a_subtree_not_a_suffix_of_text(tmp_path: Path) -> None:
@@ -581,7 +583,7 @@ def test_missing_huge_or_special_files_are_refused_unread(english, tmp_path: Pat
 
 def test_a_file_growing_while_read_stops_at_the_budget(english, tmp_path: Path) -> None:
     source = io.BytesIO(b"dn: o=x\n" + b"description: " + b"x" * 5000 + b"\n")
-    reader = ldif_file._LdifReader(tmp_path / "x.ldif", source, 1000, problems=[])
+    reader = _LdifReader(tmp_path / "x.ldif", source, 1000, problems=[])
     with pytest.raises(DirectoryError, match="grew past 1000 bytes"):
         list(reader.records())
 
@@ -592,7 +594,7 @@ def test_the_changes_file_is_never_the_export(english, path: Path) -> None:
 
 
 def test_person_filter_subset() -> None:
-    predicate, attributes = ldif_file._parse_filter(
+    predicate, attributes = _parse_filter(
         "(&(objectClass=ENTPerson)(|(uid=*)(cn=x\\2ay))(!(ENTPersonProfils=National_TUT)))"
     )
     assert attributes == {"objectclass", "uid", "cn", "entpersonprofils"}
@@ -604,7 +606,7 @@ def test_person_filter_subset() -> None:
     )
     for unsupported in ("(cn=a*b)", "(cn~=a)", "objectClass=x", "(&(cn=a)", "(cn=a))"):
         with pytest.raises(ConfigError):
-            ldif_file._parse_filter(unsupported)
+            _parse_filter(unsupported)
 
 
 # -- writing ------------------------------------------------------------------------
@@ -715,7 +717,7 @@ def test_a_dn_that_is_not_a_safe_string_is_base64(directory: LdifDirectory) -> N
     ],
 )
 def test_ldif_values_are_base64_unless_safe(value: str, safe: bool) -> None:
-    line = ldif_file._ldif_line("attr", value)
+    line = _ldif_line("attr", value)
     if safe:
         assert line == f"attr: {value}\n"
     else:
@@ -886,7 +888,7 @@ def test_a_failed_write_changes_nothing(
     def broken(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ldif_file.os, failing, broken)
+    monkeypatch.setattr(os, failing, broken)
     outcomes = directory.apply([add("mdupont", ID3, previous=ID1), add("macco12", ID4)])
     monkeypatch.undo()
     assert [(o.applied, o.failure) for o in outcomes] == [(False, "unavailable")] * 2

@@ -20,9 +20,9 @@ from core.model import (
     DirectoryAccount,
     IdentifierChange,
 )
-from directory_adapters import local_file
 from directory_adapters.base import Directory
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
+from directory_adapters.csv.cells import _read_back, _set_cell
 
 UAI = "0441234A"
 OTHER_UAI = "0449999B"
@@ -379,7 +379,7 @@ def test_a_failed_write_changes_nothing(
     def broken(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(local_file.os, failing, broken)
+    monkeypatch.setattr(os, failing, broken)
     outcomes = directory.apply([add("jdupont", ID2), add("mdupont", ID1)])
     # The file could not be written at all: not about these accounts.
     assert [(o.applied, o.failure) for o in outcomes] == [(False, "unavailable")] * 2
@@ -435,13 +435,13 @@ def test_short_rows_and_quoted_identifier_cells(tmp_path: Path) -> None:
 def test_one_cell_is_replaced_and_the_record_still_reads_back(
     record: str, column: int, written: str | None
 ) -> None:
-    result = local_file._set_cell(record, column, "V", ";")
+    result = _set_cell(record, column, "V", ";")
     if written is not None:
         assert result == written
-    before = local_file._read_back(record, ";")
+    before = _read_back(record, ";")
     expected = [*before, *[""] * (column + 1 - len(before))]
     expected[column] = "V"
-    assert local_file._read_back(result, ";") == expected
+    assert _read_back(result, ";") == expected
 
 
 def test_other_value_forms(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.identifier_form import IdentifierForm
 from core.model import ChangeKind, IdentifierChange
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 
 HEADER = "login;nom;prenom;date_naissance;profil;uai;classes;eleves;idpronote\n"
 ROWS = [

@@ -20,8 +20,8 @@ from core.errors import DirectoryError
 from core.model import DEFAULT_PROFILES, Category, ChangeKind, IdentifierChange, ProfileMapping
 from directory_adapters import base
 from directory_adapters.base import Directory
-from directory_adapters.ldif_file import LdifDirectory
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
+from directory_adapters.ldif import LdifDirectory
 from directory_adapters.mapping import AttributeMapping
 from directory_adapters.survey import (
     Survey,

@@ -33,8 +33,8 @@ import pytest
 from bench.ldap_data import Person, to_ldif
 from core.model import ProfileMapping
 from directory_adapters.base import Directory
-from directory_adapters.ldif_file import LdifDirectory
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
+from directory_adapters.ldif import LdifDirectory
 from directory_adapters.mapping import AttributeMapping
 from tests.ldap.conftest import BIG, ELV, PEOPLE, TUT, UAI, fixture_ldif, open_ldap, require_slapd
 from tests.ldap.server import Slapd

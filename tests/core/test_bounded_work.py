@@ -25,7 +25,7 @@ from core.matching import BLOCK_LIMIT, MatchSettings, Reconciliation, people
 from core.matching import guardians as guardian_rules
 from core.model import DEFAULT_PROFILES, Category, DirectoryAccount, ProfileMapping, PronoteAccount
 from core.pronote_file import FileSchema, read_identifiers_file
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 
 UAI = "0441234A"
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<IdentifiantsPronote UAI="0441234A"><Eleves>\n'

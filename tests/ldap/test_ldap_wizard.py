@@ -23,7 +23,7 @@ from core.model import CATEGORIES, Category, ChangeKind
 from core.pronote_file import read_identifiers_file
 from core.wizard import ImportSession, SessionCut, undo_session
 from directory_adapters import open_directory
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tests.ldap.server import Slapd
 from tests.report_rows import check_report_rows
 

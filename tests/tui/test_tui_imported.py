@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Static
 from core import journal
 from core.errors import DirectoryError
 from core.model import ChangeOutcome, IdentifierChange
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tui.screens import imported as imported_module
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.imported import CHUNK, ImportedScreen

@@ -258,7 +258,7 @@ def test_the_undo_command_the_demo_end_screen_prints_works(root, tmp_path):
     env = {**os.environ, "IDPRONOTE_CONFIG": str(config_file), "PYTHONPATH": str(ROOT)}
     from core.pronote_file import read_identifiers_file
     from core.wizard import ImportSession
-    from directory_adapters.local_file import CsvDirectory
+    from directory_adapters.csv import CsvDirectory
 
     config, directory_file = demo_config(user)
     s = ImportSession(

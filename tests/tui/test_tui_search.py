@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Static
 
 from core.errors import DirectoryError
 from core.model import Category, DirectoryAccount
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tui.screens import search as search_module
 from tui.screens.search import SearchDialog
 

@@ -12,7 +12,7 @@ from textual.app import App
 from textual.widgets import DataTable, Static
 
 from core.model import Category, DirectoryAccount, PronoteAccount
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tui.screens import search as search_module
 from tui.screens.search import SearchDialog
 

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from core.model import Category
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tui.screens import imported as imported_module
 from tui.screens import search as search_module
 from tui.screens.confirm import ConfirmDialog

@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
 from core.pronote_file import read_identifiers_file
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tests.support_situations import UAI, write_situations
 from tui.screens import support as support_module
 from tui.screens.support import SupportScreen

@@ -10,7 +10,7 @@ from textual.widgets import Input, OptionList, Static
 
 from core.config import Config
 from core.pronote_file import read_identifiers_file
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tests.support_situations import FIXABLE, UAI, school_merges_duplicate, write_situations
 from tui.app import IdpronoteApp, Launch
 from tui.screens import support as support_module

@@ -12,7 +12,7 @@ import pytest
 from core.config import Config
 from core.journal import find_session
 from core.model import ChangeKind
-from directory_adapters.local_file import CsvDirectory
+from directory_adapters.csv import CsvDirectory
 from tui.app import IdpronoteApp, Launch
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.end import EndScreen
