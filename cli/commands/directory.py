@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from cli import words as _words  # noqa: F401  (registers the words)
 from core.errors import UnusableInput
 from core.i18n import register, t
-from core.model import Category, DirectoryAccount
+from core.model import DIRECTORY_FIELDS, Category, DirectoryAccount
 from core.report import csv_text
 from core.text import json_dumps, printable
 from core.wizard import unlink_account
@@ -87,21 +87,9 @@ def search(ctx: Context) -> int:
             ]
             for a in results
         ]
-        ctx.emit(
-            csv_text(
-                [
-                    "login",
-                    "nom",
-                    "prenom",
-                    "date_naissance",
-                    "profil",
-                    "uai",
-                    "classes",
-                    "idpronote",
-                ],
-                rows,
-            )
-        )
+        # CONTRACT.md's columns, but the guardians' children: a search lists accounts.
+        columns = [f for f in DIRECTORY_FIELDS if f != "eleves"]
+        ctx.emit(csv_text(columns, rows))
     else:
         lines = [t("search.count", count=len(results), query=printable(ctx.args.query))]
         for a in results:

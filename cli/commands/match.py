@@ -168,51 +168,28 @@ def as_csv(steps: list[StepMatch], writes: list[StepWrites]) -> str:
                 done.previous.get(p.idpn, ""),
             )
             writer.writerow([spreadsheet_cell(str(v)) for v in row])
-        for entry in done.obsolete:
-            o = entry.link
-            writer.writerow(
-                [
-                    spreadsheet_cell(str(v))
-                    for v in (
-                        step.category.step,
-                        step.category.slug,
-                        o.idpn,
-                        o.account.surname,
-                        o.account.first_name,
-                        "",
-                        "obsolete",
-                        entry.action,
-                        o.account.login,
-                        "",
-                        "",
-                        t("match.obsolete_reason"),
-                        _flag(entry.written),
-                        "",
-                    )
-                ]
+        # Links the file no longer names: removed (or to remove), or kept as they are.
+        gone, kept = t("match.obsolete_reason"), t("match.kept_absent_reason")
+        unnamed = [(e.link, "obsolete", e.action, gone, e.written) for e in done.obsolete]
+        unnamed += [(o, "kept", "absent_from_file", kept, False) for o in step.kept_absent]
+        for o, status, rule, why, written in unnamed:
+            row = (
+                step.category.step,
+                step.category.slug,
+                o.idpn,
+                o.account.surname,
+                o.account.first_name,
+                "",
+                status,
+                rule,
+                o.account.login,
+                "",
+                "",
+                why,
+                _flag(written),
+                "",
             )
-        for o in step.kept_absent:
-            writer.writerow(
-                [
-                    spreadsheet_cell(str(v))
-                    for v in (
-                        step.category.step,
-                        step.category.slug,
-                        o.idpn,
-                        o.account.surname,
-                        o.account.first_name,
-                        "",
-                        "kept",
-                        "absent_from_file",
-                        o.account.login,
-                        "",
-                        "",
-                        t("match.kept_absent_reason"),
-                        _flag(False),
-                        "",
-                    )
-                ]
-            )
+            writer.writerow([spreadsheet_cell(str(v)) for v in row])
     return out.getvalue()
 
 
