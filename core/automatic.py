@@ -12,19 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from core.directory import Directory
 from core.errors import UnusableInput
 from core.i18n import language, register, t
-from core.journal import SessionRecord
-from core.matching import MatchSettings, StepMatch
+from core.matching import StepMatch
 from core.model import Category, ChangeOutcome
-from core.pronote_file import IdentifiersFile
 from core.report import StepWrites, session_writes
 from core.wizard import ImportSession
 
-__all__ = ["AutomaticRun", "mass_removals", "open_session", "run_automatic"]
+__all__ = ["AutomaticRun", "mass_removals", "run_automatic"]
 
 register(
     {
@@ -51,28 +47,6 @@ class AutomaticRun:
     failures: list[ChangeOutcome] = field(default_factory=list)
     planned: dict[Category, int] = field(default_factory=dict)  # dry run: changes per step
     guard: list[str] = field(default_factory=list)  # steps that would remove over half
-
-
-def open_session(
-    directory: Directory,
-    export: IdentifiersFile,
-    *,
-    uai: str,
-    mode: str,
-    data_dir: Path | None,
-    settings: MatchSettings | None,
-    resume: SessionRecord | None = None,
-) -> ImportSession:
-    """A new session of `uai` (not started yet), or `resume`d (lock taken, journal reopened).
-
-    The directory is read here, once, for this establishment only
-    (`Reconciliation.from_directory`: `directory.accounts(uai)`).
-    """
-    if resume is not None and data_dir is not None:
-        return ImportSession.resume(directory, resume, export, data_dir=data_dir,
-                                    settings=settings)  # fmt: skip
-    return ImportSession(directory, export, uai=uai, mode=mode, data_dir=data_dir,
-                         settings=settings)  # fmt: skip
 
 
 def run_automatic(

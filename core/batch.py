@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.automatic import open_session, run_automatic
+from core.automatic import run_automatic
 from core.errors import IdpronoteError, UnusableInput
 from core.i18n import t
 from core.journal import SessionRecord, new_session_id, read_session, resumable_session, sessions
@@ -45,6 +45,7 @@ from core.private_files import check_private_dir, private_dir, read_private, uai
 from core.pronote_file import FileSchema, IdentifiersFile, read_identifiers_file
 from core.text import printable
 from core.wizard import ImportSession
+from core.wizard_open import open_session
 
 __all__ = [
     "COUNT_KEYS",
@@ -427,7 +428,8 @@ def import_establishment(
                     mode=cut.header.get("mode", settings.mode) if cut else settings.mode,
                     data_dir=settings.data_dir,
                     settings=settings.matching,
-                    resume=cut,
+                    resume=cut or False,
+                    start=False,  # run_automatic starts it, after the mass-removal guard
                 )
                 result.resumed = cut is not None
                 with session:

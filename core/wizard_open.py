@@ -1,5 +1,5 @@
 """Opening an import session, new or resumed: the one way, for the wizard's start screen
-and for `idpronote apply`, so both faces refuse the same things.
+`idpronote apply` and `idpronote batch`, so every face refuses the same things.
 
 The guards, in order:
 - the establishment: a valid UAI, and the file's own (a file whose header names an
@@ -101,18 +101,21 @@ def open_session(
     mode: str,
     data_dir: Path | None,
     settings: MatchSettings | None,
-    resume: bool = False,
+    resume: bool | SessionRecord = False,
     start: bool = True,
 ) -> ImportSession:
     """A new session of `uai`, or its interrupted one resumed (`resume`), every guard
     applied (see the module). A new session is started (lock, journal) unless `start` is
     False: `apply` starts it itself once its mass-removal guard has passed, so that a
     refused import leaves no session behind. `data_dir` None: a dry run, nothing kept.
+    `resume` True: the establishment's interrupted session, looked up now; a record: that
+    session (`apply` over many files resumes the one its own run recorded).
     """
     uai = check_establishment(export, uai)
-    if resume:
-        kept_in, record = session_to_resume(data_dir, uai)
-        return ImportSession.resume(directory, record, export, data_dir=kept_in,
+    if resume is True:
+        data_dir, resume = session_to_resume(data_dir, uai)
+    if isinstance(resume, SessionRecord) and data_dir is not None:
+        return ImportSession.resume(directory, resume, export, data_dir=data_dir,
                                     settings=settings)  # fmt: skip
     session = ImportSession(directory, export, uai=uai, mode=mode, data_dir=data_dir,
                             settings=settings)  # fmt: skip

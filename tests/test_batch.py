@@ -209,6 +209,21 @@ def test_a_file_of_another_establishment_than_its_name_is_refused(site, capsys):
     assert all(len(sessions(root / "data", u)) == 1 for u in uais[1:])
 
 
+def test_an_establishment_the_directory_holds_no_account_of_is_refused(site, capsys):
+    # The batch opens its sessions as the wizard and `apply` do (core/wizard_open.py): a
+    # school whose accounts are missing would otherwise have every identifier removed.
+    root, uais = site
+    path = root / "annuaire.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(uais[0], "0449999B"), "utf-8")
+    code, out, _err = run(["batch", "fichiers", NO_GUARD, "--format", "json"], capsys)
+    assert code == 1
+    by_uai = {e["uai"]: e for e in json.loads(out)["establishments"]}
+    assert by_uai[uais[0]]["outcome"] == "failed"
+    assert f"aucun compte rattaché à {uais[0]}" in by_uai[uais[0]]["errors"][0]
+    assert sessions(root / "data", uais[0]) == []
+    assert all(by_uai[u]["outcome"] == "left_for_human" for u in uais[1:])
+
+
 def test_a_lock_held_on_one_establishment(site, capsys):
     root, uais = site
     lock = EstablishmentLock(root / "data", uais[1])
