@@ -1,4 +1,4 @@
-"""Opening an import session, new or resumed: the one way, for the wizard's start screen
+"""Opening an import session, new or resumed: the one way, for the wizard's start screen,
 `idpronote apply` and `idpronote batch`, so every face refuses the same things.
 
 The guards, in order:
