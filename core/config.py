@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,13 @@ class _Checker:
                     table, key, t("config.unknown_key", allowed=", ".join(sorted(allowed)))
                 )
 
+    def one_of(self, data: dict[str, Any], table: str, key: str, values: Sequence[str]) -> str:
+        """The text at `key`, which must be one of `values`."""
+        value = self.typed(data, table, key, (str,))
+        if value not in values:
+            raise self.fail(table, key, t("config.one_of", values=", ".join(values)))
+        return value
+
     def typed(self, data: dict[str, Any], table: str, key: str, types: tuple[type, ...]) -> Any:
         value = data[key]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
@@ -200,10 +208,7 @@ def parse_config(data: dict[str, Any], path: Path, text: str = "") -> Config:
     )
     config = Config(source=path)
     if "language" in data:
-        language = check.typed(data, "", "language", (str,))
-        if language not in LANGUAGES:
-            raise check.fail("", "language", t("config.one_of", values=", ".join(LANGUAGES)))
-        config.language = language
+        config.language = check.one_of(data, "", "language", LANGUAGES)
     if "data_dir" in data:
         config.data_dir = _relative(path, check.typed(data, "", "data_dir", (str,)))
     if "directory" in data:
@@ -233,21 +238,13 @@ def _directory(check: _Checker, data: dict[str, Any], path: Path) -> DirectoryCo
     check.table(data, "directory", {"kind", "path", "preset", "ldap", "fields", "identifier"})
     result = DirectoryConfig()
     if "kind" in data:
-        kind = check.typed(data, "directory", "kind", (str,))
-        if kind not in DIRECTORY_KINDS:
-            raise check.fail(
-                "directory", "kind", t("config.one_of", values=", ".join(DIRECTORY_KINDS))
-            )
-        result.kind = kind
+        result.kind = check.one_of(data, "directory", "kind", DIRECTORY_KINDS)
     if data.get("path"):
         result.path = _relative(path, check.typed(data, "directory", "path", (str,)))
     if result.kind in ("csv", "ldif") and result.path is None:
         raise check.fail("directory", "path", t("config.path_required", kind=result.kind))
     if "preset" in data:
-        preset = check.typed(data, "directory", "preset", (str,))
-        if preset not in PRESETS:
-            raise check.fail("directory", "preset", t("config.one_of", values=", ".join(PRESETS)))
-        result.preset = preset
+        result.preset = check.one_of(data, "directory", "preset", PRESETS)
     if "ldap" in data:
         ldap = check.typed(data, "directory", "ldap", (dict,))
         check.table(ldap, "directory.ldap", set(LDAP_KEYS))
