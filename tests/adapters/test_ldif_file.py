@@ -24,7 +24,7 @@ import pytest
 from core import i18n
 from core.config import Config, DirectoryConfig
 from core.errors import ConfigError, DirectoryError
-from core.model import Category, ChangeKind, DirectoryAccount, IdentifierChange
+from core.model import Category, DirectoryAccount, IdentifierChange
 from directory_adapters import open_directory
 from directory_adapters.base import Directory
 from directory_adapters.file_protocol import WriteLock
@@ -32,6 +32,7 @@ from directory_adapters.ldif import LdifDirectory
 from directory_adapters.ldif.names import _dn_key, _parse_filter
 from directory_adapters.ldif.syntax import _ldif_line, _LdifReader
 from directory_adapters.mapping import AttributeMapping
+from tests.changes import add, logins, remove
 
 UAI = "0441234A"
 OTHER_UAI = "0449999B"
@@ -318,19 +319,6 @@ def line_of(text: str, needle: str, after: str = "") -> int:
     lines = text.splitlines()
     start = next(n for n, line in enumerate(lines) if line.startswith(after)) if after else 0
     return next(n for n, line in enumerate(lines) if n >= start and line.startswith(needle)) + 1
-
-
-def logins(accounts: list[DirectoryAccount]) -> list[str]:
-    return [account.login for account in accounts]
-
-
-def add(login: str, idpn: str, uai: str = UAI, previous: str | None = None) -> IdentifierChange:
-    kind = ChangeKind.ADD if previous is None else ChangeKind.REPLACE
-    return IdentifierChange(login, uai, kind, idpn=idpn, previous=previous)
-
-
-def remove(login: str, previous: str, uai: str = UAI) -> IdentifierChange:
-    return IdentifierChange(login, uai, ChangeKind.REMOVE, previous=previous)
 
 
 def records(directory: LdifDirectory) -> list[str]:

@@ -16,13 +16,12 @@ import pytest
 from core.errors import DirectoryError
 from core.identifier_form import IdentifierForm
 from core.model import (
-    ChangeKind,
     DirectoryAccount,
-    IdentifierChange,
 )
 from directory_adapters.base import Directory
 from directory_adapters.csv import CsvDirectory
 from directory_adapters.csv.cells import _read_back, _set_cell
+from tests.changes import add, logins, remove
 
 UAI = "0441234A"
 OTHER_UAI = "0449999B"
@@ -64,19 +63,6 @@ def path(tmp_path: Path) -> Path:
 @pytest.fixture
 def directory(path: Path) -> CsvDirectory:
     return CsvDirectory(path)
-
-
-def logins(accounts: list[DirectoryAccount]) -> list[str]:
-    return [account.login for account in accounts]
-
-
-def add(login: str, idpn: str, uai: str = UAI, previous: str | None = None) -> IdentifierChange:
-    kind = ChangeKind.ADD if previous is None else ChangeKind.REPLACE
-    return IdentifierChange(login, uai, kind, idpn=idpn, previous=previous)
-
-
-def remove(login: str, previous: str, uai: str = UAI) -> IdentifierChange:
-    return IdentifierChange(login, uai, ChangeKind.REMOVE, previous=previous)
 
 
 def changed_lines(before: bytes, after: bytes) -> list[tuple[bytes, bytes]]:

@@ -16,6 +16,7 @@ import pytest
 from core.directory import COUNT_CAP, Directory
 from core.model import Category, DirectoryAccount, ProfileMapping
 from core.text import printable
+from tests.changes import logins
 from tests.contract.conftest import BY_HAND, EVERYONE, Kind
 from tests.ldap.conftest import (
     BIG_COUNT,
@@ -30,10 +31,6 @@ from tests.ldap.conftest import (
     TUT,
     UAI,
 )
-
-
-def logins(accounts: list[DirectoryAccount]) -> list[str]:
-    return [account.login for account in accounts]
 
 
 def without_dn(account: DirectoryAccount | None) -> DirectoryAccount | None:

@@ -11,20 +11,12 @@ from __future__ import annotations
 import pytest
 
 from core.directory import READ_ONLY, WRITABLE, Directory
-from core.model import ALREADY_IN_EFFECT, ChangeKind, IdentifierChange
+from core.model import ALREADY_IN_EFFECT
+from tests.changes import add, remove
 from tests.contract.conftest import Kind
 from tests.ldap.conftest import ID1, ID2, ID3, ID4, OTHER_UAI, UAI
 
 ID5 = "BBBBBBBBBBBBBBBB"
-
-
-def add(login: str, idpn: str, uai: str = UAI, previous: str | None = None) -> IdentifierChange:
-    kind = ChangeKind.ADD if previous is None else ChangeKind.REPLACE
-    return IdentifierChange(login, uai, kind, idpn=idpn, previous=previous)
-
-
-def remove(login: str, previous: str, uai: str = UAI) -> IdentifierChange:
-    return IdentifierChange(login, uai, ChangeKind.REMOVE, previous=previous)
 
 
 def results(outcomes: list) -> list[tuple[bool, str | None]]:

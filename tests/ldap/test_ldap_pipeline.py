@@ -22,6 +22,7 @@ from directory_adapters.ldap import LdapDirectory
 from directory_adapters.ldap import lookup as ldap_lookup
 from directory_adapters.ldap.channel import Channel
 from directory_adapters.mapping import AttributeMapping
+from tests.changes import add
 from tests.ldap.conftest import (
     BIG_COUNT,
     BIG_UAI,
@@ -36,10 +37,6 @@ from tests.ldap.conftest import (
 from tests.ldap.server import Slapd
 
 ID5 = "BBBBBBBBBBBBBBBB"
-
-
-def add(login: str, idpn: str, uai: str = UAI) -> IdentifierChange:
-    return IdentifierChange(login, uai, ChangeKind.ADD, idpn=idpn)
 
 
 def fillers(count: int) -> list[IdentifierChange]:

@@ -14,6 +14,7 @@ from core.errors import ConfigError, DirectoryError
 from core.model import Category, DirectoryAccount
 from directory_adapters.ldap import LdapDirectory
 from directory_adapters.mapping import AttributeMapping
+from tests.changes import logins
 from tests.ldap.conftest import (
     BIG_COUNT,
     BIG_UAI,
@@ -25,10 +26,6 @@ from tests.ldap.conftest import (
     open_ldap,
 )
 from tests.ldap.server import Slapd
-
-
-def logins(accounts: list[DirectoryAccount]) -> list[str]:
-    return [account.login for account in accounts]
 
 
 @pytest.fixture(scope="module")

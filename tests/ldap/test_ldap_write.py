@@ -12,10 +12,10 @@ import pytest
 
 from bench.ldap_data import Person, to_ldif
 from core import i18n
-from core.model import ChangeKind, IdentifierChange
 from directory_adapters.ldap import LdapDirectory
 from directory_adapters.ldap import write as ldap_write
 from directory_adapters.mapping import AttributeMapping
+from tests.changes import add, remove
 from tests.ldap.conftest import (
     ELV,
     ESCO_DN,
@@ -29,15 +29,6 @@ from tests.ldap.conftest import (
 from tests.ldap.server import Slapd
 
 ID5 = "BBBBBBBBBBBBBBBB"
-
-
-def add(login: str, idpn: str, uai: str = UAI, previous: str | None = None) -> IdentifierChange:
-    kind = ChangeKind.ADD if previous is None else ChangeKind.REPLACE
-    return IdentifierChange(login, uai, kind, idpn=idpn, previous=previous)
-
-
-def remove(login: str, previous: str, uai: str = UAI) -> IdentifierChange:
-    return IdentifierChange(login, uai, ChangeKind.REMOVE, previous=previous)
 
 
 def stored(
