@@ -175,7 +175,11 @@ def test_a_server_killed_mid_batch_reports_exactly_and_a_retry_completes(slapd_f
     applied = {o.change.login for o in outcomes if o.applied}
     unsure = {o.change.login for o in outcomes if o.failure == "unconfirmed"}
     failed = {o.change.login for o in outcomes if not o.applied} - unsure
-    assert applied and failed
+    # Some were answered before the kill, some not. Which of the rest are "unconfirmed"
+    # (sent, no answer) or "unavailable" (never sent) depends on how far the pipeline ran
+    # ahead of the answers: under load it may have sent them all before answer 150.
+    assert applied and len(applied) < len(changes)
+    assert failed | unsure == {c.login for c in changes} - applied
     assert {o.failure for o in outcomes if not o.applied} <= {"unconfirmed", "unavailable"}
 
     server.start()
