@@ -15,8 +15,6 @@ import re
 import unicodedata
 from datetime import date
 
-from rapidfuzz import fuzz
-
 from core.text import printable
 
 # -- mojibake ----------------------------------------------------------------------------------
@@ -232,74 +230,6 @@ def name_parts(text: str) -> tuple[str, ...]:
     """The words of the name without particles: `MARTIN-DUPONT` -> (MARTIN, DUPONT)."""
     words = normalise_name(text).split()
     return tuple(_without_particles(words, leading_only=False))
-
-
-# -- comparison ---------------------------------------------------------------------------------
-
-
-def _wildcard_match(x: str, y: str) -> bool:
-    # A lost letter stands for one letter or digit, never for the space between two words.
-    return x == y or (x == LOST_LETTER and y != " ") or (y == LOST_LETTER and x != " ")
-
-
-def names_equal(a: str, b: str) -> bool:
-    """Same normalised name, each `?` on either side matching exactly one letter.
-
-    `M$rine` equals `Mérine`, and `Marine` too: a lost letter matches any letter. Equality
-    with lost letters is therefore a candidate, never evidence for an automatic link;
-    callers must check `has_lost_letters` before trusting it.
-    """
-    na, nb = normalise_name(a), normalise_name(b)
-    if na == nb:
-        return True
-    if len(na) != len(nb) or LOST_LETTER not in na + nb:
-        return False
-    return all(_wildcard_match(x, y) for x, y in zip(na, nb, strict=True))
-
-
-# Above this many cells the pure-Python alignment would be slow; names are never that long
-# unless the file is hostile, and then a lower score is the safe answer.
-_MAX_ALIGNMENT_CELLS = 200 * 200
-
-
-def _wildcard_lcs(a: str, b: str) -> int:
-    """Longest common subsequence where `?` matches any one letter (classic O(n*m) table)."""
-    previous = [0] * (len(b) + 1)
-    for x in a:
-        current = [0]
-        for j, y in enumerate(b, start=1):
-            if _wildcard_match(x, y):
-                current.append(previous[j - 1] + 1)
-            else:
-                current.append(max(previous[j], current[j - 1]))
-        previous = current
-    return previous[-1]
-
-
-def name_similarity(a: str, b: str) -> float:
-    """rapidfuzz `fuzz.ratio` (0..100) of the normalised names, `?` matching any letter.
-
-    Without lost letters this is `fuzz.ratio` itself. With equal lengths, each `?` takes the
-    letter facing it and `fuzz.ratio` runs on the result: that is exact when the names line up
-    letter for letter, which is what a lost letter does, and never overstates otherwise.
-    With unequal lengths `fuzz.ratio`'s own formula (2 * LCS / total length) runs on an LCS
-    in which `?` matches any letter; past a size only a hostile file reaches, `?` is compared
-    literally, which can only lower the score.
-    """
-    na, nb = normalise_name(a), normalise_name(b)
-    if LOST_LETTER not in na + nb:
-        return fuzz.ratio(na, nb)
-    if len(na) == len(nb):
-        left, right = [], []
-        for x, y in zip(na, nb, strict=True):
-            if _wildcard_match(x, y):
-                x = y = x if x != LOST_LETTER else y
-            left.append(x)
-            right.append(y)
-        return fuzz.ratio("".join(left), "".join(right))
-    if len(na) * len(nb) > _MAX_ALIGNMENT_CELLS:
-        return fuzz.ratio(na, nb)
-    return 200.0 * _wildcard_lcs(na, nb) / (len(na) + len(nb))
 
 
 # -- dates --------------------------------------------------------------------------------------

@@ -142,3 +142,12 @@ def test_the_partner_key_settings(tmp_path):
         ConfigError, match=r"line 2: file.partner_key_password_env: must be the name"
     ):
         read_config(bad)
+
+
+def test_the_presets_config_accepts_are_the_adapters_presets():
+    # core may not import the adapters (docs/ARCHITECTURE.md), so config.py names the
+    # presets again to check a file with its line numbers: the two lists must agree.
+    from core.config import PRESETS
+    from directory_adapters.mapping import PRESETS as DEFINED
+
+    assert PRESETS == tuple(DEFINED)

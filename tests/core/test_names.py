@@ -18,8 +18,6 @@ from core.names import (
     has_lost_letters,
     name_keys,
     name_parts,
-    name_similarity,
-    names_equal,
     normalise_name,
     parse_date,
     repair_mojibake,
@@ -206,75 +204,6 @@ def test_name_keys_survive_spacing_and_particles():
 )
 def test_name_parts(raw, expected):
     assert name_parts(raw) == expected
-
-
-# -- comparison ---------------------------------------------------------------------------------
-
-
-def test_names_equal_ignores_accents_case_and_punctuation():
-    assert names_equal("Mérine", "MERINE")
-    assert names_equal("Jean-Pierre", "jean pierre")
-    assert names_equal("MÃ©rine", "Mérine")
-    assert not names_equal("Mérine", "Marine")
-    assert not names_equal("DUPONT", "DUPOND")
-
-
-@pytest.mark.parametrize("lost", ["M$rine", "M?rine", "M\ufffdrine"])
-def test_names_equal_with_lost_letters(lost):
-    assert names_equal(lost, "Mérine")
-    assert names_equal("Mérine", lost)
-    # Any letter fits: this is why a lost letter is never evidence for an automatic link.
-    assert names_equal(lost, "Marine")
-    assert has_lost_letters(lost)
-    # One lost letter is one letter, not zero, not two, not a space.
-    assert not names_equal(lost, "Mrine")
-    assert not names_equal(lost, "Meerine")
-    assert not names_equal("Jean?Pierre", "Jean Pierre")
-    assert not names_equal(lost, "Mérina")
-
-
-def test_names_equal_lost_letters_on_both_sides():
-    assert names_equal("M$rin?", "Mérine")
-    assert names_equal("M$rine", "M?rine")
-    assert names_equal("M$rine", "Mér\ufffdne")
-
-
-def test_name_similarity_without_lost_letters_is_fuzz_ratio():
-    assert name_similarity("Mérine", "MERINE") == 100
-    assert name_similarity("MERINE", "MERINA") == pytest.approx(100 * 10 / 12)
-    assert name_similarity("DUPONT", "DURAND") < 60
-
-
-def test_name_similarity_counts_lost_letters_as_matching():
-    assert name_similarity("M$rine", "Mérine") == 100
-    assert name_similarity("Mérine", "M\ufffdrine") == 100
-    close = name_similarity("M$rine", "MERINA")
-    assert 75 < close < 100
-    assert name_similarity("M$rine", "MERINES") > name_similarity("M$rine", "DUPONT")
-    assert name_similarity("M$rine", "DUPONT") < 50
-
-
-def test_name_similarity_ordering():
-    scores = [
-        name_similarity("M$rine", other) for other in ("Mérine", "MERINA", "MORANE", "DUPONT")
-    ]
-    assert scores == sorted(scores, reverse=True)
-    assert scores[0] == 100 and scores[-1] < scores[1]
-
-
-def test_name_similarity_with_unequal_lengths_uses_a_wildcard_alignment():
-    # One letter more on the right: 2 * 6 / 13 as for fuzz.ratio("MERINE", "MERINES").
-    assert name_similarity("M?RINE", "MERINES") == pytest.approx(200 * 6 / 13)
-    assert name_similarity("M?RINE", "MRINE") == pytest.approx(200 * 5 / 11)
-    assert name_similarity("?" * 300, "A" * 299) <= 100  # oversized: literal fallback
-
-
-@given(st.text(max_size=20), st.text(max_size=20))
-@settings(max_examples=200)
-def test_name_similarity_is_a_score(a, b):
-    score = name_similarity(a, b)
-    assert 0 <= score <= 100
-    assert (score == 100) == names_equal(a, b)
 
 
 # -- properties of normalise_name ---------------------------------------------------------------
