@@ -29,7 +29,7 @@ from core.support.diagnosis import PICK_LIMIT, explain
 from core.support.explanation import (
     Explanation,
     FileInfo,
-    decision_json,
+    explained_decision_json,
     pronote_json,
     pronote_label,
 )
@@ -46,8 +46,8 @@ __all__ = [
     "FileInfo",
     "Status",
     "apply_action",
-    "decision_json",
     "explain",
+    "explained_decision_json",
     "last_import",
     "latest_file",
     "pronote_json",

@@ -12,7 +12,7 @@ from typing import Any
 
 from core.i18n import language, register, t, word
 from core.journal import SessionRecord
-from core.matching import Decision
+from core.matching import Decision, decision_json
 from core.model import DirectoryAccount, PronoteAccount
 from core.support.actions import Action
 
@@ -259,7 +259,7 @@ class Explanation:
                 idpn: (None if p is None else pronote_json(p)) for idpn, p in self.in_file.items()
             },
             "pronote": [pronote_json(p) for p in self.pronote],
-            "decisions": [decision_json(d) for d in self.decisions],
+            "decisions": [explained_decision_json(d) for d in self.decisions],
             "last_import": None
             if self.last_import is None
             else {
@@ -299,12 +299,10 @@ def pronote_json(p: PronoteAccount) -> dict[str, Any]:
     }
 
 
-def decision_json(d: Decision) -> dict[str, Any]:
-    return {
-        "idpn": d.pronote.idpn,
-        "status": d.status,
-        "rule": d.rule,
-        "account": d.login,
-        "candidates": list(d.candidates),
-        "reason": d.explain(),
+def explained_decision_json(d: Decision) -> dict[str, Any]:
+    """A decision as `explain` shows it: the report's fields (core/matching's
+    `decision_json`) that say who was linked and how, and the reason in words."""
+    full = decision_json(d)
+    return {k: full[k] for k in ("idpn", "status", "rule", "account", "candidates")} | {
+        "reason": d.explain()
     }
