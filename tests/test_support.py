@@ -75,6 +75,14 @@ def test_the_duplicate_account_and_the_homonym_name_the_right_accounts(desk):
     assert desk.fix("tom.marchand2") == ["link"]
 
 
+def test_each_decision_explain_shows_is_the_reports_with_its_reason(desk):
+    _, found = desk.explain("tom.marchand2")
+    assert found["decisions"]
+    for d in found["decisions"]:
+        assert list(d) == ["idpn", "status", "rule", "account", "candidates", "reason"]
+        assert isinstance(d["candidates"], list) and d["reason"]
+
+
 def test_homonyms_are_left_to_a_human(desk, site):
     directory, _ = site
     before = directory.read_bytes()
