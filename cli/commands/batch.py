@@ -8,16 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli import words as _words  # noqa: F401  (registers the words)
-from core.batch import (
-    COUNT_KEYS,
-    OUTCOMES,
-    BatchSettings,
-    BatchState,
-    EstablishmentResult,
-    entries_in,
-    read_manifest,
-    run_batch,
-)
+from core.batch import BatchSettings, run_batch
+from core.batch_input import entries_in, read_manifest
+from core.batch_record import COUNT_KEYS, OUTCOMES, BatchState, EstablishmentResult
 from core.errors import UnusableInput
 from core.i18n import t
 from core.report import csv_text

@@ -17,7 +17,9 @@ import pytest
 from bench.ldap_data import read_annuaire, to_ldif
 from bench.region import build_region
 from cli.main import main
-from core.batch import BatchSettings, BatchState, entries_in, run_batch
+from core.batch import BatchSettings, run_batch
+from core.batch_input import entries_in
+from core.batch_record import BatchState
 from core.config import load_config
 from core.journal import sessions
 from directory_adapters import open_directory
