@@ -14,9 +14,10 @@ object with the `Directory` protocol.
 
 The session is split by concern; this module is the one most code imports and
 re-exports the rest: core/wizard_state.py (StepState, Plan, errors),
-core/wizard_drafts.py (the journaled manual choices), core/wizard_validate.py
-(validate, interrupt), core/wizard_writes.py (journaled writes, undo, link and
-unlink of single accounts).
+core/wizard_drafts.py (the journaled manual choices, one or many at once),
+core/wizard_validate.py (validate, interrupt), core/wizard_resume.py (resume),
+core/wizard_writes.py (journaled writes, undo, link and unlink of single
+accounts); core/wizard_open.py opens a session.
 """
 
 from __future__ import annotations
@@ -26,16 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from core.directory import Directory
-from core.errors import DirectoryError, IdpronoteError
+from core.errors import IdpronoteError
 from core.i18n import t
 from core.journal import (
     Journal,
-    JournalDamaged,
-    SessionBlocked,
     SessionRecord,
-    blocking_session,
-    change_from_json,
-    change_key,
     new_session_id,
     operator,
     read_session,
@@ -46,19 +42,15 @@ from core.matching import Decision, MatchSettings, Reconciliation, children_of
 from core.memory import DecisionMemory
 from core.model import (
     CATEGORIES,
-    SLUGS,
-    WRITTEN_BEFORE_THE_CUT,
     Category,
     ChangeKind,
-    ChangeOutcome,
     DirectoryAccount,
     IdentifierChange,
-    PronoteAccount,
 )
 from core.pronote_file import IdentifiersFile
 from core.wizard_drafts import Decisions
+from core.wizard_resume import Resumption
 from core.wizard_state import (
-    NOT_PROPOSED,
     LinkRefused,
     Plan,
     SessionCut,
@@ -67,10 +59,7 @@ from core.wizard_state import (
 )
 from core.wizard_validate import Validation
 from core.wizard_writes import (
-    _apply,
     _backup_before_next_write,
-    _claim,
-    _send,
     link_account,
     undo_session,
     unlink_account,
@@ -89,7 +78,7 @@ __all__ = [
 ]
 
 
-class ImportSession(Decisions, Validation):
+class ImportSession(Decisions, Validation, Resumption):
     """One import of one establishment, six steps in order."""
 
     def __init__(
@@ -233,106 +222,6 @@ class ImportSession(Decisions, Validation):
         if self.finished:
             raise IdpronoteError(t("wizard.ended"))
 
-    # -- many decisions at once (issue 16: big steps) ------------------------------------------
-
-    def proposals(self) -> list[tuple[str, str]]:
-        """(idpn, login): the step's unrecognised accounts whose search proposes one account.
-
-        The search dialog marks ★ the candidates matching listed; these are the
-        records that list exactly one, still unlinked. Left out, for the admin
-        to look at one by one: conflicts (an identifier stored on someone else
-        already), an account proposed to two records of the step (twins,
-        duplicates: linking one would be a guess), and an account the step
-        links already. What `link` would refuse is refused by `decide_many`.
-        """
-        state = self.current
-        taken = {login.casefold() for login in state.links().values()}
-        proposed: dict[str, list[str]] = {}
-        for d in state.match.unrecognised:
-            if len(d.candidates) == 1 and d.rule not in NOT_PROPOSED:
-                proposed.setdefault(d.candidates[0].casefold(), []).append(d.pronote.idpn)
-        # The other records that name the account at all (in a longer list) count too.
-        named: dict[str, int] = {}
-        for d in state.match.unrecognised:
-            for login in {c.casefold() for c in d.candidates}:
-                named[login] = named.get(login, 0) + 1
-        found = []
-        for d in state.match.unrecognised:
-            idpn = d.pronote.idpn
-            if len(d.candidates) != 1 or d.rule in NOT_PROPOSED or state.link_of(idpn):
-                continue
-            key = d.candidates[0].casefold()
-            if key in taken or named.get(key, 0) > 1:
-                continue
-            found.append((idpn, d.candidates[0]))
-        return found
-
-    def fuzzy_links(self) -> list[str]:
-        """The idpns recognised by the `fuzzy` rule whose automatic link still applies."""
-        state = self.current
-        return [
-            d.pronote.idpn
-            for d in state.match.recognised
-            if d.rule == "fuzzy"
-            and d.pronote.idpn not in state.manual
-            and d.pronote.idpn not in state.rejected
-        ]
-
-    def decide_many(
-        self, links: Sequence[tuple[str, str]] = (), rejects: Sequence[str] = ()
-    ) -> list[tuple[str, str]]:
-        """Links and rejections in bulk, each through `link` and `clear` as if made one by
-        one (same checks, same journal); returns (idpn, why) of the links refused."""
-        refused = []
-        for idpn, login in links:
-            try:
-                self.link(idpn, login)
-            except LinkRefused as error:
-                refused.append((idpn, str(error)))
-        for idpn in rejects:
-            self.clear(idpn)
-        return refused
-
-    def link_check(self, idpn: str) -> Any:
-        """For the search dialog, before Enter: a function telling, for a directory
-        account, why linking `idpn` to it would be refused or would replace a value.
-
-        "taken": another record of the step links to it; "holds": it stores
-        another identifier of the establishment that `link` refuses to
-        replace; "replaces": it stores an identifier the file no longer holds
-        (complete mode), which the link replaces; None: nothing in the way.
-        """
-        state = self.current
-        taken = {login.casefold(): other for other, login in state.links().items() if other != idpn}
-        form = self.directory.form
-
-        def check(account: DirectoryAccount) -> str | None:
-            if account.login.casefold() in taken:
-                return "taken"
-            stored = [s for s in form.idpns_for(self._stored(account), self.uai) if s != idpn]
-            if not stored:
-                return None
-            if self.mode == "partiel" or any(s in self.in_file for s in stored):
-                return "holds"
-            return "replaces"
-
-        return check
-
-    def children_in_file(self, guardian: PronoteAccount) -> list[tuple[PronoteAccount, str | None]]:
-        """A guardian's children as the file has them, each with the account the
-        students' step links it to (None: not linked)."""
-        if not guardian.file_key:
-            return []
-        students = [
-            s
-            for s in self.export.accounts.get(Category.ELEVES, ())
-            if guardian.file_key in s.guardian_keys
-        ]
-        if not students:
-            return []
-        state = self.states.get(Category.ELEVES)
-        return [(s, state.link_of(s.idpn) if state is not None else None) for s in students]
-
     # -- what Validate writes ---------------------------------------------------------------------
 
     def _stored(self, account: DirectoryAccount) -> tuple[str, ...]:
@@ -443,130 +332,3 @@ class ImportSession(Decisions, Validation):
             for d in state.match.decisions
             if not state.link_of(d.pronote.idpn)
         ]
-
-    # -- resume ---------------------------------------------------------------------------------
-
-    @classmethod
-    def resume(
-        cls,
-        directory: Directory,
-        record: SessionRecord,
-        export: IdentifiersFile,
-        *,
-        data_dir: Path,
-        settings: MatchSettings | None = None,
-    ) -> ImportSession:
-        """Continue a cut or interrupted session: settle what may be half-written, go on.
-
-        First the batches journaled as intended with no outcome are sent
-        again, then the changes whose last outcome was a failure of the
-        directory itself. Replaying is idempotent: a change already in effect
-        is reported applied without being written again, and counts as
-        written by this session (it intended it, and the directory shows it).
-        """
-        if record.damaged:
-            raise JournalDamaged(record.damage_message())
-        expected = record.header.get("file_sha256")
-        if expected and Path(export.path).is_file() and file_digest(Path(export.path)) != expected:
-            raise IdpronoteError(t("wizard.resume_other_file", session=record.session))
-        session = cls(
-            directory,
-            export,
-            uai=record.uai,
-            mode=record.header.get("mode", "complet"),
-            data_dir=data_dir,
-            settings=settings,
-        )
-        session.resumed_from = record
-        session.lock = EstablishmentHold(directory, data_dir, record.uai)
-        session.lock.acquire(record.session)
-        try:
-            other = blocking_session(data_dir, record.uai)
-            if other is not None and other.damaged:
-                raise SessionBlocked(other.damage_message())
-            session.journal = Journal.reopen(record)
-            session.journal.resumed(dropped=record.torn)
-            session.lock.journal_takeover(session.journal)
-            # A file keeps the backup taken before this session's first write.
-            _backup_before_next_write(directory, not record.written())
-            done = list(record.steps_done)
-            replayed: dict[str, list[ChangeOutcome]] = {}
-            for batch, step, changes, manual in record.pending():
-                outcomes = session._replay(step, changes, manual, batch=batch)
-                replayed.setdefault(step, []).extend(outcomes)
-                if step not in done and step in SLUGS:
-                    # The batch was the step's whole write set: replayed, it is done.
-                    session._step_done(
-                        Category.from_slug(step), outcomes, record.remaining.get(step, [])
-                    )
-                    done.append(step)
-            session._settle(read_session(record.path), done, replayed)
-        except BaseException:
-            session.close()
-            raise
-        session.index = next(
-            (i for i, c in enumerate(session.steps) if c.slug not in done), len(session.steps)
-        )
-        for category in session.steps[: session.index]:
-            # What this resume wrote of a step shows in its report; earlier writes do not.
-            session.state(category).outcomes = replayed.get(category.slug, [])
-        if session.index >= len(session.steps):
-            session._end("completed")
-        session._replay_draft(record)
-        return session
-
-    def _settle(
-        self, record: SessionRecord, done: list[str], replayed: dict[str, list[ChangeOutcome]]
-    ) -> None:
-        """Try again, step by step, the changes whose last outcome was the directory failing."""
-        by_step: dict[str, list[dict[str, Any]]] = {}
-        for step, outcome in record.unsettled():
-            by_step.setdefault(step, []).append(outcome)
-        manual: dict[str, dict[str, str]] = {}
-        for intent in record.intents.values():
-            manual.setdefault(intent["step"], {}).update(intent.get("manual", {}))
-        order = {slug: i for i, slug in enumerate(SLUGS)}
-        for step in sorted(by_step, key=lambda s: order.get(s, len(order))):
-            failed = by_step[step]
-            # Sent but never confirmed: if it is there now, this session put it there.
-            claimable = {change_key(o) for o in failed if o.get("failure") == "unconfirmed"}
-            changes = [change_from_json(o) for o in failed]
-            outcomes = self._replay(step, changes, manual.get(step, {}), claimable=claimable)
-            replayed.setdefault(step, []).extend(outcomes)
-            if step not in done and step in SLUGS:
-                self._step_done(Category.from_slug(step), outcomes, record.remaining.get(step, []))
-                done.append(step)
-
-    def _replay(
-        self,
-        step: str,
-        changes: list[IdentifierChange],
-        manual: dict[str, str],
-        *,
-        batch: int | None = None,
-        claimable: set[tuple] | None = None,
-    ) -> list[ChangeOutcome]:
-        """Send again what the journal says this session meant to write.
-
-        `batch`: an intent without outcome, whose outcome this completes;
-        otherwise a new batch of retries, of which `claimable` (change keys)
-        count as written by this session when found already in effect.
-        """
-        try:
-            if batch is None:
-                outcomes = _send(self.journal, self.directory, step, changes, manual, retry=True,
-                                 claimable=claimable or set(), hold=self.lock)  # fmt: skip
-            else:
-                if self.lock is not None:
-                    self.lock.check()
-                outcomes = _claim(_apply(self.directory, changes, self.journal, batch), None)
-                if self.journal is not None:
-                    self.journal.outcome(batch, step, outcomes)
-        except DirectoryError as error:
-            self._cut_unknown(step, error)
-        self._learn(outcomes)
-        self._remember(manual)
-        if any(o.reason == WRITTEN_BEFORE_THE_CUT for o in outcomes):
-            _backup_before_next_write(self.directory, False)  # the backup was taken then
-        self._stop_if_cut(step, outcomes)
-        return outcomes

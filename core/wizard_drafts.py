@@ -1,20 +1,21 @@
 """The admin's decisions in a step: manual links, rejections, obsolete identifiers
 kept. Each is journaled as a draft before it takes effect, and replayed when the
-session is resumed. A part of `ImportSession` (core/wizard.py).
+session is resumed. Many at once too (the ★ proposals, the fuzzy links), each
+as if made by hand, and what the search dialog asks before a link. A part of
+`ImportSession` (core/wizard.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from core.i18n import number, t
 from core.journal import (
     SessionRecord,
 )
-from core.model import (
-    DirectoryAccount,
-)
-from core.wizard_state import LinkRefused, StepState
+from core.model import Category, DirectoryAccount, PronoteAccount
+from core.wizard_state import NOT_PROPOSED, LinkRefused, StepState
 
 
 class Decisions:
@@ -163,3 +164,103 @@ class Decisions:
             count=number(self.draft_restored),
             dropped=number(len(self.draft_notes)),
         )
+
+    # -- many decisions at once (issue 16: big steps) ------------------------------------------
+
+    def proposals(self) -> list[tuple[str, str]]:
+        """(idpn, login): the step's unrecognised accounts whose search proposes one account.
+
+        The search dialog marks ★ the candidates matching listed; these are the
+        records that list exactly one, still unlinked. Left out, for the admin
+        to look at one by one: conflicts (an identifier stored on someone else
+        already), an account proposed to two records of the step (twins,
+        duplicates: linking one would be a guess), and an account the step
+        links already. What `link` would refuse is refused by `decide_many`.
+        """
+        state = self.current
+        taken = {login.casefold() for login in state.links().values()}
+        proposed: dict[str, list[str]] = {}
+        for d in state.match.unrecognised:
+            if len(d.candidates) == 1 and d.rule not in NOT_PROPOSED:
+                proposed.setdefault(d.candidates[0].casefold(), []).append(d.pronote.idpn)
+        # The other records that name the account at all (in a longer list) count too.
+        named: dict[str, int] = {}
+        for d in state.match.unrecognised:
+            for login in {c.casefold() for c in d.candidates}:
+                named[login] = named.get(login, 0) + 1
+        found = []
+        for d in state.match.unrecognised:
+            idpn = d.pronote.idpn
+            if len(d.candidates) != 1 or d.rule in NOT_PROPOSED or state.link_of(idpn):
+                continue
+            key = d.candidates[0].casefold()
+            if key in taken or named.get(key, 0) > 1:
+                continue
+            found.append((idpn, d.candidates[0]))
+        return found
+
+    def fuzzy_links(self) -> list[str]:
+        """The idpns recognised by the `fuzzy` rule whose automatic link still applies."""
+        state = self.current
+        return [
+            d.pronote.idpn
+            for d in state.match.recognised
+            if d.rule == "fuzzy"
+            and d.pronote.idpn not in state.manual
+            and d.pronote.idpn not in state.rejected
+        ]
+
+    def decide_many(
+        self, links: Sequence[tuple[str, str]] = (), rejects: Sequence[str] = ()
+    ) -> list[tuple[str, str]]:
+        """Links and rejections in bulk, each through `link` and `clear` as if made one by
+        one (same checks, same journal); returns (idpn, why) of the links refused."""
+        refused = []
+        for idpn, login in links:
+            try:
+                self.link(idpn, login)
+            except LinkRefused as error:
+                refused.append((idpn, str(error)))
+        for idpn in rejects:
+            self.clear(idpn)
+        return refused
+
+    def link_check(self, idpn: str) -> Any:
+        """For the search dialog, before Enter: a function telling, for a directory
+        account, why linking `idpn` to it would be refused or would replace a value.
+
+        "taken": another record of the step links to it; "holds": it stores
+        another identifier of the establishment that `link` refuses to
+        replace; "replaces": it stores an identifier the file no longer holds
+        (complete mode), which the link replaces; None: nothing in the way.
+        """
+        state = self.current
+        taken = {login.casefold(): other for other, login in state.links().items() if other != idpn}
+        form = self.directory.form
+
+        def check(account: DirectoryAccount) -> str | None:
+            if account.login.casefold() in taken:
+                return "taken"
+            stored = [s for s in form.idpns_for(self._stored(account), self.uai) if s != idpn]
+            if not stored:
+                return None
+            if self.mode == "partiel" or any(s in self.in_file for s in stored):
+                return "holds"
+            return "replaces"
+
+        return check
+
+    def children_in_file(self, guardian: PronoteAccount) -> list[tuple[PronoteAccount, str | None]]:
+        """A guardian's children as the file has them, each with the account the
+        students' step links it to (None: not linked)."""
+        if not guardian.file_key:
+            return []
+        students = [
+            s
+            for s in self.export.accounts.get(Category.ELEVES, ())
+            if guardian.file_key in s.guardian_keys
+        ]
+        if not students:
+            return []
+        state = self.states.get(Category.ELEVES)
+        return [(s, state.link_of(s.idpn) if state is not None else None) for s in students]
