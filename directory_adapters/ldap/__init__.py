@@ -13,6 +13,6 @@ the submodules by name (`from directory_adapters.ldap import wire`).
 """
 
 from directory_adapters.ldap.adapter import LdapDirectory
-from directory_adapters.ldap.connection import LdapSettings
+from directory_adapters.ldap.settings import LdapSettings
 
 __all__ = ["LdapDirectory", "LdapSettings"]

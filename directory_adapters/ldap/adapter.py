@@ -71,13 +71,7 @@ from directory_adapters.base import (
 from directory_adapters.credentials import BindCredentials, bind_credentials
 from directory_adapters.ldap.census import _SetupQuestions
 from directory_adapters.ldap.channel import Channel
-from directory_adapters.ldap.connection import (
-    DEFAULT_SEARCH_TIME_LIMIT,
-    SEARCH_FETCH_FACTOR,
-    SEARCH_FETCH_MAX,
-    LdapSettings,
-    _Connections,
-)
+from directory_adapters.ldap.connection import _Connections
 from directory_adapters.ldap.lock import take_lock
 from directory_adapters.ldap.query import (
     _all_of,
@@ -88,15 +82,22 @@ from directory_adapters.ldap.query import (
     _Query,
     _sort_key,
 )
+from directory_adapters.ldap.settings import (
+    DEFAULT_SEARCH_TIME_LIMIT,
+    SEARCH_FETCH_FACTOR,
+    SEARCH_FETCH_MAX,
+    LdapSettings,
+)
 from directory_adapters.ldap.write import (
     _WriteBatch,
 )
+from directory_adapters.ldap.write_check import _WriteQuestion
 from directory_adapters.mapping import AttributeMapping
 
 __all__ = ["LdapDirectory", "LdapSettings"]
 
 
-class LdapDirectory(_SetupQuestions, Directory):
+class LdapDirectory(_SetupQuestions, _WriteQuestion, Directory):
     """Accounts of an LDAP directory; identifiers written into it."""
 
     def __init__(

@@ -33,12 +33,12 @@ from directory_adapters.ldap.connection import (
     _SIZE_LIMIT,
     _SUCCESS,
     _TIME_LIMIT,
-    LdapSettings,
     _Connections,
     _server_words,
     _short,
 )
 from directory_adapters.ldap.query import _dn_key, _Entry, _entry
+from directory_adapters.ldap.settings import LdapSettings
 
 # The paged results control (RFC 2696), as ldap3 names it in a result's controls.
 _PAGED_RESULTS = "1.2.840.113556.1.4.319"

@@ -23,14 +23,9 @@ from ldap3.utils.asn1 import encode
 from core.i18n import register, t
 from directory_adapters.ldap import wire as ldap_wire
 from directory_adapters.ldap.channel import Channel
-from directory_adapters.ldap.connection import (
-    _ADMIN_LIMIT,
-    _SIZE_LIMIT,
-    _SUCCESS,
-    IN_FLIGHT,
-    LOOKUP_CHUNK,
-)
+from directory_adapters.ldap.connection import _ADMIN_LIMIT, _SIZE_LIMIT, _SUCCESS
 from directory_adapters.ldap.query import _all_of, _any_of, _dn_key, _Entry, _equals
+from directory_adapters.ldap.settings import IN_FLIGHT, LOOKUP_CHUNK
 from directory_adapters.mapping import AttributeMapping
 
 register(

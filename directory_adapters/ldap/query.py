@@ -16,11 +16,7 @@ from core.model import (
 )
 from core.names import normalise_name
 from directory_adapters.file_index import significant
-from directory_adapters.ldap.connection import (
-    INNER_WORD_MIN,
-    MAX_QUERY,
-    MAX_SPELLINGS,
-)
+from directory_adapters.ldap.settings import INNER_WORD_MIN, MAX_QUERY, MAX_SPELLINGS
 from directory_adapters.mapping import AttributeMapping
 
 _ACCENTED = {"a": "àâä", "c": "ç", "e": "éèêë", "i": "îï", "o": "ôö", "u": "ùûü", "y": "ÿ"}

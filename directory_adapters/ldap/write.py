@@ -10,7 +10,7 @@ import ldap3
 from ldap3.core import exceptions as ldap_errors
 
 from core.errors import DirectoryError
-from core.i18n import register, t
+from core.i18n import t
 from core.model import (
     ChangeOutcome,
     IdentifierChange,
@@ -19,6 +19,7 @@ from directory_adapters.base import (
     not_found,
     plan_change,
 )
+from directory_adapters.ldap import messages as _messages  # noqa: F401  (registers the words)
 from directory_adapters.ldap import wire as ldap_wire
 from directory_adapters.ldap.channel import Channel
 from directory_adapters.ldap.connection import (
@@ -30,8 +31,6 @@ from directory_adapters.ldap.connection import (
     _SUCCESS,
     _UNDEFINED_TYPE,
     _VALUE_EXISTS,
-    IN_FLIGHT,
-    ROUND,
     _server_words,
     _short,
 )
@@ -41,103 +40,8 @@ from directory_adapters.ldap.query import (
     _Entry,
     _entry,
 )
+from directory_adapters.ldap.settings import IN_FLIGHT, ROUND
 from directory_adapters.mapping import AttributeMapping
-
-register(
-    {
-        "dir.ldap_write.not_attempted": (
-            "non tenté : {error}",
-            "not attempted: {error}",
-        ),
-        "dir.ldap_write.what.root_dse": (
-            "en lisant les contrôles que le serveur propose (rootDSE)",
-            "reading the controls the server offers (rootDSE)",
-        ),
-        "dir.ldap_write.nothing_to_write": ("rien à écrire", "nothing to write"),
-        "dir.ldap_write.several_entries": (
-            "plusieurs entrées ont l'identifiant de connexion {login!r} ({dns}) ; "
-            "rien n'est écrit, l'annuaire doit d'abord être corrigé",
-            "several entries have the login {login!r} ({dns}); "
-            "nothing written, the directory must be fixed first",
-        ),
-        "dir.ldap_write.broke_earlier": (
-            "la connexion a été coupée plus tôt dans le lot : {why}",
-            "the connection broke earlier in the batch: {why}",
-        ),
-        "dir.ldap_write.not_sent": (
-            "non envoyé ({error}) ; rien n'est écrit",
-            "not sent ({error}); nothing written",
-        ),
-        "dir.ldap_write.confirmed": ("le serveur l'a confirmé", "the server confirmed it"),
-        "dir.ldap_write.no_answer": ("aucune réponse", "no answer came"),
-        "dir.ldap_write.not_read_back": (
-            "envoyé ({said}) mais impossible à relire : {lost} ; relancez le même import, "
-            "il signale comme tels les changements déjà faits",
-            "sent ({said}) but it could not be read back: {lost}; run the same import "
-            "again, it reports the changes already made as such",
-        ),
-        "dir.ldap_write.answer_lost": (
-            "la réponse du serveur a été perdue ; relu : écrit",
-            "the server's answer was lost; read back: written",
-        ),
-        "dir.ldap_write.broke_before_answer": (
-            "non écrit : la connexion a été coupée avant la réponse ({error})",
-            "not written: the connection broke before an answer ({error})",
-        ),
-        "dir.ldap_write.nothing": ("rien", "nothing"),
-        "dir.ldap_write.changed_meanwhile": (
-            "le serveur a accepté l'écriture, mais {login} porte maintenant {found} pour "
-            "{uai} : modifié par quelqu'un d'autre entre-temps ; relancez le rapprochement",
-            "the server accepted the write, but {login} now stores {found} for "
-            "{uai}: changed by someone else meanwhile; match again",
-        ),
-        "dir.ldap_write.changed_while_writing": (
-            "les identifiants de {login} ont changé pendant l'écriture ({words}) ; "
-            "relancez le rapprochement",
-            "the identifiers of {login} changed while writing ({words}); match again",
-        ),
-        "dir.ldap_write.entry_gone": (
-            "l'entrée {dn} n'existe plus",
-            "the entry {dn} no longer exists",
-        ),
-        "dir.ldap_write.anonymous": ("anonyme", "anonymous"),
-        "dir.ldap_write.insufficient_access": (
-            "droits insuffisants (insufficient access) : {who} ne peut pas écrire "
-            "{attribute} sur {dn} ; l'administrateur de l'annuaire doit lui donner le "
-            "droit d'écriture sur {attribute}",
-            "insufficient access: {who} may not write {attribute} on {dn}; "
-            "the directory admin must grant it write access to {attribute}",
-        ),
-        "dir.ldap_write.insufficient_access_class": (
-            "droits insuffisants (insufficient access) : {who} ne peut pas écrire "
-            "{attribute} sur {dn} ; l'administrateur de l'annuaire doit lui donner le "
-            "droit d'écriture sur {attribute} et objectClass",
-            "insufficient access: {who} may not write {attribute} on {dn}; "
-            "the directory admin must grant it write access to {attribute} and objectClass",
-        ),
-        "dir.ldap_write.object_class_violation": (
-            "les classes d'objet de {dn} n'autorisent pas {attribute} ({words}) ; "
-            "renseignez [directory.identifier] object_class (par ex. entPronoteAccount) "
-            "dans config.toml",
-            "the object classes of {dn} do not allow {attribute} ({words}); "
-            "set [directory.identifier] object_class (e.g. entPronoteAccount) in config.toml",
-        ),
-        "dir.ldap_write.or_class": (
-            "{attribute} ou {object_class}",
-            "{attribute} or {object_class}",
-        ),
-        "dir.ldap_write.not_accepted": (
-            "le serveur n'accepte pas {unknown} sur {dn} ({words}) ; chargez le schéma "
-            "d'idpronote (directory_adapters/schema/README.md) ou choisissez un autre attribut",
-            "the server does not accept {unknown} on {dn} ({words}); load "
-            "idpronote's schema (directory_adapters/schema/README.md) or map another one",
-        ),
-        "dir.ldap_write.refused": (
-            "le serveur a refusé d'écrire {dn} : {words}",
-            "the server refused to write {dn}: {words}",
-        ),
-    }
-)
 
 
 @dataclass
