@@ -32,7 +32,7 @@ from textual.widgets import (
     Static,
 )
 
-from core.config import PRESETS, Config, parse_config, read_config
+from core.config import PRESETS, Config, parse_config
 from core.config_file import (
     DEFAULT_PASSWORD_ENV,
     PASSWORD_STORES,
@@ -40,103 +40,17 @@ from core.config_file import (
     default_target,
     read_existing,
     setup_table,
-    write_config,
-    write_password_file,
 )
 from core.errors import IdpronoteError
-from core.i18n import language, register, t
+from core.i18n import t
 from core.model import CATEGORIES, Category
 from core.text import printable
 from tui.localise import LocalisedScreen
 from tui.screens.confirm import ask
+from tui.screens.setup_parts import absolute_path, as_field_text, save_answers, test_report
 from tui.screens.start import PathSuggester
 
 KINDS = ("ldap", "ldif", "csv")
-
-register(
-    {
-        "tui.setup.title": ("Configuration de l'annuaire", "Directory set-up"),
-        "tui.setup.intro": (
-            "Décrivez l'annuaire, testez-le (F5), puis enregistrez (F2).",
-            "Describe the directory, test it (F5), then save (F2).",
-        ),
-        "tui.setup.intro_none": (
-            "Aucun annuaire configuré : décrivez-le, testez-le (F5), puis enregistrez (F2).",
-            "No directory configured: describe it, test it (F5), then save (F2).",
-        ),
-        "tui.setup.kind": ("Annuaire", "Directory"),
-        "tui.setup.example": ("ex. {value}", "e.g. {value}"),
-        "tui.setup.kind_ldap": ("LDAP", "LDAP"),
-        "tui.setup.kind_ldif": ("Export LDIF", "LDIF export"),
-        "tui.setup.kind_csv": ("Fichier CSV", "CSV file"),
-        "tui.setup.preset": ("Schéma", "Schema"),
-        "tui.setup.url": ("Serveur (URL)", "Server (URL)"),
-        "tui.setup.start_tls": ("StartTLS (avec ldap://)", "StartTLS (with ldap://)"),
-        "tui.setup.ca_file": ("Certificat de l'AC", "CA certificate"),
-        "tui.setup.bind_dn": ("Compte (bind DN)", "Account (bind DN)"),
-        "tui.setup.password": ("Mot de passe", "Password"),
-        "tui.setup.store": ("Le garder", "Keep it"),
-        "tui.setup.store_env": ("variable", "variable"),
-        "tui.setup.store_file": ("fichier", "file"),
-        "tui.setup.store_config": ("config.toml", "config.toml"),
-        "tui.setup.store_prompt": ("demander", "ask"),
-        "tui.setup.store_env_name": ("Nom de la variable", "Variable name"),
-        "tui.setup.store_file_path": ("Fichier mot de passe", "Password file"),
-        "tui.setup.base_dn": ("Base de recherche", "Search base"),
-        "tui.setup.file": ("Fichier", "File"),
-        "tui.setup.target": ("Enregistrer dans", "Save to"),
-        "tui.setup.test": ("Tester (F5)", "Test (F5)"),
-        "tui.setup.save": ("Enregistrer (F2)", "Save (F2)"),
-        "tui.setup.testing": ("Test en cours…", "Testing…"),
-        "tui.setup.type_password": (
-            "Tapez le mot de passe du compte pour tester la connexion.",
-            "Type the account's password to test the connection.",
-        ),
-        "tui.setup.proposed": (
-            "Profils proposés d'après l'annuaire (enregistrés avec F2) :",
-            "Profiles proposed from the directory (saved with F2):",
-        ),
-        "tui.setup.sample": ("Compte exemple, tel que lu :", "Sample account, as read:"),
-        # Paths and commands go on lines of their own, so that a narrow dialog
-        # wraps the sentence and never cuts what the admin must read or copy.
-        "tui.setup.saved": (
-            "Configuration écrite dans :\n  {path}",
-            "Configuration written to:\n  {path}",
-        ),
-        "tui.setup.backup": (
-            "L'ancien fichier, avec ses commentaires, est gardé dans :\n  {path}",
-            "The previous file, with its comments, is kept as:\n  {path}",
-        ),
-        "tui.setup.password_file_created": (
-            "Mot de passe écrit dans {path} (0600).",
-            "Password written to {path} (0600).",
-        ),
-        "tui.setup.password_file_kept": (
-            "{path} existe déjà : laissé tel quel.",
-            "{path} already exists: left as it is.",
-        ),
-        "tui.setup.export_env": (
-            "Avant chaque lancement (et dans cron) :\n  export {name}=…",
-            "Before each run (and in cron):\n  export {name}=…",
-        ),
-        "tui.setup.continue_title": ("Configuration enregistrée", "Configuration saved"),
-        "tui.setup.continue": ("Continuer vers l'assistant", "Go on to the wizard"),
-        "tui.setup.stay": ("Rester ici", "Stay here"),
-        "tui.setup.not_saved": ("Rien n'a été écrit : {error}", "Nothing was written: {error}"),
-        "tui.key.test": ("Tester", "Test"),
-        "tui.key.save": ("Enregistrer", "Save"),
-        "tui.key.back": ("Retour", "Back"),
-        # issue 16: French
-        "tui.setup.leave_title": ("Quitter sans enregistrer ?", "Quit without saving?"),
-        "tui.setup.leave_unsaved": (
-            "Ce qui a été saisi ici n'est pas enregistré (F2 enregistre).",
-            "What was typed here is not saved (F2 saves it).",
-        ),
-        "tui.setup.leave_yes": ("Quitter", "Quit"),
-    }
-)
-
-MARKS = {"ok": "✓", "info": "·", "warning": "!", "error": "✗"}
 
 
 class SetupScreen(LocalisedScreen[None]):
@@ -209,9 +123,9 @@ class SetupScreen(LocalisedScreen[None]):
                         for s in PASSWORD_STORES:
                             yield RadioButton(t(f"tui.setup.store_{s}"), value=s == store)
                 where = (
-                    _text(ldap.get("password_file"))
+                    as_field_text(ldap.get("password_file"))
                     if store == "file"
-                    else _text(ldap.get("password_env")) or DEFAULT_PASSWORD_ENV
+                    else as_field_text(ldap.get("password_env")) or DEFAULT_PASSWORD_ENV
                 )
                 yield from self._field("store_where", "tui.setup.store_env_name", where)
                 yield from self._setting(ldap, "base_dn", example="ou=people,dc=example,dc=org")
@@ -232,7 +146,11 @@ class SetupScreen(LocalisedScreen[None]):
         """An [directory.ldap] key's field: its label `tui.setup.<key>`, its value, an example."""
         placeholder = t("tui.setup.example", value=example) if example else ""
         yield from self._field(
-            key, f"tui.setup.{key}", _text(ldap.get(key)), placeholder=placeholder, suggest=suggest
+            key,
+            f"tui.setup.{key}",
+            as_field_text(ldap.get(key)),
+            placeholder=placeholder,
+            suggest=suggest,
         )
 
     def _field(
@@ -313,15 +231,15 @@ class SetupScreen(LocalisedScreen[None]):
         return SetupAnswers(
             kind=self.kind,
             preset=self._pressed("preset", PRESETS),
-            path=_absolute(self._value("path")),
+            path=absolute_path(self._value("path")),
             url=self._value("url"),
             start_tls=self.query_one("#start_tls", Checkbox).value,
-            ca_file=_absolute(self._value("ca_file")),
+            ca_file=absolute_path(self._value("ca_file")),
             bind_dn=self._value("bind_dn"),
             base_dn=self._value("base_dn"),
             keep_in=store,
             password_env=where if store == "env" else DEFAULT_PASSWORD_ENV,
-            password_file=_absolute(where) if store == "file" else "",
+            password_file=absolute_path(where) if store == "file" else "",
             profiles=self._profiles(),
         )
 
@@ -405,28 +323,9 @@ class SetupScreen(LocalisedScreen[None]):
         self.app.call_from_thread(self._tested, result, proposal)
 
     def _tested(self, result: Any, proposal: dict[Category, tuple[str, ...]]) -> None:
-        from directory_adapters.checkup import sample_lines
-
         self._busy(False)
         self.proposal = proposal
-        text = Text()
-        for finding in result.findings:
-            text.append(f"{MARKS[finding.level]} ", style=_style(finding.level))
-            text.append(printable(finding.message) + "\n")
-            if finding.hint:
-                text.append(f"    → {printable(finding.hint)}\n", style="dim")
-        survey = result.survey
-        if proposal and survey is not None:
-            text.append("\n" + t("tui.setup.proposed") + "\n", style="bold")
-            merged = self._profiles()  # what F2 writes: found values, then configured ones
-            for category in CATEGORIES:
-                values = merged.get(category, ())
-                counts = ", ".join(f"{v} ({survey.profiles.get(v, 0)})" for v in values)
-                text.append(f"  {category.label(language()):<26}{printable(counts) or '—'}\n")
-        if survey is not None and survey.sample is not None:
-            text.append("\n" + t("tui.setup.sample") + "\n", style="bold")
-            for name, value in sample_lines(survey.sample):
-                text.append(f"  {name:<15} {printable(value)}\n")
+        text = test_report(result, proposal, self._profiles())
         self._say(text)
         # The results are below the form: bring them into view.
         results = self.query_one("#results")
@@ -441,30 +340,13 @@ class SetupScreen(LocalisedScreen[None]):
 
         typed = self.query_one("#password", Input).value
         target = self._target()
-        lines: list[str] = []
         try:
             answers = self.answers()
-            data = setup_table(answers, read_existing(target))
-            parse_config(data, target)  # refuse before writing anything
-            ldap = answers.kind == "ldap" and bool(answers.bind_dn)
-            if ldap and answers.keep_in == "file" and typed:
-                path = Path(answers.password_file)
-                created = write_password_file(path, typed)
-                key = (
-                    "tui.setup.password_file_created" if created else "tui.setup.password_file_kept"
-                )
-                lines.append(t(key, path=path))
-            store_here = ldap and answers.keep_in == "config" and typed
-            written = write_config(target, data, password=typed if store_here else None)
-            config = read_config(target)
+            config, lines = save_answers(answers, typed, target)
         except (IdpronoteError, OSError) as error:
             self._say(t("tui.setup.not_saved", error=error))
             return
-        lines.insert(0, t("tui.setup.saved", path=target))
-        if written != target:
-            lines.append(t("tui.setup.backup", path=written))
-        if ldap and answers.keep_in == "env":
-            lines.append(t("tui.setup.export_env", name=answers.password_env))
+        ldap = answers.kind == "ldap" and bool(answers.bind_dn)
         secret = Secret(typed) if typed and ldap else None
 
         def go_on() -> None:
@@ -506,19 +388,3 @@ class SetupScreen(LocalisedScreen[None]):
         """Back to the start screen when setup was opened from it (F6); else nothing."""
         if self._below() is not None:
             self.app.pop_screen()
-
-
-def _text(value: Any) -> str:
-    """A value for an input; several URLs are separated by spaces, several bases by ";"."""
-    if isinstance(value, list):
-        separator = " " if all("://" in str(v) for v in value) else "; "
-        return separator.join(str(v) for v in value)
-    return "" if value is None else str(value)
-
-
-def _absolute(value: str) -> str:
-    return str(Path(value).expanduser().resolve()) if value else ""
-
-
-def _style(level: str) -> str:
-    return {"ok": "green", "warning": "yellow", "error": "bold red"}.get(level, "")
