@@ -244,22 +244,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "not sent: the directory failed earlier in the step ({reason})",
     ),
     # issue 18: LDAP lock
-    "lock.directory_held": (
-        "l'établissement {uai} est en cours d'import par {user} sur {host} (processus {pid}) "
-        "depuis {since}, verrou {where} tenu jusqu'au {until} ; attendez la fin de cet import "
-        "(un verrou non renouvelé expire à cette heure-là)",
-        "establishment {uai} is being imported by {user} on {host} (process {pid}) since "
-        "{since}, lock {where} held until {until}; wait until that import ends (a lock "
-        "not renewed expires then)",
-    ),
-    "lock.lost": (
-        "le verrou {where} n'est plus celui de cette session (tenu maintenant par {user} sur "
-        "{host}, session {session}) : rien de plus n'est écrit ; la session pourra être "
-        "reprise (idpronote apply --resume) une fois l'autre terminée",
-        "lock {where} is no longer this session's (now held by {user} on {host}, session "
-        "{session}): nothing more is written; the session can be resumed (idpronote apply "
-        "--resume) once the other one is over",
-    ),
     "lock.lease_lapsed": (
         "le verrou {where} n'a pas pu être renouvelé à temps ({why}) : une "
         "autre session a pu le prendre ; rien de plus n'est écrit, reprenez la session "
@@ -268,59 +252,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "session may have taken it; nothing more is written, resume the session (idpronote "
         "apply --resume) once the directory answers",
     ),
-    "lock.no_container": (
-        "le conteneur des verrous {base} n'existe pas dans l'annuaire",
-        "the locks' container {base} does not exist in the directory",
-    ),
     "lock.schema_hint": (
         "créez-le et donnez au compte d'idpronote le droit d'y écrire "
         "(directory_adapters/schema/README.md, « Le verrou dans l'annuaire »), "
         "ou videz [directory.ldap] lock_base",
         "create it and let idpronote's account write there (directory_adapters/schema/"
         'README.md, "The directory\'s lock"), or empty [directory.ldap] lock_base',
-    ),
-    "lock.no_access": (
-        "{who} ne peut pas écrire de verrou sous {base} (droits insuffisants)",
-        "{who} may not write a lock under {base} (insufficient access)",
-    ),
-    "lock.refused": (
-        "le serveur a refusé le verrou {dn} : {words}",
-        "the server refused the lock {dn}: {words}",
-    ),
-    "lock.unreachable": (
-        "le verrou {dn} n'a pas pu être lu ou écrit : {error}",
-        "the lock {dn} could not be read or written: {error}",
-    ),
-    "lock.invalid_uai": (
-        "{uai} n'est pas un code UAI : pas de verrou pour lui",
-        "{uai} is not a UAI: no lock for it",
-    ),
-    "dir.ldap.describe_provider": (
-        "{urls} (écritures : {provider})",
-        "{urls} (writes: {provider})",
-    ),
-    "check.lock": (
-        "verrou dans l'annuaire : une entrée par établissement sous {base} (bail de {lease} s)",
-        "the directory's lock: one entry per establishment under {base} ({lease} s lease)",
-    ),
-    "check.lock_off": (
-        "pas de verrou dans l'annuaire ([directory.ldap] lock_base vide) : seul le verrou "
-        "local tient deux imports d'un établissement à l'écart, sur cette machine seulement",
-        "no lock in the directory ([directory.ldap] lock_base empty): only the local lock "
-        "keeps two imports of an establishment apart, on this machine only",
-    ),
-    "check.lock_off_hint": (
-        "si plusieurs machines importent, renseignez lock_base (directory_adapters/schema/"
-        "README.md)",
-        "if several machines import, set lock_base (directory_adapters/schema/README.md)",
-    ),
-    "check.lock_missing": (
-        "le conteneur des verrous {base} est introuvable ({error})",
-        "the locks' container {base} cannot be found ({error})",
-    ),
-    "check.provider": (
-        "écritures vers le fournisseur {provider} ; lectures vers {urls}, puis le fournisseur",
-        "writes go to the provider {provider}; reads to {urls}, then the provider",
     ),
     # issue 16: French
     "config.needs_directory_file": (

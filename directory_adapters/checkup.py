@@ -152,6 +152,29 @@ register(
             "change data_dir in config.toml",
         ),
         "check.none": ("aucun", "none"),
+        "check.lock": (
+            "verrou dans l'annuaire : une entrée par établissement sous {base} (bail de {lease} s)",
+            "the directory's lock: one entry per establishment under {base} ({lease} s lease)",
+        ),
+        "check.lock_off": (
+            "pas de verrou dans l'annuaire ([directory.ldap] lock_base vide) : seul le verrou "
+            "local tient deux imports d'un établissement à l'écart, sur cette machine seulement",
+            "no lock in the directory ([directory.ldap] lock_base empty): only the local lock "
+            "keeps two imports of an establishment apart, on this machine only",
+        ),
+        "check.lock_off_hint": (
+            "si plusieurs machines importent, renseignez lock_base (directory_adapters/schema/"
+            "README.md)",
+            "if several machines import, set lock_base (directory_adapters/schema/README.md)",
+        ),
+        "check.lock_missing": (
+            "le conteneur des verrous {base} est introuvable ({error})",
+            "the locks' container {base} cannot be found ({error})",
+        ),
+        "check.provider": (
+            "écritures vers le fournisseur {provider} ; lectures vers {urls}, puis le fournisseur",
+            "writes go to the provider {provider}; reads to {urls}, then the provider",
+        ),
     }
 )
 

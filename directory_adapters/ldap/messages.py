@@ -322,3 +322,49 @@ register(
         ),
     }
 )
+
+# The directory's lock entries (lock.py), and the provider in a description (adapter.py).
+register(
+    {
+        "lock.directory_held": (
+            "l'établissement {uai} est en cours d'import par {user} sur {host} (processus {pid}) "
+            "depuis {since}, verrou {where} tenu jusqu'au {until} ; attendez la fin de cet import "
+            "(un verrou non renouvelé expire à cette heure-là)",
+            "establishment {uai} is being imported by {user} on {host} (process {pid}) since "
+            "{since}, lock {where} held until {until}; wait until that import ends (a lock "
+            "not renewed expires then)",
+        ),
+        "lock.lost": (
+            "le verrou {where} n'est plus celui de cette session (tenu maintenant par {user} sur "
+            "{host}, session {session}) : rien de plus n'est écrit ; la session pourra être "
+            "reprise (idpronote apply --resume) une fois l'autre terminée",
+            "lock {where} is no longer this session's (now held by {user} on {host}, session "
+            "{session}): nothing more is written; the session can be resumed (idpronote apply "
+            "--resume) once the other one is over",
+        ),
+        "lock.no_container": (
+            "le conteneur des verrous {base} n'existe pas dans l'annuaire",
+            "the locks' container {base} does not exist in the directory",
+        ),
+        "lock.no_access": (
+            "{who} ne peut pas écrire de verrou sous {base} (droits insuffisants)",
+            "{who} may not write a lock under {base} (insufficient access)",
+        ),
+        "lock.refused": (
+            "le serveur a refusé le verrou {dn} : {words}",
+            "the server refused the lock {dn}: {words}",
+        ),
+        "lock.unreachable": (
+            "le verrou {dn} n'a pas pu être lu ou écrit : {error}",
+            "the lock {dn} could not be read or written: {error}",
+        ),
+        "lock.invalid_uai": (
+            "{uai} n'est pas un code UAI : pas de verrou pour lui",
+            "{uai} is not a UAI: no lock for it",
+        ),
+        "dir.ldap.describe_provider": (
+            "{urls} (écritures : {provider})",
+            "{urls} (writes: {provider})",
+        ),
+    }
+)
